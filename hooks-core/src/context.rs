@@ -1,0 +1,173 @@
+//! The data of one run that hooks draw their arguments from.
+
+use std::sync::Arc;
+
+use crate::{
+    AgentInfo, Extensions, ExtraFields, Phase, RunContext, RunId, RunInput, RunOutput, Session,
+    UserId,
+};
+
+/// What does not change while the hooks of a run execute: shared by every
+/// hook of the run and by every background snapshot without copying.
+#[derive(Debug, Clone, Default)]
+pub struct RunShared {
+    /// The run's id.
+    pub run_id: RunId,
+    /// The agent.
+    pub agent: Arc<AgentInfo>,
+    /// The session as loaded before the run.
+    pub session: Session,
+    /// State, dependencies and metadata.
+    pub run_context: RunContext,
+    /// The user.
+    pub user_id: UserId,
+    /// Unknown request fields.
+    pub extra: ExtraFields,
+    /// Values the program registered for its own argument types.
+    pub extensions: Arc<Extensions>,
+}
+
+/// The run as the hooks of one phase see it.
+///
+/// Cloning is cheap (three reference counts): the input and output are
+/// copied on write, only when an inline hook changes them while a
+/// background snapshot still holds the old value.
+#[derive(Debug, Clone)]
+pub struct HookContext {
+    phase: Phase,
+    input: Arc<RunInput>,
+    output: Option<Arc<RunOutput>>,
+    shared: Arc<RunShared>,
+}
+
+impl HookContext {
+    /// A context for the pre-hooks of a run.
+    pub fn new(input: RunInput, shared: RunShared) -> Self {
+        Self {
+            phase: Phase::Pre,
+            input: Arc::new(input),
+            output: None,
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Moves to the post-hook phase with the model's `output`.
+    pub fn enter_post(&mut self, output: RunOutput) {
+        self.phase = Phase::Post;
+        self.output = Some(Arc::new(output));
+    }
+
+    /// The phase the context is in.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The run input (as changed by the hooks so far).
+    pub fn input(&self) -> &RunInput {
+        &self.input
+    }
+
+    /// The run input, for changing it (copied first if a background hook
+    /// still holds the current one).
+    pub fn input_mut(&mut self) -> &mut RunInput {
+        Arc::make_mut(&mut self.input)
+    }
+
+    /// The run output, in the post phase.
+    pub fn output(&self) -> Option<&RunOutput> {
+        self.output.as_deref()
+    }
+
+    /// The run output for changing it, in the post phase.
+    pub fn output_mut(&mut self) -> Option<&mut RunOutput> {
+        self.output.as_mut().map(Arc::make_mut)
+    }
+
+    /// What does not change during the run.
+    pub fn shared(&self) -> &RunShared {
+        &self.shared
+    }
+
+    /// Takes the input out (without copying unless a snapshot holds it).
+    pub fn take_input(&mut self) -> RunInput {
+        let input = std::mem::take(&mut self.input);
+        Arc::unwrap_or_clone(input)
+    }
+
+    /// Takes the output out, leaving none.
+    pub fn take_output(&mut self) -> Option<RunOutput> {
+        self.output.take().map(Arc::unwrap_or_clone)
+    }
+
+    /// Every argument readable by shared reference.
+    pub fn args(&self) -> HookArgs<'_> {
+        HookArgs {
+            phase: self.phase,
+            input: Some(&self.input),
+            output: self.output.as_deref(),
+            shared: &self.shared,
+        }
+    }
+
+    /// `&mut RunInput` plus every other argument (the view then has no
+    /// input: taking `&RunInput` too is a duplicate argument).
+    pub fn split_input_mut(&mut self) -> (&mut RunInput, HookArgs<'_>) {
+        let args = HookArgs {
+            phase: self.phase,
+            input: None,
+            output: self.output.as_deref(),
+            shared: &self.shared,
+        };
+        (Arc::make_mut(&mut self.input), args)
+    }
+
+    /// `&mut RunOutput` plus every other argument, or `None` before the
+    /// post phase.
+    pub fn split_output_mut(&mut self) -> Option<(&mut RunOutput, HookArgs<'_>)> {
+        let output = self.output.as_mut()?;
+        let args = HookArgs {
+            phase: self.phase,
+            input: Some(&self.input),
+            output: None,
+            shared: &self.shared,
+        };
+        Some((Arc::make_mut(output), args))
+    }
+}
+
+/// A read-only view of a run, from which each argument of a hook is
+/// extracted by its type ([`FromHookArgs`](crate::FromHookArgs)).
+#[derive(Debug, Clone, Copy)]
+pub struct HookArgs<'a> {
+    phase: Phase,
+    input: Option<&'a RunInput>,
+    output: Option<&'a RunOutput>,
+    shared: &'a RunShared,
+}
+
+impl<'a> HookArgs<'a> {
+    /// The phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The run input, unless a `&mut RunInput` of the same hook holds it.
+    pub fn input(&self) -> Option<&'a RunInput> {
+        self.input
+    }
+
+    /// The run output, in the post phase.
+    pub fn output(&self) -> Option<&'a RunOutput> {
+        self.output
+    }
+
+    /// What does not change during the run.
+    pub fn shared(&self) -> &'a RunShared {
+        self.shared
+    }
+
+    /// A value the program registered with its agent, by type.
+    pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<&'a T> {
+        self.shared.extensions.get::<T>()
+    }
+}

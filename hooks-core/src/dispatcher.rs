@@ -1,0 +1,387 @@
+//! The dispatcher: runs the hooks of a phase inline or in the background.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::guard::run_guarded;
+use crate::stats::{Counters, bump, drop_one};
+use crate::{
+    CheckError, DispatcherConfig, DispatcherStats, HookContext, HookError, HookMeta, HookRef,
+    Phase, ShutdownReport,
+};
+
+/// What the dispatcher tells an observer while a phase runs (streaming
+/// agents turn these into `PreHookStarted`/`PreHookCompleted` events).
+/// Background hooks emit none, as in Agno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookEvent<'a> {
+    /// An inline hook is about to run.
+    Started {
+        /// The hook's name.
+        name: &'a str,
+        /// The phase.
+        phase: Phase,
+    },
+    /// An inline hook finished (with or without a non-check error).
+    Completed {
+        /// The hook's name.
+        name: &'a str,
+        /// The phase.
+        phase: Phase,
+    },
+}
+
+/// A background hook accepted and not yet finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlightHook {
+    /// The hook's name.
+    pub name: &'static str,
+    /// The run it was started for.
+    pub run_id: String,
+}
+
+/// Runs hooks: inline ones in order on the caller's task, background ones
+/// on a tracked, bounded set of tasks the caller never waits for.
+///
+/// Cloning is cheap and clones share everything (counters, tasks). Works
+/// in any tokio program; [`Dispatcher::shutdown`] drains it.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: DispatcherConfig,
+    global_background: AtomicBool,
+    closed: AtomicBool,
+    tracker: TaskTracker,
+    slots: Arc<Semaphore>,
+    cancel: CancellationToken,
+    counters: Counters,
+    next_id: AtomicU64,
+    in_flight: Mutex<HashMap<u64, InFlightHook>>,
+}
+
+impl Default for Dispatcher {
+    fn default() -> Self {
+        Self::new(DispatcherConfig::default())
+    }
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("config", &self.inner.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher with `config`.
+    pub fn new(config: DispatcherConfig) -> Self {
+        let slots = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
+        Self {
+            inner: Arc::new(Inner {
+                global_background: AtomicBool::new(config.run_hooks_in_background),
+                config,
+                closed: AtomicBool::new(false),
+                tracker: TaskTracker::new(),
+                slots,
+                cancel: CancellationToken::new(),
+                counters: Counters::default(),
+                next_id: AtomicU64::new(0),
+                in_flight: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The settings it was made with.
+    pub fn config(&self) -> &DispatcherConfig {
+        &self.inner.config
+    }
+
+    /// Whether the global `run_hooks_in_background` is on.
+    pub fn run_hooks_in_background(&self) -> bool {
+        self.inner.global_background.load(Ordering::Relaxed)
+    }
+
+    /// Turns the global `run_hooks_in_background` on or off.
+    pub fn set_run_hooks_in_background(&self, on: bool) {
+        self.inner.global_background.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether `meta` runs in the background under the current settings.
+    pub fn runs_in_background(&self, meta: &HookMeta) -> bool {
+        meta.runs_in_background(self.run_hooks_in_background())
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> DispatcherStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// The background hooks accepted and not yet finished.
+    pub fn in_flight(&self) -> Vec<InFlightHook> {
+        let map = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.values().cloned().collect()
+    }
+
+    /// Whether [`Dispatcher::shutdown`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Logs, once, the hooks of `hooks` that the global flag cannot move to
+    /// the background because they change or can block the run.
+    pub fn log_pinned_inline(&self, agent: &str, phase: Phase, hooks: &[HookRef]) {
+        if !self.run_hooks_in_background() {
+            return;
+        }
+        for hook in hooks {
+            let meta = hook.meta();
+            if !meta.runs_in_background(true) {
+                tracing::info!(
+                    agent,
+                    hook = meta.name,
+                    phase = %phase,
+                    mutates = meta.mutates,
+                    can_block = meta.can_block,
+                    "run_hooks_in_background is on, but this hook stays inline: it changes or can block the run"
+                );
+            }
+        }
+    }
+
+    /// Runs `hooks` on `cx` in order (see [`Dispatcher::run_phase_observed`]).
+    pub async fn run_phase(
+        &self,
+        hooks: &[HookRef],
+        cx: &mut HookContext,
+    ) -> Result<(), CheckError> {
+        self.run_phase_observed(hooks, cx, |_| {}).await
+    }
+
+    /// Runs `hooks` on `cx` in order, telling `observe` when each inline
+    /// hook starts and ends.
+    ///
+    /// - An inline hook is awaited; its changes are seen by the next hook.
+    /// - A hook with `run_in_background = true` is handed a snapshot at its
+    ///   position and spawned; the caller does not wait for it.
+    /// - A hook the global flag moves to the background is spawned the same
+    ///   way once every inline hook of the phase passed (so a guardrail that
+    ///   rejects the run also holds back the observers, as Agno does).
+    /// - A check error from an inline hook stops the phase and is returned.
+    ///   Any other error or a panic is logged with hook name and run id,
+    ///   counted, and the phase goes on.
+    pub async fn run_phase_observed(
+        &self,
+        hooks: &[HookRef],
+        cx: &mut HookContext,
+        mut observe: impl FnMut(HookEvent<'_>),
+    ) -> Result<(), CheckError> {
+        let global = self.run_hooks_in_background();
+        let phase = cx.phase();
+        let mut deferred: Vec<(HookRef, HookContext)> = Vec::new();
+        for hook in hooks {
+            let meta = hook.meta();
+            if meta.run_in_background {
+                self.spawn(hook.clone(), cx.clone());
+                continue;
+            }
+            if global && meta.movable_to_background() {
+                deferred.push((hook.clone(), cx.clone()));
+                continue;
+            }
+            observe(HookEvent::Started {
+                name: meta.name,
+                phase,
+            });
+            let counters = &self.inner.counters;
+            bump(&counters.inline_run);
+            match run_guarded(&**hook, cx, self.inner.config.hook_timeout).await {
+                Ok(()) => {}
+                Err(HookError::Check(check)) => {
+                    bump(&counters.inline_checks_failed);
+                    tracing::info!(
+                        hook = meta.name,
+                        run_id = %cx.shared().run_id,
+                        phase = %phase,
+                        trigger = check.trigger.as_str(),
+                        "hook rejected the run: {}",
+                        check.message
+                    );
+                    return Err(check);
+                }
+                Err(error) => {
+                    match &error {
+                        HookError::Panicked(_) => bump(&counters.inline_panicked),
+                        HookError::TimedOut(_) => bump(&counters.inline_timed_out),
+                        _ => bump(&counters.inline_failed),
+                    }
+                    tracing::error!(
+                        hook = meta.name,
+                        run_id = %cx.shared().run_id,
+                        phase = %phase,
+                        "inline hook failed, the run goes on: {error}"
+                    );
+                }
+            }
+            observe(HookEvent::Completed {
+                name: meta.name,
+                phase,
+            });
+        }
+        for (hook, snapshot) in deferred {
+            self.spawn(hook, snapshot);
+        }
+        Ok(())
+    }
+
+    /// Starts `hook` on `snapshot` in the background. The caller never
+    /// waits: the hook waits for a slot on its own task. Refused (logged,
+    /// counted as `rejected`) when the dispatcher is shut down or
+    /// `max_pending` hooks are already in flight.
+    pub fn spawn(&self, hook: HookRef, mut snapshot: HookContext) {
+        let inner = &self.inner;
+        let meta = hook.meta();
+        if inner.closed.load(Ordering::Acquire) {
+            bump(&inner.counters.rejected);
+            tracing::warn!(
+                hook = meta.name,
+                run_id = %snapshot.shared().run_id,
+                "background hook refused: the dispatcher is shutting down"
+            );
+            return;
+        }
+        let pending = inner.counters.in_flight.fetch_add(1, Ordering::AcqRel);
+        if pending >= inner.config.max_pending as u64 {
+            drop_one(&inner.counters.in_flight);
+            bump(&inner.counters.rejected);
+            tracing::warn!(
+                hook = meta.name,
+                run_id = %snapshot.shared().run_id,
+                max_pending = inner.config.max_pending,
+                "background hook refused: too many background hooks in flight"
+            );
+            return;
+        }
+        bump(&inner.counters.spawned);
+        let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+        inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                id,
+                InFlightHook {
+                    name: meta.name,
+                    run_id: snapshot.shared().run_id.0.clone(),
+                },
+            );
+        let task_inner = self.inner.clone();
+        inner.tracker.spawn(async move {
+            let inner = task_inner;
+            let cancelled = inner.cancel.clone();
+            let outcome = tokio::select! {
+                biased;
+                () = cancelled.cancelled() => None,
+                result = async {
+                    let _slot = inner.slots.clone().acquire_owned().await;
+                    bump(&inner.counters.running);
+                    let result = run_guarded(&*hook, &mut snapshot, inner.config.hook_timeout).await;
+                    drop_one(&inner.counters.running);
+                    result
+                } => Some(result),
+            };
+            let run_id = &snapshot.shared().run_id;
+            let counters = &inner.counters;
+            match outcome {
+                None => {
+                    bump(&counters.cut);
+                    tracing::warn!(hook = meta.name, run_id = %run_id, "background hook cut by shutdown");
+                }
+                Some(Ok(())) => bump(&counters.completed),
+                Some(Err(error)) => {
+                    match &error {
+                        HookError::Panicked(_) => bump(&counters.panicked),
+                        HookError::TimedOut(_) => bump(&counters.timed_out),
+                        _ => bump(&counters.failed),
+                    }
+                    let note = if error.as_check().is_some() {
+                        " (a check error from a background hook cannot stop the run)"
+                    } else {
+                        ""
+                    };
+                    tracing::error!(hook = meta.name, run_id = %run_id, "background hook failed: {error}{note}");
+                }
+            }
+            inner
+                .in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            drop_one(&counters.in_flight);
+        });
+    }
+
+    /// Waits until every background hook accepted so far has finished,
+    /// without refusing new ones (for a program that wants its hooks done
+    /// before it exits).
+    pub async fn wait_idle(&self) {
+        let tracker = &self.inner.tracker;
+        tracker.close();
+        tracker.wait().await;
+        if !self.inner.closed.load(Ordering::Acquire) {
+            tracker.reopen();
+        }
+    }
+
+    /// Stops accepting background hooks, waits up to `deadline` for those in
+    /// flight, then cuts the rest and reports them (each is logged with its
+    /// name and run id).
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let inner = &self.inner;
+        inner.closed.store(true, Ordering::Release);
+        inner.tracker.close();
+        let before = inner.counters.snapshot();
+        let drained = tokio::time::timeout(deadline, inner.tracker.wait())
+            .await
+            .is_ok();
+        let mut cut = Vec::new();
+        if !drained {
+            cut = self.in_flight();
+            inner.cancel.cancel();
+            inner.tracker.wait().await;
+        }
+        let after = inner.counters.snapshot();
+        let finished = (after.completed + after.failed + after.panicked + after.timed_out)
+            - (before.completed + before.failed + before.panicked + before.timed_out);
+        let report = ShutdownReport {
+            waited_for: before.in_flight,
+            finished,
+            cut,
+            stats: after,
+        };
+        if report.cut.is_empty() {
+            tracing::info!(finished = report.finished, "hook dispatcher drained");
+        } else {
+            tracing::warn!(
+                finished = report.finished,
+                cut = report.cut.len(),
+                "hook dispatcher shut down with background hooks cut by the deadline"
+            );
+        }
+        report
+    }
+}

@@ -1,0 +1,94 @@
+//! The agent-hook runtime.
+//!
+//! Plain functions become hooks with [`#[hook]`](hook): the macro turns the
+//! function into a unit struct of the same name that implements [`Hook`],
+//! carries its [`HookMeta`], and registers itself at link time
+//! ([`registry`]). The [`Dispatcher`] runs the hooks of a phase in order,
+//! inline or in the background.
+//!
+//! ```
+//! use hooks_core::{hook, AgentInfo, CheckError, CheckTrigger, RunInput, RunOutput};
+//!
+//! /// Runs in the background: the caller never waits for it.
+//! #[hook(run_in_background = true)]
+//! fn log_request(run_input: &RunInput, agent: &AgentInfo) {
+//!     tracing::info!(agent = agent.display_name(), input = run_input.input_content(), "request");
+//! }
+//!
+//! /// Runs inline and can reject the run.
+//! #[hook]
+//! fn no_secrets(run_input: &RunInput) -> Result<(), CheckError> {
+//!     if run_input.input_content().contains("password") {
+//!         return Err(CheckError::input("no secrets, please", CheckTrigger::InputNotAllowed));
+//!     }
+//!     Ok(())
+//! }
+//!
+//! /// Changes what is returned and stored.
+//! #[hook]
+//! async fn sign(run_output: &mut RunOutput) {
+//!     if let Some(content) = &mut run_output.content {
+//!         content.push_str("\n-- the agent");
+//!     }
+//! }
+//!
+//! assert!(log_request::META.run_in_background);
+//! assert!(no_secrets::META.can_block);
+//! assert!(sign::META.mutates && !sign::META.phases.pre);
+//! ```
+
+extern crate self as hooks_core;
+
+mod agent_info;
+mod blocking;
+mod config;
+mod context;
+mod dispatcher;
+mod error;
+mod extensions;
+mod extract;
+mod guard;
+mod hook;
+mod hook_list;
+mod meta;
+pub mod registry;
+mod run_context;
+mod run_input;
+mod run_output;
+mod session;
+mod shutdown;
+mod stats;
+
+pub use agent_info::AgentInfo;
+pub use config::DispatcherConfig;
+pub use context::{HookArgs, HookContext, RunShared};
+pub use dispatcher::{Dispatcher, HookEvent, InFlightHook};
+pub use error::{CheckError, CheckKind, CheckTrigger, HookError};
+pub use extensions::Extensions;
+pub use extract::FromHookArgs;
+pub use hook::{BoxHookFuture, Hook, HookCall, HookDef, HookRef, IntoHookResult};
+pub use hook_list::{IntoHookList, PhaseKind, Post, Pre, first_misplaced, hook_ref};
+pub use meta::{HookMeta, Phase, Phases};
+pub use registry::{Registration, RegistryError};
+pub use run_context::{ExtraFields, RunContext, RunId, UserId};
+pub use run_input::RunInput;
+pub use run_output::{Message, Metrics, RunOutput, RunStatus};
+pub use session::Session;
+pub use shutdown::ShutdownReport;
+pub use stats::DispatcherStats;
+
+/// Turns a function into a hook. See the crate docs and the README.
+pub use hooks_macros::hook;
+
+/// What the code `#[hook]` generates refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::blocking::run_blocking;
+    pub use crate::hook_list::assert_phase;
+    pub use crate::{
+        FromHookArgs, Hook, HookArgs, HookCall, HookContext, HookDef, HookError, HookMeta,
+        IntoHookResult, Phases, Registration,
+    };
+    pub use inventory;
+    pub use std::result::Result::{self, Err, Ok};
+}

@@ -1,0 +1,127 @@
+//! What the runtime knows of a hook: its metadata, produced by `#[hook]`.
+
+use std::fmt;
+
+/// The two points of a run where hooks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// After the session is loaded, before the model is called.
+    Pre,
+    /// After the model answered, before the run is stored.
+    Post,
+}
+
+impl Phase {
+    /// `"pre"` or `"post"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pre => "pre",
+            Phase::Post => "post",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The phases a hook (or one argument type) can be used in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Phases {
+    /// Usable as a pre-hook.
+    pub pre: bool,
+    /// Usable as a post-hook.
+    pub post: bool,
+}
+
+impl Phases {
+    /// Both phases.
+    pub const ALL: Phases = Phases {
+        pre: true,
+        post: true,
+    };
+    /// Pre-hooks only.
+    pub const PRE: Phases = Phases {
+        pre: true,
+        post: false,
+    };
+    /// Post-hooks only.
+    pub const POST: Phases = Phases {
+        pre: false,
+        post: true,
+    };
+
+    /// The phases both `self` and `other` allow.
+    pub const fn and(self, other: Phases) -> Phases {
+        Phases {
+            pre: self.pre && other.pre,
+            post: self.post && other.post,
+        }
+    }
+
+    /// Whether `phase` is allowed.
+    pub const fn allows(self, phase: Phase) -> bool {
+        match phase {
+            Phase::Pre => self.pre,
+            Phase::Post => self.post,
+        }
+    }
+}
+
+/// Everything the runtime knows of a hook, fixed at compile time by
+/// `#[hook]` and readable as `my_hook::META`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HookMeta {
+    /// The registry name (the function's name unless `name = "..."`).
+    pub name: &'static str,
+    /// `module_path!()` where the hook is defined.
+    pub module_path: &'static str,
+    /// `file!()` where the hook is defined.
+    pub file: &'static str,
+    /// `line!()` of the function.
+    pub line: u32,
+    /// Whether it is an `async fn`.
+    pub is_async: bool,
+    /// `#[hook(run_in_background = true)]`: always runs in the background.
+    pub run_in_background: bool,
+    /// `#[hook(blocking = true)]`: a sync hook run on the blocking pool.
+    pub blocking: bool,
+    /// The phases its arguments allow.
+    pub phases: Phases,
+    /// It takes `&mut RunInput` or `&mut RunOutput`: it changes the run.
+    pub mutates: bool,
+    /// It returns `Result<(), HookError>` or `Result<(), CheckError>`, so it
+    /// can raise a check error and stop the run (a guardrail).
+    pub can_block: bool,
+}
+
+impl HookMeta {
+    /// Whether the global `run_hooks_in_background` may move this hook to
+    /// the background: only hooks that neither change nor can block the run.
+    pub const fn movable_to_background(&self) -> bool {
+        !self.mutates && !self.can_block
+    }
+
+    /// Where the hook runs, given the global `run_hooks_in_background`.
+    pub const fn runs_in_background(&self, global_background: bool) -> bool {
+        self.run_in_background || (global_background && self.movable_to_background())
+    }
+
+    /// A metadata record for a hook written by hand (not by `#[hook]`).
+    pub const fn new(name: &'static str) -> HookMeta {
+        HookMeta {
+            name,
+            module_path: "",
+            file: "",
+            line: 0,
+            is_async: false,
+            run_in_background: false,
+            blocking: false,
+            phases: Phases::ALL,
+            mutates: false,
+            can_block: false,
+        }
+    }
+}

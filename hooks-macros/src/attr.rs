@@ -1,0 +1,176 @@
+//! Parsing the arguments of `#[hook(...)]`, remembering each value's span
+//! so that duplicates and bad values are reported on the right token.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::spanned::Spanned as _;
+use syn::{LitBool, LitStr, Path};
+
+/// The arguments `#[hook(...)]` accepts.
+const VALID: &str = "`run_in_background`, `blocking`, `name` and `crate`";
+
+/// One argument's value and where it was written.
+#[derive(Debug, Clone)]
+pub(crate) struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// What `#[hook(...)]` said.
+#[derive(Debug, Default)]
+pub(crate) struct HookAttr {
+    pub run_in_background: Option<Spanned<bool>>,
+    pub blocking: Option<Spanned<bool>>,
+    pub name: Option<Spanned<String>>,
+    pub krate: Option<Spanned<Path>>,
+}
+
+impl HookAttr {
+    /// Whether `run_in_background = true` was given.
+    pub fn background(&self) -> bool {
+        self.run_in_background.as_ref().is_some_and(|s| s.value)
+    }
+
+    /// Whether `blocking = true` was given.
+    pub fn blocking(&self) -> bool {
+        self.blocking.as_ref().is_some_and(|s| s.value)
+    }
+}
+
+fn set_once<T>(slot: &mut Option<Spanned<T>>, value: Spanned<T>, key: &str) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(syn::Error::new(
+            value.span,
+            format!("duplicate `{key}` argument: give it once"),
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// A bool argument: `key = true`, `key = false`, or a bare `key` (true).
+fn parse_bool(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<Spanned<bool>> {
+    let span = meta.path.span();
+    if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+        return Ok(Spanned { value: true, span });
+    }
+    let value = meta.value()?;
+    let expr: syn::Expr = value.parse()?;
+    match &expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Bool(LitBool { value, .. }),
+            ..
+        }) => Ok(Spanned {
+            value: *value,
+            span: expr.span(),
+        }),
+        _ => Err(syn::Error::new(
+            expr.span(),
+            format!("`{key}` takes `true` or `false`"),
+        )),
+    }
+}
+
+fn parse_str(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
+    let value = meta.value()?;
+    let expr: syn::Expr = value.parse()?;
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Ok(s),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("`{key}` takes a string literal, as in `{key} = \"...\"`"),
+        )),
+    }
+}
+
+fn suggestion(key: &str) -> &'static str {
+    match key {
+        "background" | "in_background" | "run_background" | "bg" | "run_in_bg" => {
+            " (did you mean `run_in_background`?)"
+        }
+        "block" | "spawn_blocking" => " (did you mean `blocking`?)",
+        "rename" | "id" => " (did you mean `name`?)",
+        "krate" | "path" | "runtime" => " (did you mean `crate`?)",
+        _ => "",
+    }
+}
+
+/// Parses the attribute's arguments, collecting every error.
+pub(crate) fn parse(args: TokenStream) -> Result<HookAttr, syn::Error> {
+    let mut attr = HookAttr::default();
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    let parser = syn::meta::parser(|meta| {
+        let key = match meta.path.get_ident() {
+            Some(ident) => ident.to_string(),
+            None if meta.path.is_ident("crate") => "crate".to_owned(),
+            None => String::new(),
+        };
+        let result = match key.as_str() {
+            "run_in_background" => parse_bool(&meta, "run_in_background")
+                .and_then(|v| set_once(&mut attr.run_in_background, v, "run_in_background")),
+            "blocking" => parse_bool(&meta, "blocking")
+                .and_then(|v| set_once(&mut attr.blocking, v, "blocking")),
+            "name" => parse_str(&meta, "name").and_then(|s| {
+                let value = s.value();
+                if value.trim().is_empty() {
+                    return Err(syn::Error::new(s.span(), "`name` cannot be empty"));
+                }
+                set_once(
+                    &mut attr.name,
+                    Spanned {
+                        value,
+                        span: s.span(),
+                    },
+                    "name",
+                )
+            }),
+            "crate" => parse_str(&meta, "crate").and_then(|s| {
+                let path: Path = s.parse().map_err(|_| {
+                    syn::Error::new(
+                        s.span(),
+                        "`crate` takes a path to the runtime, as in `crate = \"my_app::hooks\"`",
+                    )
+                })?;
+                set_once(
+                    &mut attr.krate,
+                    Spanned {
+                        value: path,
+                        span: s.span(),
+                    },
+                    "crate",
+                )
+            }),
+            _ => {
+                let shown = quote::ToTokens::to_token_stream(&meta.path).to_string();
+                // Skip the value so the next argument is still parsed.
+                if meta.input.peek(syn::Token![=]) {
+                    let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+                }
+                Err(syn::Error::new(
+                    meta.path.span(),
+                    format!(
+                        "unknown `#[hook]` argument `{}`{}; the valid arguments are {VALID}",
+                        shown.replace(' ', ""),
+                        suggestion(&key)
+                    ),
+                ))
+            }
+        };
+        if let Err(e) = result {
+            push(e);
+        }
+        Ok(())
+    });
+    parser.parse2(args)?;
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(attr),
+    }
+}

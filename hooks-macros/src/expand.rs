@@ -1,0 +1,250 @@
+//! Writing the code `#[hook]` generates: a unit struct named like the
+//! function, its `META`, the `Hook` impl with the function nested inside,
+//! and the `inventory` registration.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemFn, Path};
+
+use crate::attr::{self, HookAttr};
+use crate::signature::{self, Arg, Signature};
+
+/// The entry point: on error, the original item plus the errors, so the
+/// rest of the program (and IDEs) still see the function.
+pub(crate) fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
+    let attr = attr::parse(args);
+    let func = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Fn(func)) => func,
+        Ok(other) => {
+            let error = syn::Error::new(
+                item_span(&other),
+                "#[hook] can only be applied to a free function (`fn` or `async fn`)",
+            );
+            let mut errors = error;
+            if let Err(e) = attr {
+                errors.combine(e);
+            }
+            let compile_errors = errors.to_compile_error();
+            return quote!(#item #compile_errors);
+        }
+        Err(e) => {
+            let compile_errors = e.to_compile_error();
+            return quote!(#item #compile_errors);
+        }
+    };
+    let attr = match attr {
+        Ok(attr) => attr,
+        Err(mut e) => {
+            // Report the function's problems too, all at once.
+            if let Err(more) = signature::analyse(&func, &HookAttr::default()) {
+                e.combine(more);
+            }
+            let compile_errors = e.to_compile_error();
+            return quote!(#item #compile_errors);
+        }
+    };
+    match signature::analyse(&func, &attr) {
+        Ok(sig) => generate(&func, &attr, &sig),
+        Err(e) => {
+            let compile_errors = e.to_compile_error();
+            quote!(#item #compile_errors)
+        }
+    }
+}
+
+fn item_span(item: &syn::Item) -> Span {
+    match item {
+        syn::Item::Struct(s) => s
+            .struct_token
+            .span
+            .join(s.ident.span())
+            .unwrap_or(s.ident.span()),
+        syn::Item::Enum(e) => e.ident.span(),
+        syn::Item::Impl(i) => i.impl_token.span,
+        syn::Item::Trait(t) => t.ident.span(),
+        syn::Item::Const(c) => c.ident.span(),
+        syn::Item::Static(s) => s.ident.span(),
+        syn::Item::Mod(m) => m.ident.span(),
+        syn::Item::Type(t) => t.ident.span(),
+        other => other.span(),
+    }
+}
+
+/// The path generated code uses to reach the runtime: `crate = "..."`, or
+/// whichever of `hooks-core` / `agno-server` the calling crate depends on.
+fn runtime_path(attr: &HookAttr) -> Path {
+    if let Some(krate) = &attr.krate {
+        return krate.value.clone();
+    }
+    use proc_macro_crate::{FoundCrate, crate_name};
+    let found = ["hooks-core", "agno-server"]
+        .into_iter()
+        .find_map(|name| crate_name(name).ok().map(|found| (name, found)));
+    let ident = match found {
+        Some((name, FoundCrate::Itself)) => format_ident!("{}", name.replace('-', "_")),
+        Some((_, FoundCrate::Name(renamed))) => format_ident!("{}", renamed),
+        None => format_ident!("hooks_core"),
+    };
+    syn::parse_quote!(::#ident)
+}
+
+fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
+    let krate = runtime_path(attr);
+    let p = quote!(#krate::__private);
+    let ident = &func.sig.ident;
+    let vis = &func.vis;
+    let name = attr
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_else(|| ident.to_string());
+
+    // Docs and cfgs go on the struct; everything stays on the nested fn.
+    let struct_attrs = func
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc") || a.path().is_ident("cfg"));
+    let cfg_attrs: Vec<_> = func
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let mut inner = func.clone();
+    inner.vis = syn::Visibility::Inherited;
+    inner.attrs.retain(|a| !a.path().is_ident("doc"));
+
+    let is_async = sig.is_async;
+    let background = attr.background();
+    let blocking = attr.blocking();
+    let mutates = sig.mutates();
+    let can_block = sig.can_block;
+
+    let phases = sig.args.iter().map(|arg| match arg {
+        Arg::InputMut => quote!(.and(#p::Phases::PRE)),
+        Arg::OutputMut => quote!(.and(#p::Phases::POST)),
+        Arg::Extract(ty) => {
+            quote_spanned!(ty.span()=> .and(<#ty as #p::FromHookArgs<'static>>::PHASES))
+        }
+    });
+
+    // Extraction: split off the `&mut` part first, then draw the rest.
+    let split = if sig.args.iter().any(|a| matches!(a, Arg::InputMut)) {
+        quote!(let (__hook_input_mut, __hook_args) = __hook_cx.split_input_mut();)
+    } else if sig.args.iter().any(|a| matches!(a, Arg::OutputMut)) {
+        quote! {
+            let ::core::option::Option::Some((__hook_output_mut, __hook_args)) = __hook_cx.split_output_mut() else {
+                return #p::Err(#p::HookError::MissingArgument { argument: "&mut RunOutput", phase: "pre" });
+            };
+        }
+    } else {
+        quote!(let __hook_args = __hook_cx.args();)
+    };
+    let mut values = Vec::new();
+    let mut extracts = Vec::new();
+    for (i, arg) in sig.args.iter().enumerate() {
+        match arg {
+            Arg::InputMut => values.push(quote!(__hook_input_mut)),
+            Arg::OutputMut => values.push(quote!(__hook_output_mut)),
+            Arg::Extract(ty) => {
+                let var = format_ident!("__hook_arg{}", i);
+                extracts.push(quote_spanned! {ty.span()=>
+                    let #var = <#ty as #p::FromHookArgs<'_>>::from_hook_args(&__hook_args)?;
+                });
+                values.push(quote!(#var));
+            }
+        }
+    }
+    let ret_span = match &func.sig.output {
+        syn::ReturnType::Default => ident.span(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
+    };
+    let into_result =
+        |call: TokenStream| quote_spanned!(ret_span=> #p::IntoHookResult::into_hook_result(#call));
+
+    let body = if is_async {
+        let result = into_result(quote!(#ident(#(#values),*).await));
+        let async_span = func.sig.asyncness.map(|a| a.span).unwrap_or(ident.span());
+        quote_spanned! {async_span=>
+            #p::HookCall::pending(async move {
+                #split
+                #(#extracts)*
+                #result
+            })
+        }
+    } else {
+        let result = into_result(quote!(#ident(#(#values),*)));
+        let invoke = quote! {
+            fn __hook_invoke(__hook_cx: &mut #p::HookContext) -> #p::Result<(), #p::HookError> {
+                #split
+                #(#extracts)*
+                #result
+            }
+        };
+        if blocking {
+            quote! {
+                #invoke
+                #p::run_blocking(__hook_cx, __hook_invoke)
+            }
+        } else {
+            quote! {
+                #invoke
+                #p::HookCall::Ready(__hook_invoke(__hook_cx))
+            }
+        }
+    };
+
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    quote! {
+        #(#struct_attrs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #ident;
+
+        #(#cfg_attrs)*
+        impl #ident {
+            /// What the runtime knows of this hook, fixed at compile time.
+            pub const META: #p::HookMeta = #p::HookMeta {
+                name: #name,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: #line,
+                is_async: #is_async,
+                run_in_background: #background,
+                blocking: #blocking,
+                phases: #p::Phases::ALL #(#phases)*,
+                mutates: #mutates,
+                can_block: #can_block,
+            };
+        }
+
+        #(#cfg_attrs)*
+        impl #p::Hook for #ident {
+            fn meta(&self) -> &'static #p::HookMeta {
+                &<#ident>::META
+            }
+
+            fn call<'__hook>(
+                &'__hook self,
+                __hook_cx: &'__hook mut #p::HookContext,
+            ) -> #p::HookCall<'__hook> {
+                #inner
+                #body
+            }
+        }
+
+        #(#cfg_attrs)*
+        impl #p::HookDef for #ident {
+            const META: #p::HookMeta = <#ident>::META;
+        }
+
+        #(#cfg_attrs)*
+        #p::inventory::submit! {
+            #p::Registration::new(&#ident)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "expand_tests.rs"]
+mod tests;

@@ -1,0 +1,250 @@
+//! Checking the function `#[hook]` is applied to, and classifying its
+//! arguments and return type.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+use crate::attr::HookAttr;
+
+/// One argument of the hook function.
+pub(crate) enum Arg {
+    /// `&mut RunInput`: the hook changes the input.
+    InputMut,
+    /// `&mut RunOutput`: the hook changes the output.
+    OutputMut,
+    /// Anything else, extracted through `FromHookArgs`.
+    Extract(Box<Type>),
+}
+
+/// What the expansion needs to know about the function.
+pub(crate) struct Signature {
+    pub args: Vec<Arg>,
+    pub is_async: bool,
+    /// It returns `Result<(), HookError>` or `Result<(), CheckError>`.
+    pub can_block: bool,
+}
+
+impl Signature {
+    /// Whether it takes `&mut RunInput` or `&mut RunOutput`.
+    pub fn mutates(&self) -> bool {
+        self.args
+            .iter()
+            .any(|a| matches!(a, Arg::InputMut | Arg::OutputMut))
+    }
+}
+
+/// The last path segment's name of a type (`RunInput` for `hooks_core::RunInput`).
+fn last_ident(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
+        Type::Paren(p) => last_ident(&p.elem),
+        Type::Group(g) => last_ident(&g.elem),
+        _ => None,
+    }
+}
+
+/// The type with outer references removed, as text, to find duplicates.
+fn data_key(ty: &Type) -> String {
+    match ty {
+        Type::Reference(r) => data_key(&r.elem),
+        Type::Paren(p) => data_key(&p.elem),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    let text = ty.to_token_stream().to_string();
+    text.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .any(|w| w == "impl")
+}
+
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, msg: impl std::fmt::Display) {
+        let e = syn::Error::new(span, msg);
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+}
+
+/// Checks `func` and classifies its arguments; every problem found is
+/// reported, each on its own token.
+pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::Error> {
+    let sig = &func.sig;
+    let mut errors = Errors(None);
+    if let Some(c) = &sig.constness {
+        errors.push(c.span, "a hook cannot be a `const fn`: remove `const`");
+    }
+    if let syn::Safety::Unsafe(u) = &sig.safety {
+        errors.push(
+            u.span,
+            "a hook cannot be an `unsafe fn`: the runtime calls it like any safe function",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(
+            abi.span(),
+            "a hook cannot be an `extern` function: remove the ABI",
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(
+            sig.generics.span(),
+            "a hook cannot be generic: the runtime must know the type of every argument; use concrete types (elided lifetimes such as `&RunInput` are fine)",
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(v.span(), "a hook cannot be variadic");
+    }
+    let is_async = sig.asyncness.is_some();
+    if let (true, Some(b)) = (is_async, &attr.blocking)
+        && b.value
+    {
+        errors.push(
+            b.span,
+            "`blocking` is for sync functions; an `async fn` hook already runs on the async runtime",
+        );
+    }
+
+    let mut args = Vec::new();
+    let mut seen: Vec<(String, Span)> = Vec::new();
+    for input in &sig.inputs {
+        let pat_type = match input {
+            FnArg::Receiver(r) => {
+                errors.push(
+                    r.span(),
+                    "#[hook] applies to free functions, not methods: a hook cannot take `self`",
+                );
+                continue;
+            }
+            FnArg::Typed(t) => t,
+        };
+        match &*pat_type.pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {}
+            Pat::Wild(_) => {}
+            other => {
+                errors.push(
+                    other.span(),
+                    "hook arguments must be plain names, as in `run_input: &RunInput`; destructure inside the body",
+                );
+                continue;
+            }
+        }
+        let ty = &*pat_type.ty;
+        if contains_impl_trait(ty) {
+            errors.push(
+                ty.span(),
+                "a hook cannot take `impl Trait` arguments: it would be generic; use a concrete type",
+            );
+            continue;
+        }
+        let key = data_key(ty);
+        if let Some((_, _first)) = seen.iter().find(|(k, _)| *k == key) {
+            errors.push(
+                ty.span(),
+                format!(
+                    "duplicate hook argument: `{key}` is already injected by an earlier argument; take it once"
+                ),
+            );
+            continue;
+        }
+        seen.push((key, ty.span()));
+
+        let arg = match ty {
+            Type::Reference(r) if r.mutability.is_some() => match last_ident(&r.elem).as_deref() {
+                Some("RunInput") => Arg::InputMut,
+                Some("RunOutput") => Arg::OutputMut,
+                _ => {
+                    errors.push(
+                        ty.span(),
+                        format!(
+                            "only `&mut RunInput` and `&mut RunOutput` can be taken by mutable reference; take `&{}` instead",
+                            r.elem.to_token_stream().to_string().replace(' ', "")
+                        ),
+                    );
+                    continue;
+                }
+            },
+            _ => Arg::Extract(Box::new(ty.clone())),
+        };
+        if let (Arg::InputMut | Arg::OutputMut, Some(bg)) = (&arg, &attr.run_in_background)
+            && bg.value
+        {
+            {
+                let (what, instead) = match arg {
+                    Arg::InputMut => ("RunInput", "&RunInput"),
+                    _ => ("RunOutput", "&RunOutput"),
+                };
+                errors.push(
+                    ty.span(),
+                    format!(
+                        "a background hook works on a copy and cannot change the run; take `{instead}` instead of `&mut {what}`, or drop `run_in_background = true`"
+                    ),
+                );
+            }
+        }
+        args.push(arg);
+    }
+
+    let can_block = match &sig.output {
+        ReturnType::Default => false,
+        ReturnType::Type(_, ty) => match return_kind(ty) {
+            Some(can_block) => can_block,
+            None => {
+                errors.push(
+                    ty.span(),
+                    format!(
+                        "a hook must return `()` or `Result<(), E>` (with `E: Into<HookError>`), not `{}`",
+                        ty.to_token_stream().to_string().replace(" <", "<").replace("< ", "<").replace(" >", ">")
+                    ),
+                );
+                false
+            }
+        },
+    };
+
+    match errors.0 {
+        Some(e) => Err(e),
+        None => Ok(Signature {
+            args,
+            is_async,
+            can_block,
+        }),
+    }
+}
+
+/// `Some(can_block)` for `()` and `Result<(), E>`, `None` otherwise.
+fn return_kind(ty: &Type) -> Option<bool> {
+    match ty {
+        Type::Tuple(t) if t.elems.is_empty() => Some(false),
+        Type::Paren(p) => return_kind(&p.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Result" {
+                return None;
+            }
+            let PathArguments::AngleBracketed(generic) = &last.arguments else {
+                return None;
+            };
+            let mut types = generic.args.iter().filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            });
+            match types.next()? {
+                Type::Tuple(t) if t.elems.is_empty() => {}
+                _ => return None,
+            }
+            let can_block = types
+                .next()
+                .and_then(last_ident)
+                .is_some_and(|e| e == "HookError" || e == "CheckError");
+            Some(can_block)
+        }
+        _ => None,
+    }
+}
