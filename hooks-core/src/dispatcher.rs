@@ -142,10 +142,11 @@ impl Dispatcher {
         self.inner.closed.load(Ordering::Acquire)
     }
 
-    /// Logs, once, the hooks of `hooks` that the global flag cannot move to
-    /// the background because they change or can block the run.
-    pub fn log_pinned_inline(&self, agent: &str, phase: Phase, hooks: &[HookRef]) {
-        if !self.run_hooks_in_background() {
+    /// Logs the hooks of `hooks` that the global flag (`global`) cannot move
+    /// to the background because they change or can block the run (call it
+    /// once, at start-up).
+    pub fn log_pinned_inline(&self, agent: &str, phase: Phase, hooks: &[HookRef], global: bool) {
+        if !global {
             return;
         }
         for hook in hooks {
@@ -169,11 +170,11 @@ impl Dispatcher {
         hooks: &[HookRef],
         cx: &mut HookContext,
     ) -> Result<(), CheckError> {
-        self.run_phase_observed(hooks, cx, |_| {}).await
+        self.run_phase_observed(hooks, cx, |_, _| {}).await
     }
 
     /// Runs `hooks` on `cx` in order, telling `observe` when each inline
-    /// hook starts and ends.
+    /// hook starts and ends (with the run as it is at that moment).
     ///
     /// - An inline hook is awaited; its changes are seen by the next hook.
     /// - A hook with `run_in_background = true` is handed a snapshot at its
@@ -188,9 +189,22 @@ impl Dispatcher {
         &self,
         hooks: &[HookRef],
         cx: &mut HookContext,
-        mut observe: impl FnMut(HookEvent<'_>),
+        observe: impl FnMut(HookEvent<'_>, &HookContext),
     ) -> Result<(), CheckError> {
-        let global = self.run_hooks_in_background();
+        self.run_phase_with(hooks, cx, self.run_hooks_in_background(), observe)
+            .await
+    }
+
+    /// [`Dispatcher::run_phase_observed`] with the global
+    /// `run_hooks_in_background` given for this call (an agent that turns it
+    /// on for itself, on a dispatcher shared with others).
+    pub async fn run_phase_with(
+        &self,
+        hooks: &[HookRef],
+        cx: &mut HookContext,
+        global: bool,
+        mut observe: impl FnMut(HookEvent<'_>, &HookContext),
+    ) -> Result<(), CheckError> {
         let phase = cx.phase();
         let mut deferred: Vec<(HookRef, HookContext)> = Vec::new();
         for hook in hooks {
@@ -203,10 +217,13 @@ impl Dispatcher {
                 deferred.push((hook.clone(), cx.clone()));
                 continue;
             }
-            observe(HookEvent::Started {
-                name: meta.name,
-                phase,
-            });
+            observe(
+                HookEvent::Started {
+                    name: meta.name,
+                    phase,
+                },
+                cx,
+            );
             let counters = &self.inner.counters;
             bump(&counters.inline_run);
             match run_guarded(&**hook, cx, self.inner.config.hook_timeout).await {
@@ -237,10 +254,13 @@ impl Dispatcher {
                     );
                 }
             }
-            observe(HookEvent::Completed {
-                name: meta.name,
-                phase,
-            });
+            observe(
+                HookEvent::Completed {
+                    name: meta.name,
+                    phase,
+                },
+                cx,
+            );
         }
         for (hook, snapshot) in deferred {
             self.spawn(hook, snapshot);

@@ -86,7 +86,7 @@ async fn inline_hooks_run_in_list_order() {
     let hooks = list(vec![hook_ref(second), hook_ref(first), hook_ref(second)]);
     let mut events = Vec::new();
     Dispatcher::default()
-        .run_phase_observed(&hooks, &mut cx, |e| {
+        .run_phase_observed(&hooks, &mut cx, |e, _| {
             if let HookEvent::Started { name, .. } = e {
                 events.push(name.to_owned());
             }
@@ -246,7 +246,7 @@ async fn global_flag_moves_observers_but_not_mutating_or_blocking_hooks() {
     // to the background, or this would deadlock.
     tokio::time::timeout(
         GUARD,
-        dispatcher.run_phase_observed(&hooks, &mut cx, |e| {
+        dispatcher.run_phase_observed(&hooks, &mut cx, |e, _| {
             if let HookEvent::Started { name, .. } = e {
                 inline.push(name.to_owned());
             }
