@@ -1,0 +1,46 @@
+//! Opening SQLite connections with the store's settings.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::DbError;
+
+/// Settings every connection gets: a busy timeout (another process may hold
+/// the write lock for a moment), foreign keys on (so deleting a session
+/// deletes its runs) and `synchronous=NORMAL` (durable with WAL, fast).
+fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
+    conn.busy_timeout(busy_timeout)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+/// Opens (creating it if needed) the read-write connection the writer
+/// thread owns, and switches the file to WAL mode.
+pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn, busy_timeout)?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode; using {mode}");
+    }
+    Ok(conn)
+}
+
+/// Opens a read-only connection for the read pool.
+pub(crate) fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn, busy_timeout)?;
+    Ok(conn)
+}

@@ -1,0 +1,72 @@
+//! The errors of the session store.
+
+/// What can go wrong when reading or writing sessions and runs.
+///
+/// Every failure of the store is one of these; the store never panics on bad
+/// input or on a damaged file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// A list query asked for something the store cannot do (an unknown
+    /// `sort_by`, `limit = 0`, `page = 0`, ...). Callers usually answer 4xx.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// A write was given inconsistent data (say, a run whose `session_id`
+    /// names another session than the one it is saved under).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file system reported an error (creating the database's folder).
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A value could not be turned into JSON.
+    #[error("json: {0}")]
+    Serde(#[from] serde_json::Error),
+    /// A stored row holds a value that cannot be read back (a JSON column
+    /// that does not parse, an unknown session type, ...).
+    #[error("corrupt row in {table} ({key}), column {column}: {reason}")]
+    Corrupt {
+        /// The table (`agno_sessions` or `agno_runs`).
+        table: &'static str,
+        /// The row's primary key (`session_id` or `run_id`).
+        key: String,
+        /// The column that could not be read.
+        column: &'static str,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// The file was written by a newer version of this store: its schema
+    /// version (`PRAGMA user_version`) is above the one this build knows.
+    #[error("database schema version {found} is newer than the supported version {supported}")]
+    UnsupportedSchemaVersion {
+        /// The file's `user_version`.
+        found: i64,
+        /// The newest version this build can read and write.
+        supported: i64,
+    },
+    /// The store has shut down (its writer thread is gone).
+    #[error("the session store is closed")]
+    Closed,
+    /// A background task of the store failed unexpectedly.
+    #[error("internal error in the session store: {0}")]
+    Internal(String),
+}
+
+impl DbError {
+    /// A [`DbError::Corrupt`] for `table`/`key`/`column`.
+    pub(crate) fn corrupt(
+        table: &'static str,
+        key: impl Into<String>,
+        column: &'static str,
+        reason: impl std::fmt::Display,
+    ) -> Self {
+        DbError::Corrupt {
+            table,
+            key: key.into(),
+            column,
+            reason: reason.to_string(),
+        }
+    }
+}

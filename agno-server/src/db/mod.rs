@@ -1,0 +1,87 @@
+//! The session store: sessions and their runs, persisted the way Agno
+//! persists them (`agno_sessions` and `agno_runs` in a SQLite file), so a
+//! file we write reads like one Agno writes.
+//!
+//! [`Db`] is the interface the server uses; [`SqliteDb`] implements it on
+//! one SQLite file with a single writer thread (group commit) and a pool of
+//! readers, never blocking async worker threads.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), agno_server::db::DbError> {
+//! use agno_server::db::{Db, SessionRecord, SessionType, SqliteDb};
+//! use agno_server::RunOutput;
+//!
+//! let db = SqliteDb::new("tmp/agent.db")?;
+//! let session = SessionRecord::new("session-1", SessionType::Agent);
+//! let run = RunOutput { run_id: "run-1".into(), ..Default::default() };
+//! db.save_run(session, run).await?;
+//! assert_eq!(db.get_runs("session-1").await?.len(), 1);
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+
+use hooks_core::RunOutput;
+
+mod connection;
+mod error;
+mod queries;
+mod read_pool;
+mod records;
+mod schema;
+mod sqlite;
+mod writer;
+
+pub use error::DbError;
+pub use records::{SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder};
+pub use schema::{RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE};
+pub use sqlite::{SqliteDb, SqliteDbOptions};
+
+/// The future every [`Db`] method returns.
+pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'a>>;
+
+/// Where sessions and runs are kept. Object-safe: use it as
+/// `Arc<dyn Db>`.
+pub trait Db: Send + Sync + 'static {
+    /// Upserts the session row and inserts (or replaces, by `run_id`) the
+    /// run row, in ONE transaction.
+    ///
+    /// `run_index` (the run's position in its session: 0, 1, ...) is
+    /// assigned by the store for new runs; a replaced run keeps its index.
+    /// A run without `session_id` gets the session's; a run naming another
+    /// session is refused ([`DbError::InvalidInput`]).
+    fn save_run(&self, session: SessionRecord, run: RunOutput) -> DbFuture<'_, ()>;
+
+    /// Inserts or replaces a session row (keeping its original
+    /// `created_at`).
+    fn upsert_session(&self, session: SessionRecord) -> DbFuture<'_, ()>;
+
+    /// One session, or `None`.
+    fn get_session(&self, session_id: &str) -> DbFuture<'_, Option<SessionRecord>>;
+
+    /// A filtered, sorted page of sessions. An unknown `sort_by`, or a
+    /// `limit`/`page` of 0, is [`DbError::InvalidQuery`].
+    fn list_sessions(&self, query: SessionQuery) -> DbFuture<'_, SessionPage>;
+
+    /// Deletes a session and its runs; `false` when it did not exist.
+    fn delete_session(&self, session_id: &str) -> DbFuture<'_, bool>;
+
+    /// Deletes sessions and their runs, in one transaction; returns how
+    /// many existed.
+    fn delete_sessions(&self, session_ids: Vec<String>) -> DbFuture<'_, u64>;
+
+    /// Sets a session's name; returns the renamed session, or `None` when
+    /// it does not exist.
+    fn rename_session(&self, session_id: &str, name: &str) -> DbFuture<'_, Option<SessionRecord>>;
+
+    /// Every run of a session, by `run_index` ascending (empty when the
+    /// session does not exist).
+    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>>;
+
+    /// One run by id, or `None`.
+    fn get_run(&self, run_id: &str) -> DbFuture<'_, Option<RunOutput>>;
+
+    /// The last `limit` runs of a session, oldest first (for history).
+    fn recent_runs(&self, session_id: &str, limit: usize) -> DbFuture<'_, Vec<RunOutput>>;
+}

@@ -1,0 +1,581 @@
+//! The SQL of every operation, run on a borrowed connection.
+//!
+//! These functions are blocking; [`SqliteDb`](super::SqliteDb) runs writes on
+//! its writer thread and reads on the blocking pool.
+
+use hooks_core::RunOutput;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::{Map, Value};
+
+use super::DbError;
+use super::records::{SessionPage, SessionQuery, SessionRecord, SessionType};
+use super::schema::{RUNS_TABLE, SESSIONS_TABLE};
+
+/// `session_data` when it is a JSON object, else `'{}'` (never raises on a
+/// damaged value; `CASE` evaluates lazily).
+const SESSION_DATA_BASE: &str = "CASE WHEN json_valid(agno_sessions.session_data) THEN \
+     CASE WHEN json_type(agno_sessions.session_data) = 'object' \
+     THEN agno_sessions.session_data ELSE '{}' END ELSE '{}' END";
+
+/// `session_data.session_name`, or NULL when `session_data` is damaged.
+const SESSION_NAME_EXPR: &str = "(CASE WHEN json_valid(session_data) THEN \
+     json_extract(session_data, '$.session_name') END)";
+
+const SESSION_COLUMNS: &str = "session_id, session_type, agent_id, team_id, workflow_id, user_id, \
+     session_data, agent_data, metadata, summary, created_at, updated_at";
+
+/// The component id of `record`, split over the `agent_id`, `team_id` and
+/// `workflow_id` columns by session type.
+fn component_columns(
+    session_type: SessionType,
+    id: Option<&str>,
+) -> (Option<&str>, Option<&str>, Option<&str>) {
+    match session_type {
+        SessionType::Agent => (id, None, None),
+        SessionType::Team => (None, id, None),
+        SessionType::Workflow => (None, None, id),
+    }
+}
+
+fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, DbError> {
+    value
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(DbError::from)
+}
+
+/// Inserts or replaces the session row. Keeps the stored `created_at` and
+/// the keys of `session_data` other than `session_state` and `session_name`.
+pub(crate) fn upsert_session(conn: &Connection, s: &SessionRecord) -> Result<(), DbError> {
+    let state = serde_json::to_string(&s.session_state)?;
+    let mut data = Map::new();
+    data.insert(
+        "session_state".into(),
+        Value::Object(s.session_state.clone()),
+    );
+    data.insert(
+        "session_name".into(),
+        s.session_name.clone().map_or(Value::Null, Value::String),
+    );
+    let data = serde_json::to_string(&data)?;
+    let (agent_id, team_id, workflow_id) = component_columns(s.session_type, s.agent_id.as_deref());
+    let sql = format!(
+        "INSERT INTO agno_sessions ({SESSION_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (session_id) DO UPDATE SET
+             session_type = excluded.session_type,
+             agent_id = excluded.agent_id,
+             team_id = excluded.team_id,
+             workflow_id = excluded.workflow_id,
+             user_id = excluded.user_id,
+             session_data = json_set({SESSION_DATA_BASE},
+                                     '$.session_state', json(?13),
+                                     '$.session_name', ?14),
+             agent_data = excluded.agent_data,
+             metadata = excluded.metadata,
+             summary = excluded.summary,
+             updated_at = excluded.updated_at"
+    );
+    conn.prepare_cached(&sql)?.execute(params![
+        s.session_id,
+        s.session_type.as_str(),
+        agent_id,
+        team_id,
+        workflow_id,
+        s.user_id,
+        data,
+        json_text(s.agent_data.as_ref())?,
+        json_text(s.metadata.as_ref())?,
+        json_text(s.summary.as_ref())?,
+        s.created_at,
+        s.updated_at,
+        state,
+        s.session_name,
+    ])?;
+    Ok(())
+}
+
+/// Upserts the session, inserts or replaces the run (keeping its
+/// `run_index` when it stays in the same session, else appending it), and
+/// refreshes `session_data.session_metrics`. The caller holds a transaction.
+pub(crate) fn save_run(
+    conn: &Connection,
+    session: &SessionRecord,
+    run: &RunOutput,
+    now: i64,
+) -> Result<(), DbError> {
+    upsert_session(conn, session)?;
+    let run_data = serde_json::to_string(run)?;
+    let (_, team_id, workflow_id) =
+        component_columns(session.session_type, session.agent_id.as_deref());
+    let agent_id = match session.session_type {
+        SessionType::Agent => run.agent_id.as_deref().or(session.agent_id.as_deref()),
+        _ => run.agent_id.as_deref(),
+    };
+    let user_id = run.user_id.as_deref().or(session.user_id.as_deref());
+    conn.prepare_cached(
+        "INSERT INTO agno_runs (
+             run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id,
+             parent_run_id, status, run_index, run_data, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8,
+                 (SELECT coalesce(max(run_index) + 1, 0) FROM agno_runs WHERE session_id = ?2),
+                 ?9, ?10, ?11)
+         ON CONFLICT (run_id) DO UPDATE SET
+             run_index = CASE WHEN agno_runs.session_id = excluded.session_id
+                              THEN agno_runs.run_index ELSE excluded.run_index END,
+             session_id = excluded.session_id,
+             run_type = excluded.run_type,
+             agent_id = excluded.agent_id,
+             team_id = excluded.team_id,
+             workflow_id = excluded.workflow_id,
+             user_id = excluded.user_id,
+             status = excluded.status,
+             run_data = excluded.run_data,
+             created_at = excluded.created_at,
+             updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        run.run_id,
+        session.session_id,
+        session.session_type.as_str(),
+        agent_id,
+        team_id,
+        workflow_id,
+        user_id,
+        run.status.as_str(),
+        run_data,
+        run.created_at,
+        now,
+    ])?;
+    refresh_session_metrics(conn, &session.session_id)
+}
+
+/// Sets `session_data.session_metrics` to the token totals of the
+/// session's runs (rows whose `run_data` is damaged are skipped).
+fn refresh_session_metrics(conn: &Connection, session_id: &str) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE agno_sessions SET session_data = json_set({SESSION_DATA_BASE},
+             '$.session_metrics',
+             json((SELECT json_object(
+                 'input_tokens', coalesce(sum(json_extract(run_data, '$.metrics.input_tokens')), 0),
+                 'output_tokens', coalesce(sum(json_extract(run_data, '$.metrics.output_tokens')), 0),
+                 'total_tokens', coalesce(sum(json_extract(run_data, '$.metrics.total_tokens')), 0))
+               FROM agno_runs WHERE session_id = ?1 AND json_valid(run_data))))
+         WHERE session_id = ?1"
+    );
+    conn.prepare_cached(&sql)?.execute([session_id])?;
+    Ok(())
+}
+
+/// One session, or `None`.
+pub(crate) fn get_session(
+    conn: &Connection,
+    session_id: &str,
+) -> Result<Option<SessionRecord>, DbError> {
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM agno_sessions WHERE session_id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let raw = stmt.query_row([session_id], RawSession::read).optional()?;
+    raw.map(RawSession::decode).transpose()
+}
+
+/// A filtered, sorted page of sessions and the total count, read in one
+/// transaction (one snapshot).
+pub(crate) fn list_sessions(
+    conn: &mut Connection,
+    query: &SessionQuery,
+) -> Result<SessionPage, DbError> {
+    let (limit, page) = query.paging()?;
+    let sort_expr = match query.sort_key()? {
+        "created_at" => "created_at",
+        "session_name" => "session_name_sort",
+        _ => "updated_at",
+    };
+    let order = query.sort_order.unwrap_or_default();
+
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(session_type) = query.session_type {
+        clauses.push("session_type = ?".into());
+        args.push(SqlValue::Text(session_type.as_str().into()));
+    }
+    if let Some(component) = &query.component_id {
+        match query.session_type {
+            Some(session_type) => {
+                clauses.push(format!("{} = ?", session_type.component_column()));
+                args.push(SqlValue::Text(component.clone()));
+            }
+            None => {
+                clauses.push("(agent_id = ? OR team_id = ? OR workflow_id = ?)".into());
+                for _ in 0..3 {
+                    args.push(SqlValue::Text(component.clone()));
+                }
+            }
+        }
+    }
+    if let Some(user_id) = &query.user_id {
+        clauses.push("user_id = ?".into());
+        args.push(SqlValue::Text(user_id.clone()));
+    }
+    if let Some(name) = &query.session_name {
+        clauses.push(format!(
+            "lower({SESSION_NAME_EXPR}) LIKE lower(?) ESCAPE '\\'"
+        ));
+        args.push(SqlValue::Text(format!("%{}%", escape_like(name))));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+
+    let tx = conn.transaction()?;
+    let total: i64 = tx.query_row(
+        &format!("SELECT count(*) FROM agno_sessions {filter}"),
+        params_from_iter(args.iter()),
+        |row| row.get(0),
+    )?;
+    let total = u64::try_from(total).unwrap_or(0);
+
+    let offset = (u64::from(page) - 1) * u64::from(limit);
+    let dir = order.sql();
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS}, {SESSION_NAME_EXPR} AS session_name_sort
+         FROM agno_sessions {filter}
+         ORDER BY {sort_expr} {nocase} {dir}, rowid {dir}
+         LIMIT ? OFFSET ?",
+        nocase = if sort_expr == "session_name_sort" {
+            "COLLATE NOCASE"
+        } else {
+            ""
+        },
+    );
+    let mut page_args = args;
+    page_args.push(SqlValue::Integer(i64::from(limit)));
+    page_args.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+    let sessions = {
+        let mut stmt = tx.prepare(&sql)?;
+        let raws = stmt
+            .query_map(params_from_iter(page_args.iter()), RawSession::read)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter()
+            .map(RawSession::decode)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    tx.finish()?;
+
+    let total_pages = u32::try_from(total.div_ceil(u64::from(limit))).unwrap_or(u32::MAX);
+    Ok(SessionPage {
+        sessions,
+        total_count: total,
+        page,
+        limit,
+        total_pages,
+    })
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Deletes sessions (their runs go with them: `ON DELETE CASCADE`);
+/// returns how many existed.
+pub(crate) fn delete_sessions(conn: &Connection, session_ids: &[String]) -> Result<u64, DbError> {
+    let mut stmt = conn.prepare_cached("DELETE FROM agno_sessions WHERE session_id = ?1")?;
+    let mut deleted = 0u64;
+    for id in session_ids {
+        deleted += stmt.execute([id])? as u64;
+    }
+    Ok(deleted)
+}
+
+/// Sets `session_data.session_name`; returns the renamed session, or `None`
+/// when it does not exist.
+pub(crate) fn rename_session(
+    conn: &Connection,
+    session_id: &str,
+    name: &str,
+) -> Result<Option<SessionRecord>, DbError> {
+    let sql = format!(
+        "UPDATE agno_sessions SET session_data = json_set({SESSION_DATA_BASE}, '$.session_name', ?2)
+         WHERE session_id = ?1"
+    );
+    let changed = conn.prepare_cached(&sql)?.execute([session_id, name])?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    get_session(conn, session_id)
+}
+
+/// Every run of a session, by `run_index` ascending.
+pub(crate) fn get_runs(conn: &Connection, session_id: &str) -> Result<Vec<RunOutput>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT run_id, run_data FROM agno_runs WHERE session_id = ?1
+         ORDER BY run_index ASC, created_at ASC",
+    )?;
+    let rows = stmt
+        .query_map([session_id], read_run_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(decode_run).collect()
+}
+
+/// The last `limit` runs of a session, oldest first.
+pub(crate) fn recent_runs(
+    conn: &Connection,
+    session_id: &str,
+    limit: usize,
+) -> Result<Vec<RunOutput>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT run_id, run_data FROM agno_runs WHERE session_id = ?1
+         ORDER BY run_index DESC, created_at DESC LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = stmt
+        .query_map(params![session_id, limit], read_run_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.reverse();
+    rows.into_iter().map(decode_run).collect()
+}
+
+/// One run by id, or `None`.
+pub(crate) fn get_run(conn: &Connection, run_id: &str) -> Result<Option<RunOutput>, DbError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT run_id, run_data FROM agno_runs WHERE run_id = ?1")?;
+    let row = stmt.query_row([run_id], read_run_row).optional()?;
+    row.map(decode_run).transpose()
+}
+
+/// `(run_id, run_data)` as stored.
+fn read_run_row(row: &Row<'_>) -> rusqlite::Result<(String, SqlValue)> {
+    Ok((row.get(0)?, row.get(1)?))
+}
+
+fn decode_run((run_id, data): (String, SqlValue)) -> Result<RunOutput, DbError> {
+    let bytes = match &data {
+        SqlValue::Text(text) => text.as_bytes(),
+        SqlValue::Blob(blob) => blob.as_slice(),
+        SqlValue::Null => {
+            return Err(DbError::corrupt(RUNS_TABLE, run_id, "run_data", "NULL"));
+        }
+        other => {
+            return Err(DbError::corrupt(
+                RUNS_TABLE,
+                run_id,
+                "run_data",
+                format!("not a JSON object: {other:?}"),
+            ));
+        }
+    };
+    serde_json::from_slice(bytes).map_err(|e| DbError::corrupt(RUNS_TABLE, run_id, "run_data", e))
+}
+
+/// A session row as stored, before its JSON columns are parsed (parsing
+/// happens outside rusqlite's row callback so failures name the row).
+struct RawSession {
+    session_id: String,
+    session_type: String,
+    agent_id: Option<String>,
+    team_id: Option<String>,
+    workflow_id: Option<String>,
+    user_id: Option<String>,
+    session_data: SqlValue,
+    agent_data: SqlValue,
+    metadata: SqlValue,
+    summary: SqlValue,
+    created_at: SqlValue,
+    updated_at: SqlValue,
+}
+
+impl RawSession {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            session_id: row.get(0)?,
+            session_type: row.get(1)?,
+            agent_id: row.get(2)?,
+            team_id: row.get(3)?,
+            workflow_id: row.get(4)?,
+            user_id: row.get(5)?,
+            session_data: row.get(6)?,
+            agent_data: row.get(7)?,
+            metadata: row.get(8)?,
+            summary: row.get(9)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+        })
+    }
+
+    fn decode(self) -> Result<SessionRecord, DbError> {
+        let id = self.session_id;
+        let corrupt = |column: &'static str, reason: String| {
+            DbError::corrupt(SESSIONS_TABLE, id.clone(), column, reason)
+        };
+        let session_type: SessionType = self
+            .session_type
+            .parse()
+            .map_err(|_| corrupt("session_type", format!("unknown {:?}", self.session_type)))?;
+        let agent_id = match session_type {
+            SessionType::Agent => self.agent_id,
+            SessionType::Team => self.team_id,
+            SessionType::Workflow => self.workflow_id,
+        };
+
+        let data = json_value(&self.session_data).map_err(|e| corrupt("session_data", e))?;
+        let mut data = match data {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(corrupt("session_data", format!("not an object: {other}")));
+            }
+        };
+        let session_state = match data.remove("session_state") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(corrupt(
+                    "session_data",
+                    format!("session_state is not an object: {other}"),
+                ));
+            }
+        };
+        let session_name = match data.remove("session_name") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name),
+            Some(other) => {
+                return Err(corrupt(
+                    "session_data",
+                    format!("session_name is not a string: {other}"),
+                ));
+            }
+        };
+
+        let agent_data = json_value(&self.agent_data).map_err(|e| corrupt("agent_data", e))?;
+        let metadata = match json_value(&self.metadata).map_err(|e| corrupt("metadata", e))? {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) => Some(map),
+            Some(other) => {
+                return Err(corrupt("metadata", format!("not an object: {other}")));
+            }
+        };
+        let summary = json_value(&self.summary).map_err(|e| corrupt("summary", e))?;
+        let created_at = integer(&self.created_at)
+            .map_err(|e| corrupt("created_at", e))?
+            .unwrap_or(0);
+        let updated_at = integer(&self.updated_at)
+            .map_err(|e| corrupt("updated_at", e))?
+            .unwrap_or(created_at);
+
+        Ok(SessionRecord {
+            session_id: id,
+            session_type,
+            agent_id,
+            user_id: self.user_id,
+            session_name,
+            session_state,
+            agent_data,
+            metadata,
+            summary,
+            created_at,
+            updated_at,
+        })
+    }
+}
+
+/// A JSON column's value. SQLite may have stored a JSON scalar as a number
+/// (the `JSON` declared type has numeric affinity), so numbers are accepted.
+fn json_value(value: &SqlValue) -> Result<Option<Value>, String> {
+    match value {
+        SqlValue::Null => Ok(None),
+        SqlValue::Integer(i) => Ok(Some(Value::from(*i))),
+        SqlValue::Real(f) => serde_json::Number::from_f64(*f)
+            .map(|n| Some(Value::Number(n)))
+            .ok_or_else(|| format!("not a JSON number: {f}")),
+        SqlValue::Text(text) => serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        SqlValue::Blob(blob) => serde_json::from_slice(blob)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// An epoch-seconds column (an integer; a real is truncated).
+fn integer(value: &SqlValue) -> Result<Option<i64>, String> {
+    match value {
+        SqlValue::Null => Ok(None),
+        SqlValue::Integer(i) => Ok(Some(*i)),
+        SqlValue::Real(f) => Ok(Some(*f as i64)),
+        SqlValue::Text(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("not an integer: {text:?}")),
+        SqlValue::Blob(_) => Err("a blob, not an integer".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::schema;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn like_escaping() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+
+    #[test]
+    fn session_round_trip_keeps_created_at_and_metrics() {
+        let conn = db();
+        let mut s = SessionRecord::new("s1", SessionType::Team);
+        s.agent_id = Some("team-1".into());
+        s.created_at = 100;
+        s.updated_at = 100;
+        s.summary = Some(Value::from(5));
+        let run = RunOutput {
+            run_id: "r1".into(),
+            created_at: 100,
+            metrics: Some(hooks_core::Metrics {
+                input_tokens: 3,
+                output_tokens: 4,
+                total_tokens: 7,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        save_run(&conn, &s, &run, 100).unwrap();
+        let mut later = s.clone();
+        later.created_at = 999;
+        later.updated_at = 200;
+        upsert_session(&conn, &later).unwrap();
+        let got = get_session(&conn, "s1").unwrap().unwrap();
+        assert_eq!(got.created_at, 100);
+        assert_eq!(got.updated_at, 200);
+        assert_eq!(got.agent_id.as_deref(), Some("team-1"));
+        assert_eq!(got.summary, Some(Value::from(5)));
+        let (team_id, data): (String, String) = conn
+            .query_row(
+                "SELECT team_id, session_data FROM agno_sessions WHERE session_id = 's1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(team_id, "team-1");
+        let data: Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(data["session_metrics"]["total_tokens"], 7);
+    }
+}

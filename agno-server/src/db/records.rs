@@ -1,0 +1,311 @@
+//! The values the store reads and writes: sessions, list queries and pages.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::DbError;
+
+/// What kind of component a session belongs to (Agno's `session_type`
+/// column: `"agent"`, `"team"` or `"workflow"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionType {
+    /// A session of an agent.
+    #[default]
+    Agent,
+    /// A session of a team.
+    Team,
+    /// A session of a workflow.
+    Workflow,
+}
+
+impl SessionType {
+    /// The name stored in the `session_type` column (`"agent"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionType::Agent => "agent",
+            SessionType::Team => "team",
+            SessionType::Workflow => "workflow",
+        }
+    }
+
+    /// The `agno_sessions` / `agno_runs` column holding the component's id
+    /// for this session type (`agent_id`, `team_id` or `workflow_id`).
+    pub(crate) fn component_column(self) -> &'static str {
+        match self {
+            SessionType::Agent => "agent_id",
+            SessionType::Team => "team_id",
+            SessionType::Workflow => "workflow_id",
+        }
+    }
+}
+
+impl fmt::Display for SessionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SessionType {
+    type Err = DbError;
+
+    /// Parses `"agent"`, `"team"` or `"workflow"` (any case).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "agent" => Ok(SessionType::Agent),
+            "team" => Ok(SessionType::Team),
+            "workflow" => Ok(SessionType::Workflow),
+            other => Err(DbError::InvalidQuery(format!(
+                "unknown session type {other:?} (expected agent, team or workflow)"
+            ))),
+        }
+    }
+}
+
+/// The direction of a sorted list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first (the default).
+    #[default]
+    Desc,
+}
+
+impl SortOrder {
+    /// `"ASC"` or `"DESC"`, as written in SQL.
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "ASC",
+            SortOrder::Desc => "DESC",
+        }
+    }
+}
+
+impl FromStr for SortOrder {
+    type Err = DbError;
+
+    /// Parses `"asc"` or `"desc"` (any case).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "asc" => Ok(SortOrder::Asc),
+            "desc" => Ok(SortOrder::Desc),
+            other => Err(DbError::InvalidQuery(format!(
+                "unknown sort order {other:?} (expected asc or desc)"
+            ))),
+        }
+    }
+}
+
+/// One row of `agno_sessions`: a conversation and its state.
+///
+/// Writing a record replaces the stored row's values (the store keeps the
+/// row's original `created_at`, and any keys of `session_data` it does not
+/// know, such as `session_metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The session's id (primary key).
+    pub session_id: String,
+    /// Agent, team or workflow.
+    pub session_type: SessionType,
+    /// The id of the component the session belongs to. Stored in the
+    /// `agent_id` column for agent sessions (`team_id` for teams,
+    /// `workflow_id` for workflows).
+    pub agent_id: Option<String>,
+    /// The user the session belongs to.
+    pub user_id: Option<String>,
+    /// A human-readable name (`session_data.session_name`).
+    pub session_name: Option<String>,
+    /// The session state (`session_data.session_state`).
+    #[serde(default)]
+    pub session_state: Map<String, Value>,
+    /// The component's description (`agent_data`: name, id, model).
+    pub agent_data: Option<Value>,
+    /// Free-form metadata (`metadata`).
+    pub metadata: Option<Map<String, Value>>,
+    /// A summary of the session (`summary`).
+    pub summary: Option<Value>,
+    /// Epoch seconds when the session was created.
+    pub created_at: i64,
+    /// Epoch seconds when the session was last written.
+    pub updated_at: i64,
+}
+
+impl SessionRecord {
+    /// An empty session `session_id` of type `session_type`, created and
+    /// updated now.
+    pub fn new(session_id: impl Into<String>, session_type: SessionType) -> Self {
+        let now = now_epoch_secs();
+        Self {
+            session_id: session_id.into(),
+            session_type,
+            created_at: now,
+            updated_at: now,
+            ..Self::default()
+        }
+    }
+}
+
+/// The sort keys [`SessionQuery::sort_by`] accepts.
+pub const SORT_KEYS: [&str; 3] = ["created_at", "updated_at", "session_name"];
+
+/// Filters, paging and sorting for [`Db::list_sessions`](super::Db::list_sessions).
+///
+/// Every field is optional; `SessionQuery::default()` lists the 20 most
+/// recently updated sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionQuery {
+    /// Only sessions of this type (`type` in Agno's HTTP query).
+    #[serde(alias = "type")]
+    pub session_type: Option<SessionType>,
+    /// Only sessions of this component (agent, team or workflow id).
+    pub component_id: Option<String>,
+    /// Only sessions of this user.
+    pub user_id: Option<String>,
+    /// Only sessions whose name contains this text (ASCII case-insensitive).
+    pub session_name: Option<String>,
+    /// Sessions per page (default 20, at least 1).
+    pub limit: Option<u32>,
+    /// The page, 1-based (default 1).
+    pub page: Option<u32>,
+    /// `"created_at"`, `"updated_at"` (default) or `"session_name"`.
+    pub sort_by: Option<String>,
+    /// Ascending or descending (default).
+    pub sort_order: Option<SortOrder>,
+}
+
+impl SessionQuery {
+    /// The page size used when [`limit`](Self::limit) is `None`.
+    pub const DEFAULT_LIMIT: u32 = 20;
+
+    /// The effective `(limit, page)`, or [`DbError::InvalidQuery`] when one
+    /// of them is 0.
+    pub fn paging(&self) -> Result<(u32, u32), DbError> {
+        let limit = self.limit.unwrap_or(Self::DEFAULT_LIMIT);
+        let page = self.page.unwrap_or(1);
+        if limit == 0 {
+            return Err(DbError::InvalidQuery("limit must be at least 1".into()));
+        }
+        if page == 0 {
+            return Err(DbError::InvalidQuery(
+                "page must be at least 1 (pages are 1-based)".into(),
+            ));
+        }
+        Ok((limit, page))
+    }
+
+    /// The effective sort key, or [`DbError::InvalidQuery`] for a key not in
+    /// [`SORT_KEYS`].
+    pub fn sort_key(&self) -> Result<&str, DbError> {
+        match self.sort_by.as_deref() {
+            None => Ok("updated_at"),
+            Some(key) if SORT_KEYS.contains(&key) => Ok(key),
+            Some(other) => Err(DbError::InvalidQuery(format!(
+                "cannot sort by {other:?} (expected one of {})",
+                SORT_KEYS.join(", ")
+            ))),
+        }
+    }
+}
+
+/// One page of [`Db::list_sessions`](super::Db::list_sessions).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionPage {
+    /// The sessions of this page, in the requested order.
+    pub sessions: Vec<SessionRecord>,
+    /// How many sessions match the filters, over all pages.
+    pub total_count: u64,
+    /// This page's number (1-based).
+    pub page: u32,
+    /// The page size.
+    pub limit: u32,
+    /// How many pages the matching sessions fill (0 when none match).
+    pub total_pages: u32,
+}
+
+/// Seconds since the Unix epoch, now (0 if the clock is before 1970).
+pub(crate) fn now_epoch_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_type_serialises_lowercase() {
+        assert_eq!(
+            serde_json::to_string(&SessionType::Agent).unwrap(),
+            "\"agent\""
+        );
+        assert_eq!(
+            serde_json::from_str::<SessionType>("\"workflow\"").unwrap(),
+            SessionType::Workflow
+        );
+        assert_eq!("TEAM".parse::<SessionType>().unwrap(), SessionType::Team);
+        assert!(matches!(
+            "robot".parse::<SessionType>(),
+            Err(DbError::InvalidQuery(_))
+        ));
+    }
+
+    #[test]
+    fn sort_order_parses() {
+        assert_eq!("asc".parse::<SortOrder>().unwrap(), SortOrder::Asc);
+        assert_eq!("DESC".parse::<SortOrder>().unwrap(), SortOrder::Desc);
+        assert_eq!(SortOrder::default(), SortOrder::Desc);
+        assert!("up".parse::<SortOrder>().is_err());
+    }
+
+    #[test]
+    fn query_defaults_and_validation() {
+        let q = SessionQuery::default();
+        assert_eq!(q.paging().unwrap(), (20, 1));
+        assert_eq!(q.sort_key().unwrap(), "updated_at");
+
+        let bad_sort = SessionQuery {
+            sort_by: Some("run_id; DROP TABLE agno_sessions".into()),
+            ..Default::default()
+        };
+        assert!(matches!(bad_sort.sort_key(), Err(DbError::InvalidQuery(_))));
+
+        let zero = SessionQuery {
+            limit: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(zero.paging(), Err(DbError::InvalidQuery(_))));
+        let page0 = SessionQuery {
+            page: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(page0.paging(), Err(DbError::InvalidQuery(_))));
+    }
+
+    #[test]
+    fn query_accepts_agno_type_alias() {
+        let q: SessionQuery =
+            serde_json::from_str(r#"{"type":"agent","limit":5,"sort_order":"asc"}"#).unwrap();
+        assert_eq!(q.session_type, Some(SessionType::Agent));
+        assert_eq!(q.limit, Some(5));
+        assert_eq!(q.sort_order, Some(SortOrder::Asc));
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let mut record = SessionRecord::new("s1", SessionType::Agent);
+        record.session_state.insert("count".into(), 3.into());
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["session_type"], "agent");
+        let back: SessionRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back, record);
+    }
+}

@@ -1,0 +1,303 @@
+//! [`SqliteDb`]: the [`Db`] on one SQLite file, laid out as Agno lays it out.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hooks_core::RunOutput;
+
+use super::connection::open_writer;
+use super::read_pool::ReadPool;
+use super::records::now_epoch_secs;
+use super::writer::Writer;
+use super::{Db, DbError, DbFuture, SessionPage, SessionQuery, SessionRecord, queries, schema};
+
+/// Tuning of a [`SqliteDb`]; `SqliteDbOptions::default()` suits a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteDbOptions {
+    /// How many read connections may be in use at once (default 4).
+    pub read_connections: usize,
+    /// How long a connection waits for a lock held by another process
+    /// before failing (default 5 s).
+    pub busy_timeout: Duration,
+    /// How many writes may wait for the writer thread before callers wait
+    /// to enqueue (default 1024).
+    pub queue_capacity: usize,
+    /// The most writes committed in one transaction (default 512).
+    pub max_batch: usize,
+}
+
+impl Default for SqliteDbOptions {
+    fn default() -> Self {
+        Self {
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(5),
+            queue_capacity: 1024,
+            max_batch: 512,
+        }
+    }
+}
+
+/// Sessions and runs in one SQLite file (`agno_sessions`, `agno_runs`).
+///
+/// A cheap, clonable handle: clones share one writer thread (which owns the
+/// only writing connection and commits queued writes together) and one
+/// pool of read connections (used through `spawn_blocking`). No blocking
+/// SQLite call runs on an async worker thread. When the last clone is
+/// dropped, the writer finishes the queued writes, closes the file and its
+/// thread is joined.
+///
+/// ```no_run
+/// # fn main() -> Result<(), agno_server::db::DbError> {
+/// use agno_server::db::SqliteDb;
+/// let db = SqliteDb::new("tmp/agent.db")?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteDb {
+    inner: Arc<Inner>,
+}
+
+/// Fields drop in order: the idle readers close first, so the writer's
+/// connection is the last one and checkpoints the WAL into the file.
+struct Inner {
+    path: PathBuf,
+    reads: Arc<ReadPool>,
+    writer: Writer,
+}
+
+impl fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteDb {
+    /// Opens (or creates, with its parent folders) the database at `path`
+    /// with default options, and creates or migrates the tables.
+    ///
+    /// Blocks briefly (opening the file, migrating): call it at start-up, or
+    /// from `spawn_blocking`.
+    pub fn new(path: impl AsRef<Path>) -> Result<Self, DbError> {
+        Self::with_options(path, SqliteDbOptions::default())
+    }
+
+    /// Like [`SqliteDb::new`], with `options`.
+    pub fn with_options(path: impl AsRef<Path>, options: SqliteDbOptions) -> Result<Self, DbError> {
+        let path = path.as_ref().to_path_buf();
+        let text = path.to_string_lossy();
+        if text.is_empty() || text == ":memory:" || text.starts_with("file:") {
+            return Err(DbError::InvalidInput(format!(
+                "{text:?} is not a file path (the store needs a file: its connections share it)"
+            )));
+        }
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut conn = open_writer(&path, options.busy_timeout)?;
+        let from = schema::migrate(&mut conn)?;
+        if from != schema::SCHEMA_VERSION {
+            tracing::info!(
+                path = %path.display(),
+                from,
+                to = schema::SCHEMA_VERSION,
+                "session store schema ready"
+            );
+        }
+        let reads = Arc::new(ReadPool::new(
+            path.clone(),
+            options.busy_timeout,
+            options.read_connections,
+        ));
+        reads.warm_up()?;
+        let writer = Writer::spawn(conn, options.queue_capacity, options.max_batch)?;
+        tracing::debug!(path = %path.display(), "session store open");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                reads,
+                writer,
+            }),
+        })
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+/// Checks `run` belongs to `session` and fills its `session_id` (the stored
+/// run data is the whole run output, as Agno stores it).
+fn prepare_run(session: &SessionRecord, mut run: RunOutput) -> Result<RunOutput, DbError> {
+    if session.session_id.is_empty() {
+        return Err(DbError::InvalidInput("session_id is empty".into()));
+    }
+    if run.run_id.is_empty() {
+        return Err(DbError::InvalidInput("run_id is empty".into()));
+    }
+    match &run.session_id {
+        Some(id) if *id != session.session_id => {
+            return Err(DbError::InvalidInput(format!(
+                "run {} belongs to session {id}, not {}",
+                run.run_id, session.session_id
+            )));
+        }
+        Some(_) => {}
+        None => run.session_id = Some(session.session_id.clone()),
+    }
+    Ok(run)
+}
+
+impl Db for SqliteDb {
+    fn save_run(&self, session: SessionRecord, run: RunOutput) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let run = prepare_run(&session, run)?;
+            let now = now_epoch_secs();
+            self.inner
+                .writer
+                .submit(move |conn| queries::save_run(conn, &session, &run, now))
+                .await
+        })
+    }
+
+    fn upsert_session(&self, session: SessionRecord) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            if session.session_id.is_empty() {
+                return Err(DbError::InvalidInput("session_id is empty".into()));
+            }
+            self.inner
+                .writer
+                .submit(move |conn| queries::upsert_session(conn, &session))
+                .await
+        })
+    }
+
+    fn get_session(&self, session_id: &str) -> DbFuture<'_, Option<SessionRecord>> {
+        let session_id = session_id.to_owned();
+        Box::pin(async move {
+            self.inner
+                .reads
+                .run(move |conn| queries::get_session(conn, &session_id))
+                .await
+        })
+    }
+
+    fn list_sessions(&self, query: SessionQuery) -> DbFuture<'_, SessionPage> {
+        Box::pin(async move {
+            // Reject a bad query before taking a connection.
+            query.paging()?;
+            query.sort_key()?;
+            self.inner
+                .reads
+                .run(move |conn| queries::list_sessions(conn, &query))
+                .await
+        })
+    }
+
+    fn delete_session(&self, session_id: &str) -> DbFuture<'_, bool> {
+        let ids = vec![session_id.to_owned()];
+        Box::pin(async move {
+            let deleted = self
+                .inner
+                .writer
+                .submit(move |conn| queries::delete_sessions(conn, &ids))
+                .await?;
+            Ok(deleted > 0)
+        })
+    }
+
+    fn delete_sessions(&self, session_ids: Vec<String>) -> DbFuture<'_, u64> {
+        Box::pin(async move {
+            if session_ids.is_empty() {
+                return Ok(0);
+            }
+            self.inner
+                .writer
+                .submit(move |conn| queries::delete_sessions(conn, &session_ids))
+                .await
+        })
+    }
+
+    fn rename_session(&self, session_id: &str, name: &str) -> DbFuture<'_, Option<SessionRecord>> {
+        let session_id = session_id.to_owned();
+        let name = name.to_owned();
+        Box::pin(async move {
+            self.inner
+                .writer
+                .submit(move |conn| queries::rename_session(conn, &session_id, &name))
+                .await
+        })
+    }
+
+    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>> {
+        let session_id = session_id.to_owned();
+        Box::pin(async move {
+            self.inner
+                .reads
+                .run(move |conn| queries::get_runs(conn, &session_id))
+                .await
+        })
+    }
+
+    fn get_run(&self, run_id: &str) -> DbFuture<'_, Option<RunOutput>> {
+        let run_id = run_id.to_owned();
+        Box::pin(async move {
+            self.inner
+                .reads
+                .run(move |conn| queries::get_run(conn, &run_id))
+                .await
+        })
+    }
+
+    fn recent_runs(&self, session_id: &str, limit: usize) -> DbFuture<'_, Vec<RunOutput>> {
+        let session_id = session_id.to_owned();
+        Box::pin(async move {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            self.inner
+                .reads
+                .run(move |conn| queries::recent_runs(conn, &session_id, limit))
+                .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepare_run_fills_and_checks_the_session_id() {
+        let session = SessionRecord::new("s1", super::super::SessionType::Agent);
+        let run = RunOutput {
+            run_id: "r1".into(),
+            ..Default::default()
+        };
+        let run = prepare_run(&session, run).unwrap();
+        assert_eq!(run.session_id.as_deref(), Some("s1"));
+        let other = RunOutput {
+            run_id: "r2".into(),
+            session_id: Some("s2".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            prepare_run(&session, other),
+            Err(DbError::InvalidInput(_))
+        ));
+    }
+
+    #[test]
+    fn memory_paths_are_refused() {
+        assert!(matches!(
+            SqliteDb::new(":memory:"),
+            Err(DbError::InvalidInput(_))
+        ));
+    }
+}
