@@ -5,6 +5,10 @@
 //! `use agno_server::{hook, RunInput};` works.
 
 // modules (one line each; helpers add theirs below this marker)
+pub mod agent;
+pub mod db;
+pub mod fake_openai;
+pub mod model;
 
 pub use hooks_core::*;
 

@@ -1,0 +1,214 @@
+//! Building an [`Agent`].
+
+use std::sync::Arc;
+
+use hooks_core::{
+    AgentInfo, Dispatcher, Extensions, HookRef, IntoHookList, Phase, Post, Pre, first_misplaced,
+};
+
+use super::{Agent, AgentError, AgentInner};
+use crate::db::Db;
+use crate::model::Model;
+
+/// Builds an [`Agent`]: `Agent::builder().id(..).model(..).build()`.
+///
+/// Hooks are attached by passing the structs `#[hook]` made:
+/// `.pre_hooks(log_request)`, `.post_hooks((log_analytics, send_notification))`
+/// (a tuple for hooks of different types), or a `Vec<HookRef>`. A hook whose
+/// arguments do not exist in the phase fails to compile; for a `Vec<HookRef>`
+/// `build()` fails with an error naming the hook.
+#[derive(Default)]
+pub struct AgentBuilder {
+    id: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    instructions: Vec<String>,
+    model: Option<Arc<dyn Model>>,
+    db: Option<Arc<dyn Db>>,
+    pre_hooks: Vec<HookRef>,
+    post_hooks: Vec<HookRef>,
+    markdown: bool,
+    run_hooks_in_background: bool,
+    dispatcher: Option<Dispatcher>,
+    num_history_runs: usize,
+    extensions: Extensions,
+}
+
+impl AgentBuilder {
+    pub(super) fn new() -> Self {
+        Self {
+            num_history_runs: 3,
+            ..Self::default()
+        }
+    }
+
+    /// The agent's id (the URL path segment under AgentOS).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// The agent's name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// A description, put first in the system message.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Adds an instruction for the system message.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions.push(instructions.into());
+        self
+    }
+
+    /// The model (`OpenAIResponses`, `OpenAIChat`, `Echo` or your own).
+    pub fn model(mut self, model: impl Model) -> Self {
+        self.model = Some(Arc::new(model));
+        self
+    }
+
+    /// A model already shared.
+    pub fn model_arc(mut self, model: Arc<dyn Model>) -> Self {
+        self.model = Some(model);
+        self
+    }
+
+    /// Where sessions and runs are stored.
+    pub fn db(mut self, db: impl Db) -> Self {
+        self.db = Some(Arc::new(db));
+        self
+    }
+
+    /// A store already shared.
+    pub fn db_arc(mut self, db: Arc<dyn Db>) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// Appends pre-hooks (run after the session is loaded, before the model).
+    pub fn pre_hooks(mut self, hooks: impl IntoHookList<Pre>) -> Self {
+        self.pre_hooks.extend(hooks.into_hook_list());
+        self
+    }
+
+    /// Appends one pre-hook.
+    pub fn pre_hook(self, hook: impl IntoHookList<Pre>) -> Self {
+        self.pre_hooks(hook)
+    }
+
+    /// Appends post-hooks (run after the model, before the run is stored).
+    pub fn post_hooks(mut self, hooks: impl IntoHookList<Post>) -> Self {
+        self.post_hooks.extend(hooks.into_hook_list());
+        self
+    }
+
+    /// Appends one post-hook.
+    pub fn post_hook(self, hook: impl IntoHookList<Post>) -> Self {
+        self.post_hooks(hook)
+    }
+
+    /// Adds Agno's markdown formatting instruction to the system message.
+    pub fn markdown(mut self, markdown: bool) -> Self {
+        self.markdown = markdown;
+        self
+    }
+
+    /// Runs every hook that neither changes nor can block the run in the
+    /// background, for this agent.
+    pub fn run_hooks_in_background(mut self, on: bool) -> Self {
+        self.run_hooks_in_background = on;
+        self
+    }
+
+    /// The dispatcher to run hooks on (share one between agents to drain
+    /// them together). Default: a dispatcher of the agent's own.
+    pub fn dispatcher(mut self, dispatcher: Dispatcher) -> Self {
+        self.dispatcher = Some(dispatcher);
+        self
+    }
+
+    /// How many earlier runs of the session are sent to the model (default 3;
+    /// 0 sends none).
+    pub fn num_history_runs(mut self, runs: usize) -> Self {
+        self.num_history_runs = runs;
+        self
+    }
+
+    /// A value your own hook argument types can read
+    /// (`HookArgs::extension`).
+    pub fn extension<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
+        self.extensions.insert(value);
+        self
+    }
+
+    /// Checks and builds the agent.
+    pub fn build(self) -> Result<Agent, AgentError> {
+        let id = match (self.id, &self.name) {
+            (Some(id), _) => id,
+            (None, Some(name)) => slug(name),
+            (None, None) => return Err(AgentError::MissingId),
+        };
+        let model = self
+            .model
+            .ok_or_else(|| AgentError::MissingModel { agent: id.clone() })?;
+        if let Some(hook) = first_misplaced(&self.pre_hooks, Phase::Pre) {
+            return Err(AgentError::HookPhase {
+                hook: hook.meta().name,
+                phase: Phase::Pre,
+                why: "`&RunOutput`, `RunOutput` or `&mut RunOutput`, which only post-hooks have",
+            });
+        }
+        if let Some(hook) = first_misplaced(&self.post_hooks, Phase::Post) {
+            return Err(AgentError::HookPhase {
+                hook: hook.meta().name,
+                phase: Phase::Post,
+                why: "`&mut RunInput`, which only pre-hooks have",
+            });
+        }
+        let info = AgentInfo {
+            id,
+            name: self.name,
+            description: self.description.clone(),
+            model: Some(model.id().to_owned()),
+            model_provider: Some(model.provider().to_owned()),
+        };
+        let dispatcher = self.dispatcher.unwrap_or_default();
+        let agent = Agent {
+            inner: Arc::new(AgentInner {
+                info: Arc::new(info),
+                description: self.description,
+                instructions: self.instructions,
+                model,
+                db: self.db,
+                pre_hooks: self.pre_hooks,
+                post_hooks: self.post_hooks,
+                markdown: self.markdown,
+                run_hooks_in_background: self.run_hooks_in_background,
+                dispatcher,
+                num_history_runs: self.num_history_runs,
+                extensions: Arc::new(self.extensions),
+            }),
+        };
+        agent.log_pinned_hooks();
+        Ok(agent)
+    }
+}
+
+/// `BackgroundTaskAgent` → `backgroundtaskagent`, `My Agent` → `my-agent`.
+fn slug(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,35 @@
+//! Errors of building and running an agent.
+
+use hooks_core::Phase;
+
+use crate::db::DbError;
+
+/// Why an agent could not be built or a run could not be carried out.
+///
+/// A model failure or a check error does not end up here: the run ends
+/// with status `ERROR` and is stored, as Agno does.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// `build()` without a model.
+    #[error("agent `{agent}` has no model: call .model(...) (OpenAIResponses, OpenAIChat or Echo)")]
+    MissingModel {
+        /// The agent's id.
+        agent: String,
+    },
+    /// `build()` without an id or a name.
+    #[error("an agent needs an id or a name: call .id(...) or .name(...)")]
+    MissingId,
+    /// A hook was attached to a phase its arguments do not exist in.
+    #[error("hook `{hook}` cannot be a {phase}-hook: it takes {why}")]
+    HookPhase {
+        /// The hook's name.
+        hook: &'static str,
+        /// The phase it was attached to.
+        phase: Phase,
+        /// Which argument is missing in that phase.
+        why: &'static str,
+    },
+    /// The session store failed.
+    #[error("session store: {0}")]
+    Db(#[from] DbError),
+}

@@ -1,0 +1,156 @@
+//! The events a streaming run yields, with Agno's names and fields.
+
+use hooks_core::{Metrics, RunInput, RunOutput};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One event of a streaming run. Serialises as Agno's event JSON: the
+/// common fields plus `event` and the kind's own fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunEvent {
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// The agent's id.
+    pub agent_id: String,
+    /// The agent's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+    /// The run's id.
+    pub run_id: String,
+    /// The session's id.
+    pub session_id: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: RunEventKind,
+}
+
+impl RunEvent {
+    /// Agno's event name (`RunStarted`, `RunContent`, ...).
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+/// What happened, with Agno's event names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event")]
+pub enum RunEventKind {
+    /// The run began.
+    RunStarted {
+        /// The model's id.
+        model: String,
+        /// The model's provider.
+        model_provider: String,
+    },
+    /// An inline pre-hook is about to run.
+    PreHookStarted {
+        /// The hook's name.
+        pre_hook_name: String,
+        /// The input as the hook sees it.
+        run_input: RunInput,
+    },
+    /// An inline pre-hook finished.
+    PreHookCompleted {
+        /// The hook's name.
+        pre_hook_name: String,
+        /// The input after the hook.
+        run_input: RunInput,
+    },
+    /// The model is being called.
+    ModelRequestStarted {
+        /// The model's id.
+        model: String,
+        /// The model's provider.
+        model_provider: String,
+    },
+    /// A piece of the answer.
+    RunContent {
+        /// The text delta.
+        content: String,
+        /// `"str"`.
+        content_type: String,
+    },
+    /// The model answered.
+    ModelRequestCompleted {
+        /// The model's id.
+        model: String,
+        /// The model's provider.
+        model_provider: String,
+        /// Tokens sent.
+        input_tokens: u64,
+        /// Tokens received.
+        output_tokens: u64,
+        /// Seconds the request took.
+        duration: f64,
+    },
+    /// The whole answer is known.
+    RunContentCompleted {},
+    /// An inline post-hook is about to run.
+    PostHookStarted {
+        /// The hook's name.
+        post_hook_name: String,
+    },
+    /// An inline post-hook finished.
+    PostHookCompleted {
+        /// The hook's name.
+        post_hook_name: String,
+    },
+    /// The run finished; `content` is the final answer (after post-hooks).
+    RunCompleted {
+        /// The final answer.
+        content: Option<String>,
+        /// `"str"`.
+        content_type: String,
+        /// Tokens and durations.
+        metrics: Option<Metrics>,
+    },
+    /// The run ended with an error (a check error or a model failure).
+    RunError {
+        /// The message.
+        content: String,
+        /// `input_check_error`, `output_check_error` or `model_error`.
+        error_type: String,
+        /// The check trigger, if a check raised it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error_id: Option<String>,
+        /// What the check attached.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        additional_data: Option<Map<String, Value>>,
+    },
+}
+
+impl RunEventKind {
+    /// Agno's event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunEventKind::RunStarted { .. } => "RunStarted",
+            RunEventKind::PreHookStarted { .. } => "PreHookStarted",
+            RunEventKind::PreHookCompleted { .. } => "PreHookCompleted",
+            RunEventKind::ModelRequestStarted { .. } => "ModelRequestStarted",
+            RunEventKind::RunContent { .. } => "RunContent",
+            RunEventKind::ModelRequestCompleted { .. } => "ModelRequestCompleted",
+            RunEventKind::RunContentCompleted {} => "RunContentCompleted",
+            RunEventKind::PostHookStarted { .. } => "PostHookStarted",
+            RunEventKind::PostHookCompleted { .. } => "PostHookCompleted",
+            RunEventKind::RunCompleted { .. } => "RunCompleted",
+            RunEventKind::RunError { .. } => "RunError",
+        }
+    }
+
+    /// Whether this event ends the stream.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            RunEventKind::RunCompleted { .. } | RunEventKind::RunError { .. }
+        )
+    }
+}
+
+/// The `RunCompleted` kind for a finished run.
+pub(crate) fn completed(output: &RunOutput) -> RunEventKind {
+    RunEventKind::RunCompleted {
+        content: output.content.clone(),
+        content_type: output.content_type.clone().unwrap_or_else(|| "str".into()),
+        metrics: output.metrics.clone(),
+    }
+}

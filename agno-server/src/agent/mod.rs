@@ -1,0 +1,174 @@
+//! Agents: a model, instructions, a store, and hooks around every run.
+
+mod builder;
+mod error;
+mod events;
+mod prompt;
+mod request;
+mod run;
+
+use std::sync::Arc;
+
+use hooks_core::{AgentInfo, Dispatcher, Extensions, HookRef, Phase};
+
+pub use builder::AgentBuilder;
+pub use error::AgentError;
+pub use events::{RunEvent, RunEventKind};
+pub use prompt::MARKDOWN_INSTRUCTION;
+pub use request::RunRequest;
+pub use run::RunEventStream;
+
+use crate::db::Db;
+use crate::model::Model;
+
+/// An agent: what Agno calls `Agent(...)`. Cheap to clone (shared inside).
+///
+/// ```
+/// use agno_server::agent::Agent;
+/// use agno_server::model::Echo;
+/// use agno_server::{hook, AgentInfo, RunInput};
+///
+/// #[hook(run_in_background = true)]
+/// fn log_request(run_input: &RunInput, agent: &AgentInfo) {
+///     tracing::info!(agent = agent.display_name(), input = run_input.input_content(), "request");
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let agent = Agent::builder()
+///     .id("demo")
+///     .name("Demo")
+///     .model(Echo::new())
+///     .instructions("You are a helpful assistant")
+///     .pre_hooks(log_request)
+///     .build()
+///     .unwrap();
+/// let output = agent.run("Hello").await.unwrap();
+/// assert_eq!(output.status, agno_server::RunStatus::Completed);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<AgentInner>,
+}
+
+#[derive(Clone)]
+struct AgentInner {
+    info: Arc<AgentInfo>,
+    description: Option<String>,
+    instructions: Vec<String>,
+    model: Arc<dyn Model>,
+    db: Option<Arc<dyn Db>>,
+    pre_hooks: Vec<HookRef>,
+    post_hooks: Vec<HookRef>,
+    markdown: bool,
+    run_hooks_in_background: bool,
+    dispatcher: Dispatcher,
+    num_history_runs: usize,
+    extensions: Arc<Extensions>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("id", &self.inner.info.id)
+            .field("name", &self.inner.info.name)
+            .field("model", &self.inner.model.id())
+            .field("pre_hooks", &self.hook_names(Phase::Pre))
+            .field("post_hooks", &self.hook_names(Phase::Post))
+            .finish()
+    }
+}
+
+impl Agent {
+    /// Starts building an agent.
+    pub fn builder() -> AgentBuilder {
+        AgentBuilder::new()
+    }
+
+    /// The agent's id.
+    pub fn id(&self) -> &str {
+        &self.inner.info.id
+    }
+
+    /// The agent's name.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.info.name.as_deref()
+    }
+
+    /// What hooks see of the agent.
+    pub fn info(&self) -> &Arc<AgentInfo> {
+        &self.inner.info
+    }
+
+    /// The description.
+    pub fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
+    }
+
+    /// The instructions.
+    pub fn instructions(&self) -> &[String] {
+        &self.inner.instructions
+    }
+
+    /// Whether markdown formatting is asked for.
+    pub fn markdown(&self) -> bool {
+        self.inner.markdown
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Arc<dyn Model> {
+        &self.inner.model
+    }
+
+    /// The store, if any.
+    pub fn db(&self) -> Option<&Arc<dyn Db>> {
+        self.inner.db.as_ref()
+    }
+
+    /// The dispatcher its hooks run on.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.inner.dispatcher
+    }
+
+    /// The hooks of `phase`, in order.
+    pub fn hooks(&self, phase: Phase) -> &[HookRef] {
+        match phase {
+            Phase::Pre => &self.inner.pre_hooks,
+            Phase::Post => &self.inner.post_hooks,
+        }
+    }
+
+    /// The names of the hooks of `phase`, in order.
+    pub fn hook_names(&self, phase: Phase) -> Vec<&'static str> {
+        self.hooks(phase).iter().map(|h| h.meta().name).collect()
+    }
+
+    /// Whether this agent runs its movable hooks in the background (its
+    /// own setting or its dispatcher's).
+    pub fn runs_hooks_in_background(&self) -> bool {
+        self.inner.run_hooks_in_background || self.inner.dispatcher.run_hooks_in_background()
+    }
+
+    /// The same agent on another dispatcher (AgentOS shares one between
+    /// its agents, to drain them together), optionally with the global
+    /// `run_hooks_in_background` turned on.
+    pub fn with_dispatcher(&self, dispatcher: Dispatcher, run_hooks_in_background: bool) -> Agent {
+        let mut inner = (*self.inner).clone();
+        inner.dispatcher = dispatcher;
+        inner.run_hooks_in_background |= run_hooks_in_background;
+        let agent = Agent {
+            inner: Arc::new(inner),
+        };
+        agent.log_pinned_hooks();
+        agent
+    }
+
+    fn log_pinned_hooks(&self) {
+        let global = self.runs_hooks_in_background();
+        for phase in [Phase::Pre, Phase::Post] {
+            self.inner
+                .dispatcher
+                .log_pinned_inline(self.id(), phase, self.hooks(phase), global);
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! The run lifecycle: session, pre-hooks, model, post-hooks, store.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{Stream, StreamExt};
+use hooks_core::{
+    CheckError, ExtraFields, HookContext, HookEvent, Message, Metrics, RunContext, RunId, RunInput,
+    RunOutput, RunShared, RunStatus, Session, UserId,
+};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::events::{self, RunEvent, RunEventKind};
+use super::prompt::{history, system_message};
+use super::{Agent, AgentError, RunRequest};
+use crate::db::{SessionRecord, SessionType};
+use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
+
+/// Epoch seconds now.
+pub(crate) fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The events of a streaming run ([`Agent::run_stream`]), ending with
+/// `RunCompleted` or `RunError`.
+pub struct RunEventStream {
+    rx: mpsc::UnboundedReceiver<RunEvent>,
+}
+
+impl Stream for RunEventStream {
+    type Item = RunEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RunEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// Where a run's events go: nowhere (non-streaming) or a channel.
+struct Events<'a> {
+    tx: Option<&'a mpsc::UnboundedSender<RunEvent>>,
+    agent_id: &'a str,
+    agent_name: Option<&'a str>,
+    run_id: &'a str,
+    session_id: &'a str,
+}
+
+impl Events<'_> {
+    fn emit(&self, kind: RunEventKind) {
+        if let Some(tx) = self.tx {
+            // A closed stream (the client left) does not stop the run.
+            let _ = tx.send(RunEvent {
+                created_at: now_secs(),
+                agent_id: self.agent_id.to_owned(),
+                agent_name: self.agent_name.map(str::to_owned),
+                run_id: self.run_id.to_owned(),
+                session_id: self.session_id.to_owned(),
+                kind,
+            });
+        }
+    }
+
+    fn error(&self, content: &str, error_type: &str, check: Option<&CheckError>) {
+        self.emit(RunEventKind::RunError {
+            content: content.to_owned(),
+            error_type: error_type.to_owned(),
+            error_id: check.map(|c| c.trigger.as_str().to_owned()),
+            additional_data: check.and_then(|c| c.additional_data.clone()),
+        });
+    }
+}
+
+impl Agent {
+    /// Runs the agent: loads or creates the session, runs the pre-hooks,
+    /// calls the model, runs the post-hooks, stores the run and returns it.
+    ///
+    /// A check error or a model failure ends the run with status `ERROR`
+    /// (stored too); `Err` is only for a store that fails.
+    pub async fn run(&self, request: impl Into<RunRequest>) -> Result<RunOutput, AgentError> {
+        self.execute(request.into(), None).await
+    }
+
+    /// Runs the agent and streams its events (Agno's names and order). The
+    /// run goes on to its end (and is stored) even if the stream is dropped.
+    pub fn run_stream(&self, request: impl Into<RunRequest>) -> RunEventStream {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let agent = self.clone();
+        let request = request.into();
+        tokio::spawn(async move {
+            if let Err(error) = agent.execute(request, Some(&tx)).await {
+                tracing::error!(agent = agent.id(), "streaming run failed: {error}");
+                let _ = tx.send(RunEvent {
+                    created_at: now_secs(),
+                    agent_id: agent.id().to_owned(),
+                    agent_name: agent.name().map(str::to_owned),
+                    run_id: String::new(),
+                    session_id: String::new(),
+                    kind: RunEventKind::RunError {
+                        content: error.to_string(),
+                        error_type: "internal_error".into(),
+                        error_id: None,
+                        additional_data: None,
+                    },
+                });
+            }
+        });
+        RunEventStream { rx }
+    }
+
+    async fn execute(
+        &self,
+        request: RunRequest,
+        tx: Option<&mpsc::UnboundedSender<RunEvent>>,
+    ) -> Result<RunOutput, AgentError> {
+        let started = Instant::now();
+        let inner = &*self.inner;
+        let info = &inner.info;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let created_at = now_secs();
+        let session_id = request
+            .session_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let events = Events {
+            tx,
+            agent_id: &info.id,
+            agent_name: info.name.as_deref(),
+            run_id: &run_id,
+            session_id: &session_id,
+        };
+
+        let stored = match &inner.db {
+            Some(db) => db.get_session(&session_id).await?,
+            None => None,
+        };
+        let mut state = stored
+            .as_ref()
+            .map(|s| s.session_state.clone())
+            .unwrap_or_default();
+        state.extend(request.session_state);
+        let user_id = request
+            .user_id
+            .or_else(|| stored.as_ref().and_then(|s| s.user_id.clone()));
+        let session_created = stored.as_ref().map_or(created_at, |s| s.created_at);
+        let shared = RunShared {
+            run_id: RunId(run_id.clone()),
+            agent: info.clone(),
+            session: Session {
+                session_id: session_id.clone(),
+                user_id: user_id.clone(),
+                session_state: state.clone(),
+                created_at: session_created,
+            },
+            run_context: RunContext {
+                session_state: state,
+                dependencies: request.dependencies,
+                metadata: request.metadata.clone(),
+            },
+            user_id: UserId(user_id.clone()),
+            extra: ExtraFields(request.extra),
+            extensions: inner.extensions.clone(),
+        };
+        let mut cx = HookContext::new(RunInput::new(request.message), shared);
+        let mut output = RunOutput {
+            run_id: run_id.clone(),
+            agent_id: Some(info.id.clone()),
+            agent_name: info.name.clone(),
+            session_id: Some(session_id.clone()),
+            user_id: user_id.clone(),
+            content_type: Some("str".into()),
+            model: Some(inner.model.id().to_owned()),
+            model_provider: Some(inner.model.provider().to_owned()),
+            status: RunStatus::Running,
+            created_at,
+            ..RunOutput::default()
+        };
+        let session = SessionRecord {
+            session_id: session_id.clone(),
+            session_type: SessionType::Agent,
+            agent_id: Some(info.id.clone()),
+            user_id,
+            session_name: stored.as_ref().and_then(|s| s.session_name.clone()),
+            session_state: cx.shared().run_context.session_state.clone(),
+            agent_data: Some(json!({
+                "agent_id": info.id,
+                "name": info.name,
+                "model": {
+                    "id": inner.model.id(),
+                    "provider": inner.model.provider(),
+                    "name": inner.model.provider(),
+                },
+            })),
+            metadata: stored
+                .as_ref()
+                .and_then(|s| s.metadata.clone())
+                .or_else(|| (!request.metadata.is_empty()).then_some(request.metadata)),
+            summary: stored.as_ref().and_then(|s| s.summary.clone()),
+            created_at: session_created,
+            updated_at: created_at,
+        };
+
+        events.emit(RunEventKind::RunStarted {
+            model: inner.model.id().to_owned(),
+            model_provider: inner.model.provider().to_owned(),
+        });
+        let global = self.runs_hooks_in_background();
+        let pre = inner
+            .dispatcher
+            .run_phase_with(&inner.pre_hooks, &mut cx, global, |event, cx| {
+                if events.tx.is_none() {
+                    return;
+                }
+                let run_input = cx.input().clone();
+                events.emit(match event {
+                    HookEvent::Started { name, .. } => RunEventKind::PreHookStarted {
+                        pre_hook_name: name.to_owned(),
+                        run_input,
+                    },
+                    HookEvent::Completed { name, .. } => RunEventKind::PreHookCompleted {
+                        pre_hook_name: name.to_owned(),
+                        run_input,
+                    },
+                });
+            })
+            .await;
+        output.input = Some(cx.input().clone());
+        if let Err(check) = pre {
+            output.status = RunStatus::Error;
+            output.content = Some(check.message.clone());
+            output.metrics = Some(Metrics {
+                duration: Some(started.elapsed().as_secs_f64()),
+                ..Metrics::default()
+            });
+            self.store(session, &output).await?;
+            events.error(&check.message, check.kind.error_type(), Some(&check));
+            return Ok(output);
+        }
+
+        let mut messages = Vec::new();
+        if let Some(system) = system_message(
+            inner.description.as_deref(),
+            &inner.instructions,
+            inner.markdown,
+        ) {
+            messages.push(Message::new("system", system));
+        }
+        if let (Some(db), n @ 1..) = (&inner.db, inner.num_history_runs) {
+            let earlier = db.recent_runs(&session_id, n).await?;
+            messages.extend(history(&earlier));
+        }
+        messages.push(Message {
+            created_at: Some(now_secs()),
+            ..Message::new("user", cx.input().input_content.clone())
+        });
+        let model_request = ModelRequest { messages };
+
+        events.emit(RunEventKind::ModelRequestStarted {
+            model: inner.model.id().to_owned(),
+            model_provider: inner.model.provider().to_owned(),
+        });
+        let model_started = Instant::now();
+        let mut first_token = None;
+        let answer = if events.tx.is_some() {
+            self.stream_model(&model_request, &events, &mut first_token, model_started)
+                .await
+        } else {
+            inner.model.invoke(&model_request).await
+        };
+        let ModelRequest { mut messages } = model_request;
+        let response = match answer {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::error!(agent = %info.id, run_id = %run_id, "model request failed: {error}");
+                let message = format!("model request failed: {error}");
+                output.status = RunStatus::Error;
+                output.content = Some(message.clone());
+                output.messages = messages;
+                output.metrics = Some(Metrics {
+                    duration: Some(started.elapsed().as_secs_f64()),
+                    ..Metrics::default()
+                });
+                self.store(session, &output).await?;
+                events.error(&message, "model_error", None);
+                return Ok(output);
+            }
+        };
+        let model_duration = model_started.elapsed().as_secs_f64();
+        events.emit(RunEventKind::ModelRequestCompleted {
+            model: inner.model.id().to_owned(),
+            model_provider: inner.model.provider().to_owned(),
+            input_tokens: response.usage.input_tokens,
+            output_tokens: response.usage.output_tokens,
+            duration: model_duration,
+        });
+        events.emit(RunEventKind::RunContentCompleted {});
+        messages.push(Message {
+            created_at: Some(now_secs()),
+            ..Message::new("assistant", response.content.clone())
+        });
+        output.content = Some(response.content);
+        output.messages = messages;
+        output.metrics = Some(Metrics {
+            input_tokens: response.usage.input_tokens,
+            output_tokens: response.usage.output_tokens,
+            total_tokens: response.usage.input_tokens + response.usage.output_tokens,
+            duration: None,
+            time_to_first_token: first_token,
+        });
+
+        cx.enter_post(output);
+        let post = inner
+            .dispatcher
+            .run_phase_with(&inner.post_hooks, &mut cx, global, |event, _| {
+                events.emit(match event {
+                    HookEvent::Started { name, .. } => RunEventKind::PostHookStarted {
+                        post_hook_name: name.to_owned(),
+                    },
+                    HookEvent::Completed { name, .. } => RunEventKind::PostHookCompleted {
+                        post_hook_name: name.to_owned(),
+                    },
+                });
+            })
+            .await;
+        let mut output = cx.take_output().unwrap_or_default();
+        if let Some(metrics) = &mut output.metrics {
+            metrics.duration = Some(started.elapsed().as_secs_f64());
+        }
+        match post {
+            Ok(()) => {
+                output.status = RunStatus::Completed;
+                self.store(session, &output).await?;
+                events.emit(events::completed(&output));
+            }
+            Err(check) => {
+                output.status = RunStatus::Error;
+                output.content = Some(check.message.clone());
+                self.store(session, &output).await?;
+                events.error(&check.message, check.kind.error_type(), Some(&check));
+            }
+        }
+        Ok(output)
+    }
+
+    /// Calls the model streaming, emitting `RunContent` for each delta.
+    async fn stream_model(
+        &self,
+        request: &ModelRequest,
+        events: &Events<'_>,
+        first_token: &mut Option<f64>,
+        model_started: Instant,
+    ) -> Result<ModelResponse, ModelError> {
+        let mut stream = self.inner.model.invoke_stream(request);
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            match event? {
+                ModelStreamEvent::Delta(delta) => {
+                    if first_token.is_none() {
+                        *first_token = Some(model_started.elapsed().as_secs_f64());
+                    }
+                    text.push_str(&delta);
+                    events.emit(RunEventKind::RunContent {
+                        content: delta,
+                        content_type: "str".into(),
+                    });
+                }
+                ModelStreamEvent::Completed(response) => return Ok(response),
+            }
+        }
+        Err(ModelError::InvalidResponse(format!(
+            "the stream ended without a completion after {} bytes",
+            text.len()
+        )))
+    }
+
+    async fn store(&self, session: SessionRecord, output: &RunOutput) -> Result<(), AgentError> {
+        if let Some(db) = &self.inner.db {
+            db.save_run(session, output.clone()).await?;
+        }
+        Ok(())
+    }
+}
