@@ -4,11 +4,16 @@
 //! One dependency is enough: the hook runtime is re-exported, so
 //! `use agno_server::{hook, RunInput};` works.
 
-// modules (one line each; helpers add theirs below this marker)
 pub mod agent;
 pub mod db;
 pub mod fake_openai;
 pub mod model;
+pub mod os;
+
+pub use agent::{Agent, AgentBuilder, AgentError, RunEvent, RunEventKind, RunRequest};
+pub use db::{Db, SqliteDb};
+pub use model::{Echo, Model, OpenAIChat, OpenAIResponses};
+pub use os::{AgentOS, AgentOSBuilder};
 
 pub use hooks_core::*;
 

@@ -11,6 +11,7 @@ use hooks_core::{
 };
 use serde_json::json;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::events::{self, RunEvent, RunEventKind};
 use super::prompt::{history, system_message};
@@ -86,10 +87,31 @@ impl Agent {
     /// Runs the agent and streams its events (Agno's names and order). The
     /// run goes on to its end (and is stored) even if the stream is dropped.
     pub fn run_stream(&self, request: impl Into<RunRequest>) -> RunEventStream {
+        let (run, stream) = self.streaming(request.into());
+        tokio::spawn(run);
+        stream
+    }
+
+    /// Like [`run_stream`](Self::run_stream), with the run's task on
+    /// `tracker`, so a server can wait for every run before it stops.
+    pub fn run_stream_tracked(
+        &self,
+        request: impl Into<RunRequest>,
+        tracker: &tokio_util::task::TaskTracker,
+    ) -> RunEventStream {
+        let (run, stream) = self.streaming(request.into());
+        tracker.spawn(run);
+        stream
+    }
+
+    /// The task that carries out a streaming run, and its events.
+    fn streaming(
+        &self,
+        request: RunRequest,
+    ) -> (impl Future<Output = ()> + Send + 'static, RunEventStream) {
         let (tx, rx) = mpsc::unbounded_channel();
         let agent = self.clone();
-        let request = request.into();
-        tokio::spawn(async move {
+        let run = async move {
             if let Err(error) = agent.execute(request, Some(&tx)).await {
                 tracing::error!(agent = agent.id(), "streaming run failed: {error}");
                 let _ = tx.send(RunEvent {
@@ -106,8 +128,8 @@ impl Agent {
                     },
                 });
             }
-        });
-        RunEventStream { rx }
+        };
+        (run.in_current_span(), RunEventStream { rx })
     }
 
     async fn execute(

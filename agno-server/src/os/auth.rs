@@ -1,0 +1,75 @@
+//! Bearer-key authentication (`OS_SECURITY_KEY`), as AgentOS does it.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use super::state::AppState;
+
+/// Routes that never need the key, as in Agno.
+pub const PUBLIC_PATHS: [&str; 4] = ["/", "/health", "/docs", "/openapi.json"];
+
+/// The security key, kept out of `Debug` output and logs.
+#[derive(Clone)]
+pub struct SecurityKey(Box<[u8]>);
+
+impl SecurityKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into().into_bytes().into_boxed_slice())
+    }
+
+    /// Whether `presented` is the key, in time that does not depend on
+    /// where the two differ.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        bool::from(self.0.as_ref().ct_eq(presented))
+    }
+}
+
+impl std::fmt::Debug for SecurityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecurityKey(<redacted>)")
+    }
+}
+
+/// Middleware: with a key set, every route but [`PUBLIC_PATHS`] needs
+/// `Authorization: Bearer <key>`.
+pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(key) = &state.security_key else {
+        return next.run(request).await;
+    };
+    if PUBLIC_PATHS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "Authorization header required")
+            .into_response();
+    };
+    let token = value
+        .as_bytes()
+        .strip_prefix(b"Bearer ")
+        .unwrap_or(value.as_bytes());
+    if key.matches(token) {
+        next.run(request).await
+    } else {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Invalid authentication token").into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecurityKey;
+
+    #[test]
+    fn matches_only_the_exact_key() {
+        let key = SecurityKey::new("s3cret");
+        assert!(key.matches(b"s3cret"));
+        assert!(!key.matches(b"s3cre"));
+        assert!(!key.matches(b"s3cret2"));
+        assert!(!key.matches(b""));
+        assert_eq!(format!("{key:?}"), "SecurityKey(<redacted>)");
+    }
+}

@@ -1,0 +1,102 @@
+//! The errors a route answers with: a status and Agno's `{"detail": ...}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::agent::AgentError;
+use crate::db::DbError;
+
+/// An HTTP error with Agno's body, `{"detail": ...}`.
+///
+/// `detail` is a string for most errors and FastAPI's validation list for
+/// a missing required field, as Agno answers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{status}: {detail}")]
+pub struct ApiError {
+    /// The status code.
+    pub status: StatusCode,
+    /// The body's `detail`.
+    pub detail: Value,
+}
+
+impl ApiError {
+    /// An error with a text detail.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: Value::String(detail.into()),
+        }
+    }
+
+    /// 400 Bad Request.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// 404 Not Found.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// 413 Payload Too Large.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, detail)
+    }
+
+    /// 422 with FastAPI's "Field required" entry, as Agno answers a form
+    /// without `field`.
+    pub fn missing_field(field: &str) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: json!([{
+                "type": "missing",
+                "loc": ["body", field],
+                "msg": "Field required",
+                "input": null,
+            }]),
+        }
+    }
+
+    /// 503 Service Unavailable (the server is shutting down).
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+    }
+
+    /// 500, with a message that names no internal detail; the cause is
+    /// logged.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::InvalidQuery(message) | DbError::InvalidInput(message) => {
+                ApiError::bad_request(message)
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(error: AgentError) -> Self {
+        match error {
+            AgentError::Db(db) => db.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "detail": self.detail }))).into_response()
+    }
+}
+
+/// A route's result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,284 @@
+//! AgentOS: serve agents over HTTP with Agno's routes and formats.
+//!
+//! ```no_run
+//! use agno_server::{Agent, AgentOS, Echo};
+//!
+//! # async fn serve() -> std::io::Result<()> {
+//! let agent = Agent::builder().id("echo").model(Echo::new()).build().unwrap();
+//! let os = AgentOS::builder().agent(agent).build().unwrap();
+//! os.serve("127.0.0.1:7777").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! `get_app()` gives the axum `Router` to mount in another service;
+//! `serve` runs it until SIGINT/SIGTERM, then stops accepting connections,
+//! finishes in-flight requests and runs, and drains background hooks
+//! within a deadline, logging any it had to cut.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use hooks_core::{Dispatcher, DispatcherConfig, ShutdownReport};
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::agent::Agent;
+
+mod auth;
+mod error;
+mod form;
+mod limits;
+mod openapi;
+mod routes;
+mod shutdown;
+mod sse;
+mod state;
+
+pub use auth::{PUBLIC_PATHS, SecurityKey};
+pub use error::{ApiError, ApiResult};
+pub use form::{MAX_ID_BYTES, RunForm};
+pub use limits::Limits;
+pub use openapi::document as openapi_document;
+pub use state::AppState;
+
+/// Why an AgentOS could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum OsError {
+    /// Two agents share an id.
+    #[error("two agents have the id `{0}`; agent ids must be unique")]
+    DuplicateAgent(String),
+    /// A CORS origin is not a valid header value.
+    #[error("invalid CORS origin {0:?}")]
+    InvalidCorsOrigin(String),
+}
+
+/// A server for agents, as Agno's `AgentOS`.
+pub struct AgentOS {
+    state: AppState,
+    cors: Option<CorsLayer>,
+    shutdown_deadline: Duration,
+}
+
+impl std::fmt::Debug for AgentOS {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentOS")
+            .field("os_id", &self.state.os_id)
+            .field("agents", &self.state.agents)
+            .field(
+                "run_hooks_in_background",
+                &self.state.run_hooks_in_background,
+            )
+            .field("secured", &self.state.security_key.is_some())
+            .finish()
+    }
+}
+
+impl AgentOS {
+    /// Starts building an AgentOS.
+    pub fn builder() -> AgentOSBuilder {
+        AgentOSBuilder::default()
+    }
+
+    /// The router (axum), to serve or mount elsewhere. If you serve it
+    /// yourself, call [`AgentOS::drain`] after your server stopped.
+    pub fn get_app(&self) -> Router {
+        routes::router(self.state.clone(), self.cors.clone())
+    }
+
+    /// The dispatcher every agent's hooks run on (counters, in-flight
+    /// hooks).
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.state.dispatcher
+    }
+
+    /// The agents served, with the OS's dispatcher.
+    pub fn agents(&self) -> &[Agent] {
+        &self.state.agents
+    }
+
+    /// Binds `addr` and serves until SIGINT or SIGTERM, then shuts down
+    /// gracefully (see [`AgentOS::serve_with_shutdown`]).
+    pub async fn serve(&self, addr: impl ToSocketAddrs) -> std::io::Result<ShutdownReport> {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!("AgentOS listening on http://{}", listener.local_addr()?);
+        self.serve_with_shutdown(listener, shutdown::signal()).await
+    }
+
+    /// Serves on `listener` until `signal` resolves; then stops accepting
+    /// connections, refuses new runs with 503, finishes in-flight requests
+    /// and runs, and drains background hooks within the shutdown deadline.
+    pub async fn serve_with_shutdown(
+        &self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<ShutdownReport> {
+        let state = self.state.clone();
+        axum::serve(listener, self.get_app())
+            .with_graceful_shutdown(async move {
+                signal.await;
+                state.begin_shutdown();
+                tracing::info!("shutting down: no new connections; finishing requests in flight");
+            })
+            .await?;
+        Ok(self.drain().await)
+    }
+
+    /// Waits for runs in progress, then drains background hooks within
+    /// the shutdown deadline. New runs are refused from now on.
+    pub async fn drain(&self) -> ShutdownReport {
+        self.state.begin_shutdown();
+        shutdown::drain(&self.state, self.shutdown_deadline).await
+    }
+}
+
+/// Builds an [`AgentOS`].
+#[derive(Default)]
+pub struct AgentOSBuilder {
+    id: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    agents: Vec<Agent>,
+    run_hooks_in_background: bool,
+    security_key: Option<String>,
+    ignore_env_key: bool,
+    limits: Limits,
+    dispatcher: DispatcherConfig,
+    cors_origins: Vec<String>,
+    shutdown_deadline: Option<Duration>,
+}
+
+impl AgentOSBuilder {
+    /// The OS id (default `agno-server`).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// The OS name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The OS description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Serves `agent`.
+    pub fn agent(mut self, agent: Agent) -> Self {
+        self.agents.push(agent);
+        self
+    }
+
+    /// Serves each of `agents`.
+    pub fn agents(mut self, agents: impl IntoIterator<Item = Agent>) -> Self {
+        self.agents.extend(agents);
+        self
+    }
+
+    /// Agno's `run_hooks_in_background` (default `false`): when `true`,
+    /// every hook of every agent that neither changes nor can block the run
+    /// runs in the background, for every request. Hooks that must stay
+    /// inline are logged once at start-up.
+    pub fn run_hooks_in_background(mut self, on: bool) -> Self {
+        self.run_hooks_in_background = on;
+        self
+    }
+
+    /// The bearer key every non-public route needs. Without it, the
+    /// `OS_SECURITY_KEY` environment variable is used when set.
+    pub fn security_key(mut self, key: impl Into<String>) -> Self {
+        self.security_key = Some(key.into());
+        self
+    }
+
+    /// Ignore `OS_SECURITY_KEY` (no auth unless [`security_key`](Self::security_key) is set).
+    pub fn ignore_env_security_key(mut self) -> Self {
+        self.ignore_env_key = true;
+        self
+    }
+
+    /// Body and field size limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The background-hook settings (bound, queue, timeout) of the
+    /// dispatcher shared by every agent.
+    pub fn dispatcher_config(mut self, config: DispatcherConfig) -> Self {
+        self.dispatcher = config;
+        self
+    }
+
+    /// Browser origins allowed by CORS (none by default: closed).
+    pub fn cors_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.cors_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long shutdown waits for background hooks (default 30 s).
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.shutdown_deadline = Some(deadline);
+        self
+    }
+
+    /// Builds the OS: every agent is moved onto one shared dispatcher.
+    pub fn build(self) -> Result<AgentOS, OsError> {
+        let mut seen = std::collections::HashSet::new();
+        for agent in &self.agents {
+            if !seen.insert(agent.id()) {
+                return Err(OsError::DuplicateAgent(agent.id().to_owned()));
+            }
+        }
+        let cors = if self.cors_origins.is_empty() {
+            None
+        } else {
+            let origins = self
+                .cors_origins
+                .iter()
+                .map(|o| o.parse().map_err(|_| OsError::InvalidCorsOrigin(o.clone())))
+                .collect::<Result<Vec<http::HeaderValue>, _>>()?;
+            Some(
+                CorsLayer::new()
+                    .allow_origin(AllowOrigin::list(origins))
+                    .allow_methods(tower_http::cors::Any)
+                    .allow_headers(tower_http::cors::Any),
+            )
+        };
+        let key = self.security_key.or_else(|| {
+            (!self.ignore_env_key)
+                .then(|| std::env::var("OS_SECURITY_KEY").ok())
+                .flatten()
+                .filter(|k| !k.is_empty())
+        });
+        let global = self.run_hooks_in_background;
+        let dispatcher = Dispatcher::new(DispatcherConfig {
+            run_hooks_in_background: global,
+            ..self.dispatcher
+        });
+        let agents = self
+            .agents
+            .iter()
+            .map(|agent| agent.with_dispatcher(dispatcher.clone(), global))
+            .collect();
+        let state = AppState::new(
+            self.id.unwrap_or_else(|| "agno-server".into()),
+            self.name,
+            self.description,
+            agents,
+            key.map(SecurityKey::new),
+            self.limits,
+            dispatcher,
+            global,
+        );
+        Ok(AgentOS {
+            state,
+            cors,
+            shutdown_deadline: self.shutdown_deadline.unwrap_or(Duration::from_secs(30)),
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! `GET /config`: the OS, its agents and databases, in Agno's shape.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::os::state::AppState;
+
+/// `GET /config`.
+pub async fn config(State(state): State<AppState>) -> Json<Value> {
+    let agents: Vec<Value> = state
+        .agents
+        .iter()
+        .map(|agent| {
+            json!({
+                "id": agent.id(),
+                "name": agent.name(),
+                "description": agent.description(),
+                "db_id": state.agent_db.get(agent.id()),
+            })
+        })
+        .collect();
+    let mut models: Vec<&str> = state.agents.iter().map(|a| a.model().id()).collect();
+    models.sort_unstable();
+    models.dedup();
+    Json(json!({
+        "os_id": state.os_id,
+        "name": state.name,
+        "description": state.description,
+        "available_models": models,
+        "databases": state.dbs.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        "agents": agents,
+        "teams": [],
+        "workflows": [],
+        "interfaces": [],
+        "run_hooks_in_background": state.run_hooks_in_background,
+    }))
+}

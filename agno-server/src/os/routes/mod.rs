@@ -1,0 +1,98 @@
+//! The router: every route, its fallback and the layers around them.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use super::auth;
+use super::error::ApiError;
+use super::openapi;
+use super::state::AppState;
+
+pub mod agents;
+pub mod config;
+pub mod health;
+pub mod hooks;
+pub mod runs;
+pub mod sessions;
+
+/// Builds the app: routes, auth, limits, request ids, request logs, panic
+/// catching and (if given) CORS.
+pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    let routes = Router::new()
+        .route("/", get(health::root))
+        .route("/health", get(health::health))
+        .route("/config", get(config::config))
+        .route("/openapi.json", get(openapi::openapi))
+        .route("/hooks", get(hooks::hooks))
+        .route("/agents", get(agents::list))
+        .route("/agents/{agent_id}", get(agents::get))
+        .route("/agents/{agent_id}/runs", post(runs::create))
+        .route("/agents/{agent_id}/runs/{run_id}", get(agents::get_run))
+        .route(
+            "/sessions",
+            get(sessions::list).delete(sessions::delete_many),
+        )
+        .route(
+            "/sessions/{session_id}",
+            get(sessions::get).delete(sessions::delete),
+        )
+        .route("/sessions/{session_id}/runs", get(sessions::runs))
+        .route(
+            "/sessions/{session_id}/runs/{run_id}",
+            get(sessions::get_run),
+        )
+        .route("/sessions/{session_id}/rename", post(sessions::rename))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state);
+    let routes = match cors {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
+    routes
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not Found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::error!("a request handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response()
+}

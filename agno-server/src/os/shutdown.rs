@@ -1,0 +1,69 @@
+//! Graceful shutdown: the signal, then the drain.
+
+use std::time::Duration;
+
+use hooks_core::ShutdownReport;
+
+use super::state::AppState;
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// After the listener stopped and in-flight requests finished: waits for
+/// runs still being carried out, then drains background hooks within
+/// `deadline` and logs what was cut.
+pub async fn drain(state: &AppState, deadline: Duration) -> ShutdownReport {
+    state.runs.close();
+    let runs = state.runs.len();
+    if runs > 0 {
+        tracing::info!(runs, "waiting for runs in progress");
+    }
+    state.runs.wait().await;
+    let in_flight = state.dispatcher.stats().in_flight;
+    tracing::info!(
+        in_flight,
+        deadline_ms = deadline.as_millis() as u64,
+        "draining background hooks"
+    );
+    let report = state.dispatcher.shutdown(deadline).await;
+    for hook in &report.cut {
+        tracing::warn!(hook = hook.name, run_id = %hook.run_id, "background hook cut at the shutdown deadline");
+    }
+    tracing::info!(
+        waited_for = report.waited_for,
+        finished = report.finished,
+        cut = report.cut.len(),
+        spawned = report.stats.spawned,
+        completed = report.stats.completed,
+        failed = report.stats.failed,
+        panicked = report.stats.panicked,
+        rejected = report.stats.rejected,
+        "shutdown complete"
+    );
+    report
+}
