@@ -21,3 +21,8 @@ pub use hooks_core::*;
 pub mod __private {
     pub use hooks_core::__private::*;
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
