@@ -64,7 +64,16 @@ struct Errors(Option<syn::Error>);
 
 impl Errors {
     fn push(&mut self, span: Span, msg: impl std::fmt::Display) {
-        let e = syn::Error::new(span, msg);
+        self.add(syn::Error::new(span, msg));
+    }
+
+    /// An error covering all of `tokens` (first to last token), so the
+    /// compiler underlines the whole type or pattern, not its first token.
+    fn push_spanned(&mut self, tokens: &dyn ToTokens, msg: impl std::fmt::Display) {
+        self.add(syn::Error::new_spanned(tokens, msg));
+    }
+
+    fn add(&mut self, e: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
@@ -99,7 +108,7 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
         );
     }
     if let Some(v) = &sig.variadic {
-        errors.push(v.span(), "a hook cannot be variadic");
+        errors.push_spanned(v, "a hook cannot be variadic");
     }
     let is_async = sig.asyncness.is_some();
     if let (true, Some(b)) = (is_async, &attr.blocking)
@@ -116,8 +125,8 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
     for input in &sig.inputs {
         let pat_type = match input {
             FnArg::Receiver(r) => {
-                errors.push(
-                    r.span(),
+                errors.push_spanned(
+                    r,
                     "#[hook] applies to free functions, not methods: a hook cannot take `self`",
                 );
                 continue;
@@ -128,8 +137,8 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {}
             Pat::Wild(_) => {}
             other => {
-                errors.push(
-                    other.span(),
+                errors.push_spanned(
+                    other,
                     "hook arguments must be plain names, as in `run_input: &RunInput`; destructure inside the body",
                 );
                 continue;
@@ -137,16 +146,16 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
         }
         let ty = &*pat_type.ty;
         if contains_impl_trait(ty) {
-            errors.push(
-                ty.span(),
+            errors.push_spanned(
+                ty,
                 "a hook cannot take `impl Trait` arguments: it would be generic; use a concrete type",
             );
             continue;
         }
         let key = data_key(ty);
         if let Some((_, _first)) = seen.iter().find(|(k, _)| *k == key) {
-            errors.push(
-                ty.span(),
+            errors.push_spanned(
+                ty,
                 format!(
                     "duplicate hook argument: `{key}` is already injected by an earlier argument; take it once"
                 ),
@@ -160,8 +169,8 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
                 Some("RunInput") => Arg::InputMut,
                 Some("RunOutput") => Arg::OutputMut,
                 _ => {
-                    errors.push(
-                        ty.span(),
+                    errors.push_spanned(
+                        ty,
                         format!(
                             "only `&mut RunInput` and `&mut RunOutput` can be taken by mutable reference; take `&{}` instead",
                             r.elem.to_token_stream().to_string().replace(' ', "")
@@ -180,8 +189,8 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
                     Arg::InputMut => ("RunInput", "&RunInput"),
                     _ => ("RunOutput", "&RunOutput"),
                 };
-                errors.push(
-                    ty.span(),
+                errors.push_spanned(
+                    ty,
                     format!(
                         "a background hook works on a copy and cannot change the run; take `{instead}` instead of `&mut {what}`, or drop `run_in_background = true`"
                     ),
@@ -196,8 +205,8 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
         ReturnType::Type(_, ty) => match return_kind(ty) {
             Some(can_block) => can_block,
             None => {
-                errors.push(
-                    ty.span(),
+                errors.push_spanned(
+                    ty,
                     format!(
                         "a hook must return `()` or `Result<(), E>` (with `E: Into<HookError>`), not `{}`",
                         ty.to_token_stream().to_string().replace(" <", "<").replace("< ", "<").replace(" >", ">")

@@ -1,0 +1,8 @@
+use hooks_core::{hook, RunInput};
+
+#[hook(run_in_backgroud = true)]
+fn log_request(run_input: &RunInput) {
+    let _ = run_input;
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use hooks_core::hook;
+
+#[hook]
+unsafe fn dangerous() {}
+
+fn main() {}

@@ -1,0 +1,51 @@
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Default)]
+struct send_notification;
+impl send_notification {
+    /// What the runtime knows of this hook, fixed at compile time.
+    pub const META: ::hooks_core::__private::HookMeta = ::hooks_core::__private::HookMeta {
+        name: "send_notification",
+        module_path: ::core::module_path!(),
+        file: ::core::file!(),
+        line: ::core::line!(),
+        is_async: true,
+        run_in_background: true,
+        blocking: false,
+        phases: ::hooks_core::__private::Phases::ALL
+            .and(<&RunOutput as ::hooks_core::__private::FromHookArgs<'static>>::PHASES)
+            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'static>>::PHASES),
+        mutates: false,
+        can_block: false,
+    };
+}
+impl ::hooks_core::__private::Hook for send_notification {
+    fn meta(&self) -> &'static ::hooks_core::__private::HookMeta {
+        &<send_notification>::META
+    }
+    fn call<'__hook>(
+        &'__hook self,
+        __hook_cx: &'__hook mut ::hooks_core::__private::HookContext,
+    ) -> ::hooks_core::__private::HookCall<'__hook> {
+        async fn send_notification(run_output: &RunOutput, agent: &AgentInfo) {
+            let _ = (run_output, agent);
+        }
+        ::hooks_core::__private::HookCall::pending(async move {
+            let __hook_args = __hook_cx.args();
+            let __hook_arg0 = <&RunOutput as ::hooks_core::__private::FromHookArgs<
+                '_,
+            >>::from_hook_args(&__hook_args)?;
+            let __hook_arg1 = <&AgentInfo as ::hooks_core::__private::FromHookArgs<
+                '_,
+            >>::from_hook_args(&__hook_args)?;
+            ::hooks_core::__private::IntoHookResult::into_hook_result(
+                send_notification(__hook_arg0, __hook_arg1).await,
+            )
+        })
+    }
+}
+impl ::hooks_core::__private::HookDef for send_notification {
+    const META: ::hooks_core::__private::HookMeta = <send_notification>::META;
+}
+::hooks_core::__private::inventory::submit! {
+    ::hooks_core::__private::Registration::new(& send_notification)
+}

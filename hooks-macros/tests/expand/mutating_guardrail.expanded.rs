@@ -1,0 +1,56 @@
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Default)]
+struct redact;
+impl redact {
+    /// What the runtime knows of this hook, fixed at compile time.
+    pub const META: ::hooks_core::__private::HookMeta = ::hooks_core::__private::HookMeta {
+        name: "redact",
+        module_path: ::core::module_path!(),
+        file: ::core::file!(),
+        line: ::core::line!(),
+        is_async: false,
+        run_in_background: false,
+        blocking: false,
+        phases: ::hooks_core::__private::Phases::ALL
+            .and(::hooks_core::__private::Phases::PRE)
+            .and(<&Session as ::hooks_core::__private::FromHookArgs<'static>>::PHASES),
+        mutates: true,
+        can_block: true,
+    };
+}
+impl ::hooks_core::__private::Hook for redact {
+    fn meta(&self) -> &'static ::hooks_core::__private::HookMeta {
+        &<redact>::META
+    }
+    fn call<'__hook>(
+        &'__hook self,
+        __hook_cx: &'__hook mut ::hooks_core::__private::HookContext,
+    ) -> ::hooks_core::__private::HookCall<'__hook> {
+        fn redact(
+            run_input: &mut RunInput,
+            session: &Session,
+        ) -> Result<(), CheckError> {
+            let _ = session;
+            run_input.input_content.clear();
+            Ok(())
+        }
+        fn __hook_invoke(
+            __hook_cx: &mut ::hooks_core::__private::HookContext,
+        ) -> ::hooks_core::__private::Result<(), ::hooks_core::__private::HookError> {
+            let (__hook_input_mut, __hook_args) = __hook_cx.split_input_mut();
+            let __hook_arg1 = <&Session as ::hooks_core::__private::FromHookArgs<
+                '_,
+            >>::from_hook_args(&__hook_args)?;
+            ::hooks_core::__private::IntoHookResult::into_hook_result(
+                redact(__hook_input_mut, __hook_arg1),
+            )
+        }
+        ::hooks_core::__private::HookCall::Ready(__hook_invoke(__hook_cx))
+    }
+}
+impl ::hooks_core::__private::HookDef for redact {
+    const META: ::hooks_core::__private::HookMeta = <redact>::META;
+}
+::hooks_core::__private::inventory::submit! {
+    ::hooks_core::__private::Registration::new(& redact)
+}

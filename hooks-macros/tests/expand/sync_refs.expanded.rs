@@ -1,0 +1,55 @@
+/// Logs the request.
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct log_request;
+impl log_request {
+    /// What the runtime knows of this hook, fixed at compile time.
+    pub const META: ::hooks_core::__private::HookMeta = ::hooks_core::__private::HookMeta {
+        name: "log_request",
+        module_path: ::core::module_path!(),
+        file: ::core::file!(),
+        line: ::core::line!(),
+        is_async: false,
+        run_in_background: false,
+        blocking: false,
+        phases: ::hooks_core::__private::Phases::ALL
+            .and(<&RunInput as ::hooks_core::__private::FromHookArgs<'static>>::PHASES)
+            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'static>>::PHASES),
+        mutates: false,
+        can_block: false,
+    };
+}
+impl ::hooks_core::__private::Hook for log_request {
+    fn meta(&self) -> &'static ::hooks_core::__private::HookMeta {
+        &<log_request>::META
+    }
+    fn call<'__hook>(
+        &'__hook self,
+        __hook_cx: &'__hook mut ::hooks_core::__private::HookContext,
+    ) -> ::hooks_core::__private::HookCall<'__hook> {
+        fn log_request(run_input: &RunInput, agent: &AgentInfo) {
+            println!("{} {}", agent.display_name(), run_input.input_content);
+        }
+        fn __hook_invoke(
+            __hook_cx: &mut ::hooks_core::__private::HookContext,
+        ) -> ::hooks_core::__private::Result<(), ::hooks_core::__private::HookError> {
+            let __hook_args = __hook_cx.args();
+            let __hook_arg0 = <&RunInput as ::hooks_core::__private::FromHookArgs<
+                '_,
+            >>::from_hook_args(&__hook_args)?;
+            let __hook_arg1 = <&AgentInfo as ::hooks_core::__private::FromHookArgs<
+                '_,
+            >>::from_hook_args(&__hook_args)?;
+            ::hooks_core::__private::IntoHookResult::into_hook_result(
+                log_request(__hook_arg0, __hook_arg1),
+            )
+        }
+        ::hooks_core::__private::HookCall::Ready(__hook_invoke(__hook_cx))
+    }
+}
+impl ::hooks_core::__private::HookDef for log_request {
+    const META: ::hooks_core::__private::HookMeta = <log_request>::META;
+}
+::hooks_core::__private::inventory::submit! {
+    ::hooks_core::__private::Registration::new(& log_request)
+}
