@@ -44,6 +44,13 @@ pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Sen
 /// Where sessions and runs are kept. Object-safe: use it as
 /// `Arc<dyn Db>`.
 pub trait Db: Send + Sync + 'static {
+    /// What identifies the underlying store (two handles on the same store
+    /// return the same value), so a server lists it once. `None`: every
+    /// handle is its own store.
+    fn identity(&self) -> Option<String> {
+        None
+    }
+
     /// Upserts the session row and inserts (or replaces, by `run_id`) the
     /// run row, in ONE transaction.
     ///

@@ -155,6 +155,10 @@ fn prepare_run(session: &SessionRecord, mut run: RunOutput) -> Result<RunOutput,
 }
 
 impl Db for SqliteDb {
+    fn identity(&self) -> Option<String> {
+        Some(format!("sqlite:{}", self.inner.path.display()))
+    }
+
     fn save_run(&self, session: SessionRecord, run: RunOutput) -> DbFuture<'_, ()> {
         Box::pin(async move {
             let run = prepare_run(&session, run)?;

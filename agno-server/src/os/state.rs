@@ -72,7 +72,11 @@ impl AppState {
         let mut agent_db = HashMap::new();
         for agent in &agents {
             let Some(db) = agent.db() else { continue };
-            let id = match dbs.iter().find(|(_, known)| Arc::ptr_eq(known, db)) {
+            let same = |known: &Arc<dyn Db>| {
+                Arc::ptr_eq(known, db)
+                    || (db.identity().is_some() && known.identity() == db.identity())
+            };
+            let id = match dbs.iter().find(|(_, known)| same(known)) {
                 Some((id, _)) => id.clone(),
                 None => {
                     let id = format!("db-{}", dbs.len());

@@ -1,0 +1,296 @@
+//! The read routes after a few runs (sessions, runs, agents, config,
+//! health, OpenAPI) and graceful shutdown over real HTTP.
+
+mod os_support;
+
+use std::time::Duration;
+
+use agno_server::{Agent, AgentOS, Echo, RunOutput, SqliteDb, hook};
+use os_support::{Gate, Server, json};
+use serde_json::json;
+
+async fn run(
+    server: &Server,
+    agent: &str,
+    message: &str,
+    session: &str,
+    user: &str,
+) -> serde_json::Value {
+    let (status, body) = json(
+        server
+            .post_form(
+                &format!("/agents/{agent}/runs"),
+                &[
+                    ("message", message),
+                    ("stream", "false"),
+                    ("session_id", session),
+                    ("user_id", user),
+                ],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_routes_after_a_few_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let agent = |id: &str| {
+        Agent::builder()
+            .id(id)
+            .name(id.to_uppercase())
+            .model(Echo::new())
+            .db(db.clone())
+            .build()
+            .unwrap()
+    };
+    let os = AgentOS::builder()
+        .agents([agent("alpha"), agent("beta")])
+        .ignore_env_security_key()
+        .build()
+        .unwrap();
+    let server = Server::start(os).await;
+
+    let first = run(&server, "alpha", "one", "s-1", "ada").await;
+    let second = run(&server, "alpha", "two", "s-1", "ada").await;
+    run(&server, "alpha", "three", "s-2", "bob").await;
+    run(&server, "beta", "four", "s-3", "ada").await;
+
+    // GET /sessions: Agno's data/meta page, filters, paging, sorting.
+    let (status, page) = json(server.get("/sessions").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["meta"]["total_count"], 3);
+    assert_eq!(page["data"].as_array().unwrap().len(), 3);
+    let (_, page) = json(server.get("/sessions?user_id=ada").await).await;
+    assert_eq!(page["meta"]["total_count"], 2);
+    let (_, page) = json(server.get("/sessions?type=agent&component_id=beta").await).await;
+    assert_eq!(page["data"][0]["session_id"], "s-3");
+    let (_, page) = json(
+        server
+            .get("/sessions?limit=2&page=2&sort_by=created_at&sort_order=asc")
+            .await,
+    )
+    .await;
+    assert_eq!(
+        page["meta"],
+        json!({"page": 2, "limit": 2, "total_pages": 2, "total_count": 3})
+    );
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    let (status, body) = json(server.get("/sessions?sort_by=password").await).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = json(server.get("/sessions?limit=abc").await).await;
+    assert_eq!(status, 400);
+
+    // One session, its runs, one run.
+    let (status, session) = json(server.get("/sessions/s-1").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(session["session_id"], "s-1");
+    assert_eq!(session["agent_id"], "alpha");
+    assert_eq!(session["user_id"], "ada");
+    assert!(session["chat_history"].as_array().unwrap().len() >= 4);
+    let (_, runs) = json(server.get("/sessions/s-1/runs").await).await;
+    let ids: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            first["run_id"].as_str().unwrap(),
+            second["run_id"].as_str().unwrap()
+        ]
+    );
+    assert_eq!(runs[1]["run_input"], "two");
+    let run_id = second["run_id"].as_str().unwrap();
+    let (status, one) = json(server.get(&format!("/sessions/s-1/runs/{run_id}")).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["content"], "Echo: two");
+    let (status, _) = json(server.get(&format!("/sessions/s-2/runs/{run_id}")).await).await;
+    assert_eq!(status, 404, "a run of another session");
+    let (status, one) = json(server.get(&format!("/agents/alpha/runs/{run_id}")).await).await;
+    assert_eq!((status, &one["run_id"]), (200, &second["run_id"]));
+    let (status, _) = json(server.get(&format!("/agents/beta/runs/{run_id}")).await).await;
+    assert_eq!(status, 404, "a run of another agent");
+    let (status, body) = json(server.get("/sessions/nope").await).await;
+    assert_eq!(
+        (status, body),
+        (404, json!({"detail": "Session with id 'nope' not found"}))
+    );
+    let (status, _) = json(server.get("/sessions/..%2F..%2Fetc%2Fpasswd").await).await;
+    assert_eq!(status, 404);
+    let (status, _) = json(
+        server
+            .get("/sessions/x'%3B%20DROP%20TABLE%20agno_sessions%3B--")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Rename.
+    let (status, renamed) = json(
+        server
+            .client
+            .post(server.url("/sessions/s-1/rename"))
+            .json(&json!({"session_name": "First chat"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(renamed["session_name"], "First chat");
+    let (_, page) = json(server.get("/sessions?session_name=first").await).await;
+    assert_eq!(page["data"][0]["session_name"], "First chat");
+    let (status, _) = json(
+        server
+            .client
+            .post(server.url("/sessions/s-1/rename"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // Delete one, then many.
+    let response = server
+        .client
+        .delete(server.url("/sessions/s-2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let (status, _) = json(server.get("/sessions/s-2").await).await;
+    assert_eq!(status, 404);
+    let response = server
+        .client
+        .delete(server.url("/sessions/s-2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = server
+        .client
+        .delete(server.url("/sessions"))
+        .json(&json!({"session_ids": ["s-1", "s-3"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let (_, page) = json(server.get("/sessions").await).await;
+    assert_eq!(page["meta"]["total_count"], 0);
+
+    // Agents, config, health, OpenAPI.
+    let (_, agents) = json(server.get("/agents").await).await;
+    let ids: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["alpha", "beta"]);
+    let (_, alpha) = json(server.get("/agents/alpha").await).await;
+    assert_eq!(alpha["name"], "ALPHA");
+    assert_eq!(alpha["model"]["model"], "echo");
+    assert_eq!(alpha["db_id"], "db-0");
+    let (_, config) = json(server.get("/config").await).await;
+    assert_eq!(config["databases"], json!(["db-0"]));
+    assert_eq!(config["agents"][1]["id"], "beta");
+    let (_, health) = json(server.get("/health").await).await;
+    assert_eq!(health["status"], "ok");
+    assert!(health["instantiated_at"].as_i64().is_some());
+    let (_, openapi) = json(server.get("/openapi.json").await).await;
+    assert!(openapi["paths"]["/agents/{agent_id}/runs"]["post"].is_object());
+    let (_, hooks) = json(server.get("/hooks").await).await;
+    assert!(hooks["stats"]["spawned"].is_u64());
+    server.shutdown().await;
+}
+
+#[hook(run_in_background = true)]
+async fn slow_notification(run_output: &RunOutput, gate: &Gate) {
+    gate.report(format!("started {}", run_output.run_id));
+    gate.pass().await;
+    gate.report("finished");
+}
+
+fn gated_os(gate: Gate, deadline: Duration) -> AgentOS {
+    let agent = Agent::builder()
+        .id("gated")
+        .model(Echo::new())
+        .post_hooks([slow_notification])
+        .extension(gate)
+        .build()
+        .unwrap();
+    AgentOS::builder()
+        .agent(agent)
+        .shutdown_deadline(deadline)
+        .ignore_env_security_key()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_completes_an_in_flight_background_hook() {
+    let (gate, mut events) = Gate::new();
+    let os = gated_os(gate.clone(), Duration::from_secs(60));
+    let dispatcher = os.dispatcher().clone();
+    let server = Server::start(os).await;
+    let (status, body) = json(
+        server
+            .post_form(
+                "/agents/gated/runs",
+                &[("message", "hi"), ("stream", "false")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(events.recv().await.unwrap().starts_with("started "));
+
+    // Shutdown begins while the hook is held; it waits for the hook.
+    let shutdown = tokio::spawn(server.shutdown());
+    while !dispatcher.is_shut_down() {
+        tokio::task::yield_now().await;
+    }
+    // New background work is refused from here on, yet the held hook is
+    // still waited for.
+    assert_eq!(dispatcher.stats().in_flight, 1);
+    gate.open.add_permits(1);
+    let report = shutdown.await.unwrap();
+    assert_eq!(events.recv().await.unwrap(), "finished");
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.waited_for, 1);
+    assert_eq!(report.finished, 1);
+    assert_eq!(report.stats.completed, 1);
+    let _ = body;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_past_the_deadline_is_reported_by_name_and_run_id() {
+    let (gate, mut events) = Gate::new();
+    // The deadline is the behaviour under test, not a timing assertion: the
+    // hook is never released, so it is always cut.
+    let server = Server::start(gated_os(gate, Duration::from_millis(200))).await;
+    let (_, body) = json(
+        server
+            .post_form(
+                "/agents/gated/runs",
+                &[("message", "hi"), ("stream", "false")],
+            )
+            .await,
+    )
+    .await;
+    assert!(events.recv().await.unwrap().starts_with("started "));
+    let report = server.shutdown().await;
+    assert_eq!(report.cut.len(), 1, "{report:?}");
+    assert_eq!(report.cut[0].name, "slow_notification");
+    assert_eq!(report.cut[0].run_id, body["run_id"].as_str().unwrap());
+    assert_eq!(report.stats.cut, 1);
+}
