@@ -178,6 +178,114 @@ fn cases() -> Vec<Case> {
             400,
             "'session_id' contains control characters",
         ),
+        case(
+            "path traversal in session_id",
+            URL,
+            "message=hi&stream=false&session_id=..%2F..%2Fetc%2Fpasswd",
+            400,
+            "*'session_id' may only contain",
+        ),
+        case(
+            "SQL-looking session_id",
+            URL,
+            "message=hi&stream=false&session_id=x%27%3B+DROP+TABLE+agno_sessions%3B--",
+            400,
+            "*'session_id' may only contain",
+        ),
+        case(
+            "duplicate session_id",
+            MP,
+            multipart_body("XyZ", &[("message", b"hi"), ("session_id", b"a"), ("session_id", b"b")]),
+            400,
+            "form field 'session_id' is given more than once",
+        ),
+        case(
+            "user_id too long",
+            URL,
+            format!("message=hi&user_id={}", "u".repeat(300)),
+            400,
+            "'user_id' is longer than 256 bytes",
+        ),
+        case(
+            "file upload",
+            MP,
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nhi\r\n--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n".to_vec(),
+            422,
+            "form field 'files' is a file upload; this server does not accept files yet",
+        ),
+        case(
+            "multipart part without a name",
+            MP,
+            b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nhi\r\n--XyZ--\r\n".to_vec(),
+            400,
+            "malformed multipart form: a part has no field name",
+        ),
+        case(
+            "empty field name",
+            URL,
+            "=x&message=hi",
+            400,
+            "a form field has an empty name",
+        ),
+        case(
+            "field name not valid UTF-8",
+            URL,
+            "%FF=1&message=hi",
+            400,
+            "a form field name is not valid UTF-8",
+        ),
+        case(
+            "session_state not valid UTF-8",
+            MP,
+            multipart_body("XyZ", &[("message", b"hi"), ("session_state", b"{\"a\": \"\xff\"}")]),
+            400,
+            "form field 'session_state' is not valid UTF-8",
+        ),
+        case(
+            "dependencies not an object",
+            URL,
+            "message=hi&dependencies=42",
+            400,
+            "form field 'dependencies' must be a JSON object",
+        ),
+        case(
+            "fire-and-forget background run",
+            URL,
+            "message=hi&background=true",
+            400,
+            "background=true (fire-and-forget runs) is not supported by this server",
+        ),
+        case(
+            "too many fields",
+            URL,
+            (0..20).map(|i| format!("f{i}=x")).collect::<Vec<_>>().join("&") + "&message=hi",
+            413,
+            "more than 16 form fields",
+        ),
+        case(
+            "text/plain body",
+            Some("text/plain"),
+            "message=hi",
+            415,
+            "expected a form: Content-Type multipart/form-data or application/x-www-form-urlencoded",
+        ),
+        Case {
+            what: "unknown agent (GET)",
+            method: "GET",
+            path: "/agents/nobody",
+            ..case("", None, "", 404, "Agent not found")
+        },
+        Case {
+            what: "GET on the runs route",
+            method: "GET",
+            ..case("", None, "", 405, "Method Not Allowed")
+        },
+        Case {
+            what: "DELETE /agents",
+            method: "DELETE",
+            path: "/agents",
+            ..case("", None, "", 405, "Method Not Allowed")
+        },
         Case {
             what: "unknown route",
             path: "/agentz",
@@ -199,7 +307,9 @@ async fn bad_requests_get_a_json_4xx_and_store_nothing() {
         max_fields: 16,
     };
     let (server, db, _dir) = server(limits, None).await;
-    for case in cases() {
+    let cases = cases();
+    assert!(cases.len() >= 30, "{} cases", cases.len());
+    for case in cases {
         let mut request = server
             .client
             .request(case.method.parse().unwrap(), server.url(case.path))

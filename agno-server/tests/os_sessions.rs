@@ -122,14 +122,14 @@ async fn sessions_routes_after_a_few_runs() {
         (404, json!({"detail": "Session with id 'nope' not found"}))
     );
     let (status, _) = json(server.get("/sessions/..%2F..%2Fetc%2Fpasswd").await).await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 400);
     let (status, _) = json(
         server
             .get("/sessions/x'%3B%20DROP%20TABLE%20agno_sessions%3B--")
             .await,
     )
     .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 400);
 
     // Rename.
     let (status, renamed) = json(

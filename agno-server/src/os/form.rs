@@ -196,7 +196,7 @@ impl RunForm {
             match name.as_str() {
                 "message" => message = Some(value),
                 "stream" => stream = parse_bool(&name, &value)?,
-                "session_id" => request.session_id = non_empty(id(&name, value)?),
+                "session_id" => request.session_id = non_empty(session_id(value)?),
                 "user_id" => request.user_id = non_empty(id(&name, value)?),
                 "session_state" => request.session_state = json_object(&name, &value)?,
                 "dependencies" => request.dependencies = json_object(&name, &value)?,
@@ -252,6 +252,21 @@ pub fn id(name: &str, value: String) -> Result<String, ApiError> {
         return Err(ApiError::bad_request(format!(
             "'{name}' contains control characters"
         )));
+    }
+    Ok(value)
+}
+
+/// Checks a session id: an [`id`] made only of ASCII letters, digits and
+/// `- _ . : @ + =`, without `..`. Session ids appear in URLs and logs; a
+/// narrow alphabet keeps them safe to print, route and compare (UUIDs and
+/// ids like `user@example.com:chat-1` fit).
+pub fn session_id(value: String) -> Result<String, ApiError> {
+    let value = id("session_id", value)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.:@+=".contains(c);
+    if !value.chars().all(allowed) || value.contains("..") {
+        return Err(ApiError::bad_request(
+            "'session_id' may only contain ASCII letters, digits and - _ . : @ + = (and no '..')",
+        ));
     }
     Ok(value)
 }

@@ -39,7 +39,7 @@ fn db<'a>(state: &'a AppState, params: &DbParam) -> ApiResult<&'a Arc<dyn Db>> {
 }
 
 fn checked_id(session_id: String) -> ApiResult<String> {
-    form::id("session_id", session_id)
+    form::session_id(session_id)
 }
 
 fn session_not_found(session_id: &str) -> ApiError {
