@@ -15,14 +15,15 @@
 //! With `OPENAI_API_KEY` set it calls OpenAI (`OPENAI_BASE_URL` points it at
 //! any OpenAI-compatible server); without it, it says so and answers with
 //! the offline `Echo` model. `PORT` (default 7777) and `AGNO_DB` (default
-//! `tmp/agent.db`) change where it listens and stores.
+//! `tmp/agent.db`) change where it listens and stores; `AGNO_MAX_CONCURRENT`
+//! and `AGNO_MAX_PENDING` bound the background hooks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::{
-    Agent, AgentInfo, AgentOS, Echo, Model, OpenAIResponses, RunInput, RunOutput, Session,
-    SqliteDb, hook,
+    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, Model, OpenAIResponses, RunInput, RunOutput,
+    Session, SqliteDb, hook,
 };
 
 /// This pre-hook runs in the background.
@@ -73,6 +74,19 @@ fn model() -> Arc<dyn Model> {
     }
 }
 
+/// The background-hook bounds, from `AGNO_MAX_CONCURRENT` and
+/// `AGNO_MAX_PENDING` when set (the reliability scripts use them).
+fn dispatcher_config() -> Result<DispatcherConfig, std::num::ParseIntError> {
+    let mut config = DispatcherConfig::default();
+    if let Ok(n) = std::env::var("AGNO_MAX_CONCURRENT") {
+        config.max_concurrent = n.parse()?;
+    }
+    if let Ok(n) = std::env::var("AGNO_MAX_PENDING") {
+        config.max_pending = n.parse()?;
+    }
+    Ok(config)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -97,7 +111,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     // Create AgentOS (run_hooks_in_background is false by default)
-    let agent_os = AgentOS::builder().agents([agent]).build()?;
+    let agent_os = AgentOS::builder()
+        .agents([agent])
+        .dispatcher_config(dispatcher_config()?)
+        .build()?;
 
     agent_os.serve(("0.0.0.0", port)).await?;
     Ok(())

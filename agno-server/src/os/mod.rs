@@ -37,7 +37,7 @@ mod state;
 
 pub use auth::{PUBLIC_PATHS, SecurityKey};
 pub use error::{ApiError, ApiResult};
-pub use form::{MAX_ID_BYTES, RunForm};
+pub use form::{MAX_ID_BYTES, RawField, RunForm, parse_urlencoded, session_id};
 pub use limits::Limits;
 pub use openapi::document as openapi_document;
 pub use state::AppState;

@@ -1,0 +1,51 @@
+# Shared by the scripts in this folder: build, free ports, start and stop
+# the seed example, wait for health. Source it; it sets a trap that kills
+# every PID it started.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+SEED="$CARGO_TARGET_DIR/release/examples/background_hooks_decorator"
+STARTED_PIDS=()
+
+cleanup() {
+    for pid in "${STARTED_PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+build_seed() {
+    (cd "$ROOT" && cargo build --release --locked -p examples --example background_hooks_decorator >&2)
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_seed PORT DB LOG [VAR=value ...]: starts the seed example (offline
+# Echo model) in the background; sets SEED_PID.
+start_seed() {
+    local port=$1 db=$2 log=$3
+    shift 3
+    env -u OPENAI_API_KEY PORT="$port" AGNO_DB="$db" RUST_LOG="${RUST_LOG:-info}" "$@" \
+        "$SEED" >>"$log" 2>&1 &
+    SEED_PID=$!
+    STARTED_PIDS+=("$SEED_PID")
+    wait_health "$port"
+}
+
+wait_health() {
+    local port=$1
+    for _ in $(seq 1 200); do
+        if curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "server on port $port did not become healthy" >&2
+    return 1
+}
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
