@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::{
-    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, Model, OpenAIResponses, RunInput, RunOutput,
-    Session, SqliteDb, hook,
+    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, Model, OpenAIResponses, RunInput,
+    RunOutput, Session, SqliteDb, hook, hook_ref,
 };
 
 /// This pre-hook runs in the background.
@@ -74,6 +74,17 @@ fn model() -> Arc<dyn Model> {
     }
 }
 
+/// The seed's post-hooks; `SEED_SKIP_NOTIFICATION=1` leaves out
+/// `send_notification` (the benchmarks compare the two).
+fn post_hooks() -> Vec<HookRef> {
+    if std::env::var_os("SEED_SKIP_NOTIFICATION").is_some() {
+        println!("SEED_SKIP_NOTIFICATION is set: running without send_notification.");
+        vec![hook_ref(log_analytics)]
+    } else {
+        vec![hook_ref(log_analytics), hook_ref(send_notification)]
+    }
+}
+
 /// The background-hook bounds, from `AGNO_MAX_CONCURRENT` and
 /// `AGNO_MAX_PENDING` when set (the reliability scripts use them).
 fn dispatcher_config() -> Result<DispatcherConfig, std::num::ParseIntError> {
@@ -106,7 +117,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .instructions("You are a helpful assistant")
         .db(SqliteDb::new(db_file)?)
         .pre_hooks([log_request]) // Runs in background
-        .post_hooks((log_analytics, send_notification)) // log_analytics is sync, send_notification is background
+        .post_hooks(post_hooks()) // log_analytics is sync, send_notification is background
         .markdown(true)
         .build()?;
 

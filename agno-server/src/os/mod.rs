@@ -19,6 +19,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use hooks_core::{Dispatcher, DispatcherConfig, ShutdownReport};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -114,6 +115,13 @@ impl AgentOS {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<ShutdownReport> {
         let state = self.state.clone();
+        // Small writes (SSE frames, short JSON) go out at once: without
+        // TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to streams.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, self.get_app())
             .with_graceful_shutdown(async move {
                 signal.await;
