@@ -608,3 +608,34 @@ async fn session_works_as_a_trait_object() {
     db.save_run(session("s", 1), run("r", 1)).await.unwrap();
     assert_eq!(db.get_runs("s").await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn session_token_totals_follow_new_replaced_and_moved_runs() {
+    let (dir, db) = open();
+    let totals = |session: &str| {
+        let data: String = raw(&dir)
+            .query_row(
+                "SELECT session_data FROM agno_sessions WHERE session_id = ?1",
+                [session],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let data: Value = serde_json::from_str(&data).unwrap();
+        data["session_metrics"]["input_tokens"].as_i64().unwrap()
+    };
+    db.save_run(session("s", 100), run("a", 100)).await.unwrap();
+    db.save_run(session("s", 100), run("b", 101)).await.unwrap();
+    assert_eq!(totals("s"), 4, "two runs of 2 input tokens");
+
+    // Saving a run again replaces its tokens; it does not add them twice.
+    let mut bigger = run("b", 101);
+    bigger.metrics.as_mut().unwrap().input_tokens = 10;
+    db.save_run(session("s", 100), bigger).await.unwrap();
+    assert_eq!(totals("s"), 12);
+
+    // A run saved under another session leaves the first one's totals.
+    let mut moved = run("a", 102);
+    moved.session_id = None;
+    db.save_run(session("t", 102), moved).await.unwrap();
+    assert_eq!((totals("s"), totals("t")), (10, 2));
+}

@@ -32,6 +32,22 @@ pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connect
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode; using {mode}");
     }
+    // Checkpoints run on their own thread (see `checkpoint.rs`), not inside
+    // a commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    Ok(conn)
+}
+
+/// Opens the connection of the checkpoint thread.
+pub(crate) fn open_checkpointer(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn, busy_timeout)?;
     Ok(conn)
 }
 

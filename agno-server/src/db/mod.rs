@@ -24,6 +24,7 @@ use std::pin::Pin;
 
 use hooks_core::RunOutput;
 
+mod checkpoint;
 mod connection;
 mod error;
 mod queries;

@@ -106,6 +106,20 @@ pub(crate) fn save_run(
     now: i64,
 ) -> Result<(), DbError> {
     upsert_session(conn, session)?;
+    // The run as stored before (a re-saved run), to update the session's
+    // token totals by the difference instead of re-reading every run.
+    let before: Option<(String, [i64; 3])> = conn
+        .prepare_cached(
+            "SELECT session_id,
+                    coalesce(json_extract(run_data, '$.metrics.input_tokens'), 0),
+                    coalesce(json_extract(run_data, '$.metrics.output_tokens'), 0),
+                    coalesce(json_extract(run_data, '$.metrics.total_tokens'), 0)
+             FROM agno_runs WHERE run_id = ?1 AND json_valid(run_data)",
+        )?
+        .query_row([&run.run_id], |row| {
+            Ok((row.get(0)?, [row.get(1)?, row.get(2)?, row.get(3)?]))
+        })
+        .optional()?;
     let run_data = serde_json::to_string(run)?;
     let (_, team_id, workflow_id) =
         component_columns(session.session_type, session.agent_id.as_deref());
@@ -148,7 +162,43 @@ pub(crate) fn save_run(
         run.created_at,
         now,
     ])?;
-    refresh_session_metrics(conn, &session.session_id)
+    let tokens = run.metrics.as_ref().map_or([0; 3], |m| {
+        [m.input_tokens, m.output_tokens, m.total_tokens].map(|t| t as i64)
+    });
+    match before {
+        None => add_session_metrics(conn, &session.session_id, tokens),
+        Some((was, old)) if was == session.session_id => add_session_metrics(
+            conn,
+            &session.session_id,
+            [0, 1, 2].map(|i| tokens[i] - old[i]),
+        ),
+        // The run moved to this session: both totals are recounted.
+        Some((was, _)) => {
+            refresh_session_metrics(conn, &was)?;
+            refresh_session_metrics(conn, &session.session_id)
+        }
+    }
+}
+
+/// Adds `delta` (input, output, total tokens) to the session's
+/// `session_data.session_metrics`, in constant time.
+fn add_session_metrics(
+    conn: &Connection,
+    session_id: &str,
+    delta: [i64; 3],
+) -> Result<(), DbError> {
+    let sql = format!(
+        "UPDATE agno_sessions SET session_data = json_set({SESSION_DATA_BASE},
+             '$.session_metrics',
+             json_object(
+                 'input_tokens', coalesce(json_extract(session_data, '$.session_metrics.input_tokens'), 0) + ?2,
+                 'output_tokens', coalesce(json_extract(session_data, '$.session_metrics.output_tokens'), 0) + ?3,
+                 'total_tokens', coalesce(json_extract(session_data, '$.session_metrics.total_tokens'), 0) + ?4))
+         WHERE session_id = ?1"
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params![session_id, delta[0], delta[1], delta[2]])?;
+    Ok(())
 }
 
 /// Sets `session_data.session_metrics` to the token totals of the

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use hooks_core::RunOutput;
 
+use super::checkpoint::Checkpointer;
 use super::connection::open_writer;
 use super::read_pool::ReadPool;
 use super::records::now_epoch_secs;
@@ -26,6 +27,9 @@ pub struct SqliteDbOptions {
     pub queue_capacity: usize,
     /// The most writes committed in one transaction (default 512).
     pub max_batch: usize,
+    /// How often the checkpoint thread copies the WAL into the database
+    /// file (default 200 ms); commits never wait for it.
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for SqliteDbOptions {
@@ -35,6 +39,7 @@ impl Default for SqliteDbOptions {
             busy_timeout: Duration::from_secs(5),
             queue_capacity: 1024,
             max_batch: 512,
+            checkpoint_interval: Duration::from_millis(200),
         }
     }
 }
@@ -64,7 +69,10 @@ pub struct SqliteDb {
 struct Inner {
     path: PathBuf,
     reads: Arc<ReadPool>,
+    // Dropped in this order: the writer finishes its queue first, then the
+    // checkpointer runs a last checkpoint.
     writer: Writer,
+    _checkpointer: Checkpointer,
 }
 
 impl fmt::Debug for SqliteDb {
@@ -116,12 +124,15 @@ impl SqliteDb {
         ));
         reads.warm_up()?;
         let writer = Writer::spawn(conn, options.queue_capacity, options.max_batch)?;
+        let checkpointer =
+            Checkpointer::spawn(&path, options.busy_timeout, options.checkpoint_interval)?;
         tracing::debug!(path = %path.display(), "session store open");
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 reads,
                 writer,
+                _checkpointer: checkpointer,
             }),
         })
     }

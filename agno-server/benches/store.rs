@@ -1,0 +1,101 @@
+//! The SQLite write path alone: runs stored per second by `save_run`, one
+//! writer at a time and 64 at once (group commit), on a real file.
+//!
+//! `cargo bench -p agno-server --bench store -- --warm-up-time 1 --measurement-time 5`
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use agno_server::db::{Db, SessionRecord, SessionType, SqliteDb};
+use agno_server::{Message, Metrics, RunInput, RunOutput, RunStatus};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A run shaped like the seed's: input, three messages, metrics.
+fn seed_run(session_id: &str) -> RunOutput {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    RunOutput {
+        run_id: format!("run-{n}"),
+        agent_id: Some("background-task-agent".into()),
+        agent_name: Some("BackgroundTaskAgent".into()),
+        session_id: Some(session_id.into()),
+        input: Some(RunInput::new("Hello, how are you?")),
+        content: Some("Echo: Hello, how are you?".into()),
+        content_type: Some("str".into()),
+        model: Some("gpt-5.2".into()),
+        model_provider: Some("OpenAI".into()),
+        messages: vec![
+            Message::new(
+                "system",
+                "<instructions>\nYou are a helpful assistant\n</instructions>",
+            ),
+            Message::new("user", "Hello, how are you?"),
+            Message::new("assistant", "Echo: Hello, how are you?"),
+        ],
+        metrics: Some(Metrics {
+            input_tokens: 20,
+            output_tokens: 5,
+            total_tokens: 25,
+            ..Metrics::default()
+        }),
+        status: RunStatus::Completed,
+        created_at: 1,
+        ..RunOutput::default()
+    }
+}
+
+fn session(id: &str) -> SessionRecord {
+    SessionRecord {
+        agent_id: Some("background-task-agent".into()),
+        created_at: 1,
+        updated_at: 1,
+        ..SessionRecord::new(id, SessionType::Agent)
+    }
+}
+
+fn store(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let mut group = c.benchmark_group("save_run");
+    for tasks in [1usize, 64] {
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_with_input(
+            BenchmarkId::new("concurrent_tasks", tasks),
+            &tasks,
+            |b, &tasks| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let start = Instant::now();
+                        let mut handles = Vec::with_capacity(tasks);
+                        for t in 0..tasks {
+                            let db = db.clone();
+                            handles.push(tokio::spawn(async move {
+                                let sid = format!("bench-{t}");
+                                for _ in 0..iters {
+                                    db.save_run(session(&sid), seed_run(&sid)).await.unwrap();
+                                }
+                            }));
+                        }
+                        for handle in handles {
+                            handle.await.unwrap();
+                        }
+                        start.elapsed()
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+    // Let the last checkpoint finish before the temp dir goes.
+    drop(db);
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+criterion_group!(benches, store);
+criterion_main!(benches);
