@@ -89,6 +89,25 @@ fn inline(c: &mut Criterion) {
     group.finish();
 }
 
+/// Times `iters` dispatches of the background `hooks` (the caller's side),
+/// then waits for them outside the timing.
+fn caller_side(rt: &tokio::runtime::Runtime, hooks: &[HookRef], iters: u64) -> Duration {
+    let dispatcher = Dispatcher::new(DispatcherConfig {
+        max_pending: usize::MAX,
+        ..DispatcherConfig::default()
+    });
+    let mut cx = context();
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            dispatcher.run_phase(hooks, &mut cx).await.unwrap();
+        }
+        let elapsed = start.elapsed();
+        dispatcher.wait_idle().await;
+        elapsed
+    })
+}
+
 fn background(c: &mut Criterion) {
     let rt = runtime();
     let hooks = vec![hook_ref(background_noop)];
@@ -96,22 +115,7 @@ fn background(c: &mut Criterion) {
     // The caller's side: snapshot + spawn of one background hook. The
     // hooks run (and are waited for) outside the timed loop.
     group.bench_function("caller_side_per_hook", |b| {
-        b.iter_custom(|iters| {
-            let dispatcher = Dispatcher::new(DispatcherConfig {
-                max_pending: usize::MAX,
-                ..DispatcherConfig::default()
-            });
-            let mut cx = context();
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    dispatcher.run_phase(&hooks, &mut cx).await.unwrap();
-                }
-                let elapsed = start.elapsed();
-                dispatcher.wait_idle().await;
-                elapsed
-            })
-        })
+        b.iter_custom(|iters| caller_side(&rt, &hooks, iters))
     });
     // The same on a current-thread runtime: the spawned hooks cannot run
     // during the timed loop, so this is the caller's cost alone, without
@@ -121,22 +125,7 @@ fn background(c: &mut Criterion) {
         .build()
         .unwrap();
     group.bench_function("caller_side_per_hook_current_thread", |b| {
-        b.iter_custom(|iters| {
-            let dispatcher = Dispatcher::new(DispatcherConfig {
-                max_pending: usize::MAX,
-                ..DispatcherConfig::default()
-            });
-            let mut cx = context();
-            single.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    dispatcher.run_phase(&hooks, &mut cx).await.unwrap();
-                }
-                let elapsed = start.elapsed();
-                dispatcher.wait_idle().await;
-                elapsed
-            })
-        })
+        b.iter_custom(|iters| caller_side(&single, &hooks, iters))
     });
     // Spawn and completion of 100k no-op background hooks.
     group.sample_size(10);
