@@ -20,9 +20,18 @@ pub async fn config(State(state): State<AppState>) -> Json<Value> {
             })
         })
         .collect();
-    let mut models: Vec<&str> = state.agents.iter().map(|a| a.model().id()).collect();
-    models.sort_unstable();
-    models.dedup();
+    // Agno's `available_models`: unique (id, provider) pairs.
+    let mut pairs: Vec<(&str, &str)> = state
+        .agents
+        .iter()
+        .map(|a| (a.model().id(), a.model().provider()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let models: Vec<Value> = pairs
+        .into_iter()
+        .map(|(id, provider)| json!({ "id": id, "provider": provider }))
+        .collect();
     Json(json!({
         "os_id": state.os_id,
         "name": state.name,
