@@ -154,9 +154,10 @@ impl Agent {
             session_id: &session_id,
         };
 
-        let stored = match &inner.db {
-            Some(db) => db.get_session(&session_id).await?,
-            None => None,
+        // A run without a session id starts a new session: nothing to load.
+        let stored = match (&inner.db, &request.session_id) {
+            (Some(db), Some(_)) => db.get_session(&session_id).await?,
+            _ => None,
         };
         let mut state = stored
             .as_ref()
@@ -269,7 +270,8 @@ impl Agent {
         ) {
             messages.push(Message::new("system", system));
         }
-        if let (Some(db), n @ 1..) = (&inner.db, inner.num_history_runs) {
+        // Runs exist only in a stored session.
+        if let (Some(db), n @ 1.., true) = (&inner.db, inner.num_history_runs, stored.is_some()) {
             let earlier = db.recent_runs(&session_id, n).await?;
             messages.extend(history(&earlier));
         }
