@@ -3,6 +3,7 @@
 //!
 //! One dependency is enough: the hook runtime is re-exported, so
 //! `use agno_server::{hook, RunInput};` works.
+#![warn(missing_docs)]
 
 pub mod agent;
 pub mod db;

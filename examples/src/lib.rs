@@ -2,6 +2,7 @@
 //! a crate that depends on `agno-server` alone: the macro finds the runtime
 //! through `agno-server`'s re-export, and every hook here is registered at
 //! link time in any binary that uses this crate.
+#![warn(missing_docs)]
 
 use agno_server::{CheckError, CheckTrigger, RunInput, RunOutput, UserId, hook};
 

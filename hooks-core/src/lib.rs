@@ -36,6 +36,7 @@
 //! assert!(no_secrets::META.can_block);
 //! assert!(sign::META.mutates && !sign::META.phases.pre);
 //! ```
+#![warn(missing_docs)]
 
 extern crate self as hooks_core;
 

@@ -8,6 +8,7 @@
 //! This crate holds three files: [`attr`] parses `#[hook(...)]`,
 //! [`signature`] checks the function and classifies its arguments,
 //! [`expand`] writes the generated code.
+#![warn(missing_docs)]
 
 mod attr;
 mod expand;
