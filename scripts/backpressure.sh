@@ -26,15 +26,19 @@ python3 "$ROOT/scripts/drive.py" --url "http://127.0.0.1:$PORT" \
 DRIVER=$!
 STARTED_PIDS+=("$DRIVER")
 echo "t_s,rss_kib,in_flight,running,queued,rejected,spawned,completed" >"$WORK/samples.csv"
-t=0
-while kill -0 "$DRIVER" 2>/dev/null; do
+START=$(date +%s.%N)
+sample() {
+    local stats
     stats=$(curl -s --max-time 2 "http://127.0.0.1:$PORT/hooks" | python3 -c 'import json,sys
 s=json.load(sys.stdin)["stats"]; print(",".join(str(s[k]) for k in ["in_flight","running"]) + "," + str(s["in_flight"]-s["running"]) + "," + ",".join(str(s[k]) for k in ["rejected","spawned","completed"]))' || echo ",,,,,")
-    echo "$t,$(rss_kib "$SEED_PID"),$stats" >>"$WORK/samples.csv"
+    echo "$(python3 -c "print(round($(date +%s.%N)-$START,1))"),$(rss_kib "$SEED_PID"),$stats" >>"$WORK/samples.csv"
+}
+while kill -0 "$DRIVER" 2>/dev/null; do
+    sample
     sleep 0.5
-    t=$(python3 -c "print(round($t+0.5,1))")
 done
 wait "$DRIVER" || true
+sample  # the final counters, after the load
 rejected_logged=$(grep -c 'background hook refused' "$LOG" || true)
 python3 - "$WORK/samples.csv" "$WORK/drive.json" "$idle_kib" "$(hwm_kib "$SEED_PID")" "$rejected_logged" "$MAX_PENDING" <<'PY'
 import csv, json, sys
