@@ -105,15 +105,12 @@ async fn model_faults_end_the_run_with_error_and_are_stored() {
             .build()
             .unwrap();
         let server = Server::start(os).await;
-        let (status, body) = json(
-            server
-                .post_form(
-                    "/agents/faulty/runs",
-                    &[("message", "hello"), ("stream", "false")],
-                )
-                .await,
-        )
-        .await;
+        let (status, body) = server
+            .post_json(
+                "/agents/faulty/runs",
+                &[("message", "hello"), ("stream", "false")],
+            )
+            .await;
         assert_eq!(status, 200, "{}: {body}", case.what);
         assert_eq!(body["status"], case.status, "{}: {body}", case.what);
         let content = body["content"].as_str().unwrap();
@@ -226,30 +223,24 @@ async fn hook_faults_are_contained_logged_and_counted() {
     let dispatcher = os.dispatcher().clone();
     let server = Server::start(os).await;
 
-    let (status, body) = json(
-        server
-            .post_form(
-                "/agents/faulty-hooks/runs",
-                &[("message", "boom and hang"), ("stream", "false")],
-            )
-            .await,
-    )
-    .await;
+    let (status, body) = server
+        .post_json(
+            "/agents/faulty-hooks/runs",
+            &[("message", "boom and hang"), ("stream", "false")],
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "COMPLETED", "{body}");
     assert_eq!(body["content"], "Echo: boom and hang");
     assert_eq!(events.recv().await.unwrap(), "background hang started");
 
     // A background hook hanging does not hold other requests.
-    let (status, body) = json(
-        server
-            .post_form(
-                "/agents/healthy/runs",
-                &[("message", "hi"), ("stream", "false")],
-            )
-            .await,
-    )
-    .await;
+    let (status, body) = server
+        .post_json(
+            "/agents/healthy/runs",
+            &[("message", "hi"), ("stream", "false")],
+        )
+        .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("COMPLETED")));
 
     while dispatcher.stats().panicked < 1 || dispatcher.stats().timed_out < 1 {

@@ -323,15 +323,12 @@ async fn a_guardrail_ends_the_stream_with_run_error() {
     assert_eq!(error["error_id"], "input_not_allowed");
 
     // Non-streaming, the same run is a 200 with status ERROR, as Agno.
-    let (status, body) = json(
-        server
-            .post_form(
-                "/agents/streamer/runs",
-                &[("message", "my secret is 42"), ("stream", "false")],
-            )
-            .await,
-    )
-    .await;
+    let (status, body) = server
+        .post_json(
+            "/agents/streamer/runs",
+            &[("message", "my secret is 42"), ("stream", "false")],
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ERROR");
     assert_eq!(body["content"], "Secrets are not allowed");
@@ -377,15 +374,12 @@ async fn the_global_flag_moves_observers_and_keeps_guardrails_and_mutations_inli
         .build()
         .unwrap();
     let server = Server::start(os).await;
-    let (status, body) = json(
-        server
-            .post_form(
-                "/agents/observed/runs",
-                &[("message", "hi"), ("stream", "false")],
-            )
-            .await,
-    )
-    .await;
+    let (status, body) = server
+        .post_json(
+            "/agents/observed/runs",
+            &[("message", "hi"), ("stream", "false")],
+        )
+        .await;
     assert_eq!(status, 200);
     // inline_post (it changes the run) stayed inline: its change is in the answer.
     assert_eq!(body["content"], "Echo: hi -- signed");
@@ -395,15 +389,12 @@ async fn the_global_flag_moves_observers_and_keeps_guardrails_and_mutations_inli
     wait_for(&mut events, "observe done").await;
 
     // The guardrail stayed inline: it still stops the run.
-    let (_, refused) = json(
-        server
-            .post_form(
-                "/agents/observed/runs",
-                &[("message", "a secret"), ("stream", "false")],
-            )
-            .await,
-    )
-    .await;
+    let (_, refused) = server
+        .post_json(
+            "/agents/observed/runs",
+            &[("message", "a secret"), ("stream", "false")],
+        )
+        .await;
     assert_eq!(refused["status"], "ERROR");
     assert_eq!(refused["content"], "Secrets are not allowed");
 

@@ -16,20 +16,17 @@ async fn run(
     session: &str,
     user: &str,
 ) -> serde_json::Value {
-    let (status, body) = json(
-        server
-            .post_form(
-                &format!("/agents/{agent}/runs"),
-                &[
-                    ("message", message),
-                    ("stream", "false"),
-                    ("session_id", session),
-                    ("user_id", user),
-                ],
-            )
-            .await,
-    )
-    .await;
+    let (status, body) = server
+        .post_json(
+            &format!("/agents/{agent}/runs"),
+            &[
+                ("message", message),
+                ("stream", "false"),
+                ("session_id", session),
+                ("user_id", user),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -242,15 +239,12 @@ async fn graceful_shutdown_completes_an_in_flight_background_hook() {
     let os = gated_os(gate.clone(), Duration::from_secs(60));
     let dispatcher = os.dispatcher().clone();
     let server = Server::start(os).await;
-    let (status, body) = json(
-        server
-            .post_form(
-                "/agents/gated/runs",
-                &[("message", "hi"), ("stream", "false")],
-            )
-            .await,
-    )
-    .await;
+    let (status, body) = server
+        .post_json(
+            "/agents/gated/runs",
+            &[("message", "hi"), ("stream", "false")],
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(events.recv().await.unwrap().starts_with("started "));
 
@@ -278,15 +272,12 @@ async fn a_hook_past_the_deadline_is_reported_by_name_and_run_id() {
     // The deadline is the behaviour under test, not a timing assertion: the
     // hook is never released, so it is always cut.
     let server = Server::start(gated_os(gate, Duration::from_millis(200))).await;
-    let (_, body) = json(
-        server
-            .post_form(
-                "/agents/gated/runs",
-                &[("message", "hi"), ("stream", "false")],
-            )
-            .await,
-    )
-    .await;
+    let (_, body) = server
+        .post_json(
+            "/agents/gated/runs",
+            &[("message", "hi"), ("stream", "false")],
+        )
+        .await;
     assert!(events.recv().await.unwrap().starts_with("started "));
     let report = server.shutdown().await;
     assert_eq!(report.cut.len(), 1, "{report:?}");

@@ -97,6 +97,11 @@ impl Server {
             .unwrap()
     }
 
+    /// POSTs a multipart form and reads the answer as `(status, JSON)`.
+    pub async fn post_json(&self, path: &str, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        json(self.post_form(path, fields).await).await
+    }
+
     /// POSTs a raw body with `content_type`.
     pub async fn post_raw(
         &self,
