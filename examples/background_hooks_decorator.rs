@@ -14,9 +14,10 @@
 //!
 //! With `OPENAI_API_KEY` set it calls OpenAI (`OPENAI_BASE_URL` points it at
 //! any OpenAI-compatible server); without it, it says so and answers with
-//! the offline `Echo` model. `PORT` (default 7777) and `AGNO_DB` (default
-//! `tmp/agent.db`) change where it listens and stores; `AGNO_MAX_CONCURRENT`
-//! and `AGNO_MAX_PENDING` bound the background hooks.
+//! the offline `Echo` model. `HOST` (default 127.0.0.1), `PORT` (default
+//! 7777) and `AGNO_DB` (default `tmp/agent.db`) change where it listens and
+//! stores; `AGNO_MAX_CONCURRENT` and `AGNO_MAX_PENDING` bound the background
+//! hooks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,6 +133,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .dispatcher_config(dispatcher_config()?)
         .build()?;
 
-    agent_os.serve(("0.0.0.0", port)).await?;
+    // Loopback unless HOST says otherwise (HOST=0.0.0.0 in a container).
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    agent_os.serve((host.as_str(), port)).await?;
     Ok(())
 }

@@ -79,6 +79,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .agents([agent])
         .run_hooks_in_background(true)
         .build()?;
-    agent_os.serve(("0.0.0.0", port)).await?;
+    // Loopback unless HOST says otherwise (HOST=0.0.0.0 in a container).
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    agent_os.serve((host.as_str(), port)).await?;
     Ok(())
 }
