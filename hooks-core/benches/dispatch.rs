@@ -1,51 +1,21 @@
 //! The dispatcher's own cost: inline hooks per phase (0, 1, 10, 100; sync
 //! and async; no arguments, references, owned), background dispatch (the
 //! caller's side, and spawn + completion of 100k), and registry lookup.
+//! Heap allocations are counted by the `allocations` bench, not here (a
+//! counting allocator would add its own cost to these timings).
 //!
 //! `cargo bench -p hooks-core --bench dispatch -- --warm-up-time 1 --measurement-time 3`
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{INLINE_KINDS, PHASE_SIZES, background_noop, context, phase};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hooks_core::{
-    AgentInfo, Dispatcher, DispatcherConfig, HookContext, HookRef, RunId, RunInput, RunShared,
-    hook, hook_ref, registry,
-};
+use hooks_core::{Dispatcher, DispatcherConfig, HookRef, hook_ref, registry};
+use tokio::runtime::Runtime;
 
-#[hook]
-fn sync_no_args() {}
-
-#[hook]
-fn sync_refs(run_input: &RunInput, agent: &AgentInfo, run_id: &RunId) {
-    std::hint::black_box((run_input, agent, run_id));
-}
-
-#[hook]
-fn sync_owned(run_input: RunInput) {
-    std::hint::black_box(run_input);
-}
-
-#[hook]
-async fn async_refs(run_input: &RunInput, agent: &AgentInfo) {
-    std::hint::black_box((run_input, agent));
-}
-
-#[hook(run_in_background = true)]
-fn background_noop(run_input: &RunInput) {
-    std::hint::black_box(run_input);
-}
-
-fn context() -> HookContext {
-    HookContext::new(
-        RunInput::new("Hello, how are you?"),
-        RunShared {
-            run_id: RunId("run-1".into()),
-            ..RunShared::default()
-        },
-    )
-}
-
-fn runtime() -> tokio::runtime::Runtime {
+fn multi_thread() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -53,9 +23,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+fn current_thread() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Times `iters` phases inside one `block_on`, so the figure is the
 /// dispatcher's, not the executor's entry.
-fn phase_time(rt: &tokio::runtime::Runtime, hooks: &[HookRef], iters: u64) -> Duration {
+fn phase_time(rt: &Runtime, hooks: &[HookRef], iters: u64) -> Duration {
     let dispatcher = Dispatcher::default();
     let mut cx = context();
     rt.block_on(async {
@@ -68,18 +45,11 @@ fn phase_time(rt: &tokio::runtime::Runtime, hooks: &[HookRef], iters: u64) -> Du
 }
 
 fn inline(c: &mut Criterion) {
-    let rt = runtime();
-    type MakeHook = fn() -> HookRef;
-    let kinds: [(&str, MakeHook); 4] = [
-        ("sync_no_args", || hook_ref(sync_no_args)),
-        ("sync_refs", || hook_ref(sync_refs)),
-        ("sync_owned", || hook_ref(sync_owned)),
-        ("async_refs", || hook_ref(async_refs)),
-    ];
+    let rt = multi_thread();
     let mut group = c.benchmark_group("inline_phase");
-    for (kind, make) in kinds {
-        for n in [0usize, 1, 10, 100] {
-            let hooks: Vec<HookRef> = (0..n).map(|_| make()).collect();
+    for (kind, make) in INLINE_KINDS {
+        for n in PHASE_SIZES {
+            let hooks = phase(make, n);
             group.throughput(Throughput::Elements(n.max(1) as u64));
             group.bench_with_input(BenchmarkId::new(kind, n), &hooks, |b, hooks| {
                 b.iter_custom(|iters| phase_time(&rt, hooks, iters))
@@ -89,63 +59,103 @@ fn inline(c: &mut Criterion) {
     group.finish();
 }
 
-/// Times `iters` dispatches of the background `hooks` (the caller's side),
-/// then waits for them outside the timing.
-fn caller_side(rt: &tokio::runtime::Runtime, hooks: &[HookRef], iters: u64) -> Duration {
-    let dispatcher = Dispatcher::new(DispatcherConfig {
-        max_pending: usize::MAX,
-        ..DispatcherConfig::default()
-    });
+/// Background hooks dispatched between two waits: the backlog stays that
+/// of a busy server, not millions of queued tasks (whose memory, touched
+/// for the first time, would be what is measured).
+const BATCH: u64 = 1_000;
+
+/// Dispatches the background `hooks` `iters` times and returns the time
+/// the caller spent; waits for the hooks after each batch, untimed.
+async fn dispatch_loop(dispatcher: &Dispatcher, hooks: &[HookRef], iters: u64) -> Duration {
     let mut cx = context();
-    rt.block_on(async {
+    let mut elapsed = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let batch = left.min(BATCH);
+        left -= batch;
         let start = Instant::now();
-        for _ in 0..iters {
+        for _ in 0..batch {
             dispatcher.run_phase(hooks, &mut cx).await.unwrap();
         }
-        let elapsed = start.elapsed();
+        elapsed += start.elapsed();
         dispatcher.wait_idle().await;
-        elapsed
+    }
+    elapsed
+}
+
+/// The caller's loop in `block_on`, i.e. on a thread that is not one of
+/// the runtime's workers.
+fn caller_outside(rt: &Runtime, hooks: &[HookRef], iters: u64) -> Duration {
+    let dispatcher = Dispatcher::default();
+    rt.block_on(dispatch_loop(&dispatcher, hooks, iters))
+}
+
+/// The caller's loop in a task on a worker, as a request handler runs.
+fn caller_on_worker(rt: &Runtime, hooks: &[HookRef], iters: u64) -> Duration {
+    let dispatcher = Dispatcher::default();
+    let hooks = hooks.to_vec();
+    rt.block_on(async move {
+        tokio::spawn(async move { dispatch_loop(&dispatcher, &hooks, iters).await })
+            .await
+            .unwrap()
+    })
+}
+
+/// A dispatcher that accepts 100k background hooks at once: the default's
+/// shape (`max_concurrent` equal to `max_pending`), both raised from 65 536.
+fn dispatcher_for_100k() -> Dispatcher {
+    Dispatcher::new(DispatcherConfig {
+        max_pending: 100_000,
+        max_concurrent: 100_000,
+        ..DispatcherConfig::default()
     })
 }
 
 fn background(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = multi_thread();
+    let single = current_thread();
     let hooks = vec![hook_ref(background_noop)];
     let mut group = c.benchmark_group("background");
-    // The caller's side: snapshot + spawn of one background hook. The
-    // hooks run (and are waited for) outside the timed loop.
-    group.bench_function("caller_side_per_hook", |b| {
-        b.iter_custom(|iters| caller_side(&rt, &hooks, iters))
-    });
-    // The same on a current-thread runtime: the spawned hooks cannot run
-    // during the timed loop, so this is the caller's cost alone, without
-    // the two cores also running the hooks.
-    let single = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The caller's side of one background hook: snapshot + spawn. The
+    // hooks are waited for outside the timed loop.
+    //
+    // Current-thread runtime: the spawned hooks cannot run during the
+    // loop, so this is the caller's cost alone.
     group.bench_function("caller_side_per_hook_current_thread", |b| {
-        b.iter_custom(|iters| caller_side(&single, &hooks, iters))
+        b.iter_custom(|iters| caller_outside(&single, &hooks, iters))
     });
-    // Spawn and completion of 100k no-op background hooks.
+    // 2 workers, caller in a task on one of them (a request handler): the
+    // other worker runs the hooks meanwhile, on the same 2 cores.
+    group.bench_function("caller_side_per_hook_on_worker", |b| {
+        b.iter_custom(|iters| caller_on_worker(&rt, &hooks, iters))
+    });
+    // 2 workers, caller in `block_on` (a third thread): every spawn goes
+    // through the runtime's shared queue and wakes a worker.
+    group.bench_function("caller_side_per_hook_outside_runtime", |b| {
+        b.iter_custom(|iters| caller_outside(&rt, &hooks, iters))
+    });
+    // Spawn and completion of 100k no-op background hooks, the caller on
+    // a worker; waited for with `wait_idle`.
     group.sample_size(10);
     group.throughput(Throughput::Elements(100_000));
     group.bench_function("spawn_and_complete_100k", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let dispatcher = Dispatcher::new(DispatcherConfig {
-                    max_pending: usize::MAX,
-                    ..DispatcherConfig::default()
-                });
-                let mut cx = context();
-                total += rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..100_000 {
-                        dispatcher.run_phase(&hooks, &mut cx).await.unwrap();
-                    }
-                    dispatcher.wait_idle().await;
-                    start.elapsed()
+                let dispatcher = dispatcher_for_100k();
+                let hooks = hooks.clone();
+                total += rt.block_on(async move {
+                    tokio::spawn(async move {
+                        let mut cx = context();
+                        let start = Instant::now();
+                        for _ in 0..100_000 {
+                            dispatcher.run_phase(&hooks, &mut cx).await.unwrap();
+                        }
+                        dispatcher.wait_idle().await;
+                        start.elapsed()
+                    })
+                    .await
+                    .unwrap()
                 });
             }
             total
@@ -155,16 +165,12 @@ fn background(c: &mut Criterion) {
 }
 
 fn lookup(c: &mut Criterion) {
-    let _ = (
-        sync_no_args,
-        sync_refs,
-        sync_owned,
-        async_refs,
-        background_noop,
-    );
     let mut group = c.benchmark_group("registry");
     group.bench_function("get_by_name", |b| {
         b.iter(|| registry::get(std::hint::black_box("sync_refs")).unwrap())
+    });
+    group.bench_function("get_by_path", |b| {
+        b.iter(|| registry::get(std::hint::black_box("dispatch::common::sync_refs")).unwrap())
     });
     group.bench_function("all", |b| b.iter(|| registry::all().len()));
     group.finish();

@@ -88,6 +88,11 @@ impl HookContext {
         &self.shared
     }
 
+    /// What does not change during the run, as the shared handle.
+    pub(crate) fn shared_arc(&self) -> &Arc<RunShared> {
+        &self.shared
+    }
+
     /// Takes the input out (without copying unless a snapshot holds it).
     pub fn take_input(&mut self) -> RunInput {
         let input = std::mem::take(&mut self.input);

@@ -100,30 +100,43 @@ pub fn all() -> &'static [&'static Registration] {
 /// Two hooks with one name are reported as [`RegistryError::Ambiguous`],
 /// never guessed between.
 pub fn get(name: &str) -> Result<&'static Registration, RegistryError> {
+    // Neither lookup allocates unless it fails (it used to format the path
+    // of every hook it compared, and collect the matches of a name).
     let hooks = all();
     if name.contains("::") {
         return hooks
             .iter()
             .copied()
-            .find(|r| r.path() == name)
+            .find(|r| is_path_of(name, r.meta()))
             .ok_or_else(|| RegistryError::NotFound {
                 name: name.to_owned(),
             });
     }
     let start = hooks.partition_point(|r| r.meta().name < name);
-    let matches: Vec<&'static Registration> = hooks[start..]
+    let mut matches = hooks[start..]
         .iter()
         .copied()
-        .take_while(|r| r.meta().name == name)
-        .collect();
-    match matches.as_slice() {
-        [] => Err(RegistryError::NotFound {
+        .take_while(|r| r.meta().name == name);
+    match (matches.next(), matches.next()) {
+        (None, _) => Err(RegistryError::NotFound {
             name: name.to_owned(),
         }),
-        [one] => Ok(one),
-        many => Err(RegistryError::Ambiguous {
+        (Some(one), None) => Ok(one),
+        (Some(first), Some(second)) => Err(RegistryError::Ambiguous {
             name: name.to_owned(),
-            candidates: many.iter().map(|r| r.path()).collect(),
+            candidates: [first, second]
+                .into_iter()
+                .chain(matches)
+                .map(Registration::path)
+                .collect(),
         }),
     }
+}
+
+/// Whether `path` is [`Registration::path`] of the hook `meta`
+/// (`module_path::name`), compared without building it.
+fn is_path_of(path: &str, meta: &HookMeta) -> bool {
+    path.strip_suffix(meta.name)
+        .and_then(|rest| rest.strip_suffix("::"))
+        == Some(meta.module_path)
 }
