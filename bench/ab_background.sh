@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A/B: does the seed's 3 s background `send_notification` cost the response
+# anything? Alternates fresh seed servers with and without it
+# (SEED_SKIP_NOTIFICATION=1), ROUNDS times, at each concurrency in
+# CONCURRENCIES, against the fake OpenAI server, and prints every round and
+# the median of each side. Alternating fresh servers spreads the machine's
+# drift over both sides instead of charging it to one.
+#
+# usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" bench/ab_background.sh
+# Every process it starts is stopped by PID on exit.
+source "$(dirname "$0")/../scripts/lib.sh"
+export BENCH_DIR="$ROOT/bench"
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
+CONCURRENCIES=${CONCURRENCIES:-1 64}
+export RUST_LOG=${RUST_LOG:-info}
+
+if ! command -v wrk >/dev/null; then
+    (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >&2
+fi
+(cd "$ROOT" && cargo build --release --locked -p agno-server --bin fake-openai \
+    -p examples --example background_hooks_decorator >&2)
+FAKE="$CARGO_TARGET_DIR/release/fake-openai"
+WORK=$(mktemp -d)
+
+FAKE_PORT=$(free_port)
+"$FAKE" --port "$FAKE_PORT" >"$WORK/fake.log" 2>&1 &
+STARTED_PIDS+=("$!")
+for _ in $(seq 1 200); do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$FAKE_PORT/v1/responses" \
+        -H 'content-type: application/json' -d '{"model":"m","input":"hi"}' && break
+    sleep 0.05
+done
+
+# one_round SIDE C: a fresh seed server, one wrk run at concurrency C; one
+# line "SIDE C rps p50 p99" into results.
+one_round() {
+    local side=$1 c=$2 port extra=()
+    [ "$side" = without ] && extra=(SEED_SKIP_NOTIFICATION=1)
+    port=$(free_port)
+    rm -f "$WORK/ab.db"*
+    start_seed "$port" "$WORK/ab.db" "$WORK/$side.log" \
+        OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/v1" "${extra[@]}"
+    local threads=$(( c < 2 ? c : 2 ))
+    local r
+    r=$(wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency -s "$BENCH_DIR/seed_form.lua" \
+        "http://127.0.0.1:$port/agents/background-task-agent/runs" | tail -1)
+    kill -9 "$SEED_PID" 2>/dev/null; wait "$SEED_PID" 2>/dev/null || true
+    python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3], r['rps'], r['p50_ms'], r['p99_ms'], r['errors'])" \
+        "$r" "$side" "$c" | tee -a "$WORK/results.txt"
+}
+
+for c in $CONCURRENCIES; do
+    for round in $(seq 1 "$ROUNDS"); do
+        # Alternate which side goes first, so neither always follows the other.
+        if (( round % 2 )); then one_round with "$c"; one_round without "$c"
+        else one_round without "$c"; one_round with "$c"; fi
+    done
+done
+
+echo
+echo "| c | side | runs/s (median) | p50 ms (median) | p99 ms (median) | errors |"
+echo "|---|---|---|---|---|---|"
+python3 - "$WORK/results.txt" <<'EOF'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+for c in sorted({int(r[1]) for r in rows}):
+    med = {}
+    for side in ("with", "without"):
+        sel = [r for r in rows if r[0] == side and int(r[1]) == c]
+        med[side] = [statistics.median(float(r[i]) for r in sel) for i in (2, 3, 4)]
+        errors = sum(int(r[5]) for r in sel)
+        print(f"| {c} | {side} send_notification | {med[side][0]:.0f} | {med[side][1]:.3f} | {med[side][2]:.2f} | {errors} |")
+    w, wo = med["with"], med["without"]
+    print(f"| {c} | with vs without | {100 * (w[0] / wo[0] - 1):+.1f} % | {100 * (w[1] / wo[1] - 1):+.1f} % | {100 * (w[2] / wo[2] - 1):+.1f} % | |")
+EOF
+echo
+echo "(work dir: $WORK)"
