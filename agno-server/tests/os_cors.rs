@@ -36,7 +36,10 @@ async fn preflight(server: &Server, origin: &str) -> reqwest::Response {
         .request(Method::OPTIONS, server.url(RUNS))
         .header("origin", origin)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
         .send()
         .await
         .unwrap()

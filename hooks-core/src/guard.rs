@@ -39,7 +39,11 @@ pub(crate) async fn run_guarded(
         HookCall::Pending(fut) => {
             let fut = AssertUnwindSafe(fut).catch_unwind();
             let outcome = match timeout {
-                Some(limit) => match tokio::time::timeout(limit, fut).await {
+                // Boxed: the timer is ~100 bytes that every pending
+                // background hook would otherwise carry in its task,
+                // timeout or not (an `async fn` reserves room for its
+                // largest await).
+                Some(limit) => match Box::pin(tokio::time::timeout(limit, fut)).await {
                     Ok(outcome) => outcome,
                     Err(_) => return Err(HookError::TimedOut(limit)),
                 },
