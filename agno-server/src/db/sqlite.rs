@@ -11,7 +11,7 @@ use super::checkpoint::Checkpointer;
 use super::connection::open_writer;
 use super::read_pool::ReadPool;
 use super::records::now_epoch_secs;
-use super::writer::Writer;
+use super::writer::{WriteGate, Writer};
 use super::{Db, DbError, DbFuture, SessionPage, SessionQuery, SessionRecord, queries, schema};
 
 /// Tuning of a [`SqliteDb`]; `SqliteDbOptions::default()` suits a server.
@@ -28,8 +28,16 @@ pub struct SqliteDbOptions {
     /// The most writes committed in one transaction (default 512).
     pub max_batch: usize,
     /// How often the checkpoint thread copies the WAL into the database
-    /// file (default 200 ms); commits never wait for it.
+    /// file (default 50 ms); commits never wait for it.
     pub checkpoint_interval: Duration,
+    /// Past how many frames (pages of 4 KiB) in the WAL the checkpoint
+    /// thread holds the writer back for one short pass, so that the WAL
+    /// starts over instead of growing (default 8 192 frames, 32 MiB).
+    pub wal_reset_frames: i64,
+    /// The size the WAL file is cut back to when it starts over, in bytes
+    /// (SQLite's `journal_size_limit`; default 64 MiB), so a burst does not
+    /// leave a large file behind.
+    pub wal_size_limit: i64,
 }
 
 impl Default for SqliteDbOptions {
@@ -39,7 +47,9 @@ impl Default for SqliteDbOptions {
             busy_timeout: Duration::from_secs(5),
             queue_capacity: 1024,
             max_batch: 512,
-            checkpoint_interval: Duration::from_millis(200),
+            checkpoint_interval: Duration::from_millis(50),
+            wal_reset_frames: 16_384,
+            wal_size_limit: 128 * 1024 * 1024,
         }
     }
 }
@@ -123,9 +133,21 @@ impl SqliteDb {
             options.read_connections,
         ));
         reads.warm_up()?;
-        let writer = Writer::spawn(conn, options.queue_capacity, options.max_batch)?;
-        let checkpointer =
-            Checkpointer::spawn(&path, options.busy_timeout, options.checkpoint_interval)?;
+        conn.pragma_update(None, "journal_size_limit", options.wal_size_limit)?;
+        let gate = WriteGate::default();
+        let writer = Writer::spawn(
+            conn,
+            options.queue_capacity,
+            options.max_batch,
+            gate.clone(),
+        )?;
+        let checkpointer = Checkpointer::spawn(
+            &path,
+            options.busy_timeout,
+            options.checkpoint_interval,
+            options.wal_reset_frames,
+            gate,
+        )?;
         tracing::debug!(path = %path.display(), "session store open");
         Ok(Self {
             inner: Arc::new(Inner {

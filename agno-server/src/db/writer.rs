@@ -9,6 +9,7 @@
 //! for a write that was not committed, and no good write is lost because of
 //! a bad neighbour.
 
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -56,6 +57,11 @@ where
     }
 }
 
+/// Held by the writer for each batch it commits, and by the checkpoint
+/// thread for the short pass that lets the WAL start over (see
+/// `checkpoint.rs`): while the checkpointer holds it, no batch begins.
+pub(crate) type WriteGate = Arc<Mutex<()>>;
+
 /// The handle on the writer thread. Dropping it closes the channel; the
 /// thread finishes the queued writes, closes its connection and is joined.
 pub(crate) struct Writer {
@@ -64,17 +70,19 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread, which owns `conn`.
+    /// Starts the writer thread, which owns `conn` and holds `gate` while
+    /// it commits a batch.
     pub(crate) fn spawn(
         conn: Connection,
         queue_capacity: usize,
         max_batch: usize,
+        gate: WriteGate,
     ) -> Result<Self, DbError> {
         let (sender, receiver) = mpsc::channel(queue_capacity.max(1));
         let max_batch = max_batch.max(1);
         let thread = std::thread::Builder::new()
             .name("agno-db-writer".into())
-            .spawn(move || writer_loop(conn, receiver, max_batch))?;
+            .spawn(move || writer_loop(conn, receiver, max_batch, gate))?;
         Ok(Self {
             sender: Some(sender),
             thread: Some(thread),
@@ -117,6 +125,7 @@ fn writer_loop(
     mut conn: Connection,
     mut receiver: mpsc::Receiver<Box<dyn WriteJob>>,
     max_batch: usize,
+    gate: WriteGate,
 ) {
     tracing::debug!("session store writer started");
     while let Some(first) = receiver.blocking_recv() {
@@ -127,6 +136,9 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        // A poisoned gate only means a checkpoint panicked; writing is
+        // still safe.
+        let _gate = gate.lock().unwrap_or_else(|e| e.into_inner());
         commit_batch(&mut conn, batch);
     }
     if let Err(e) = conn.execute_batch("PRAGMA optimize") {
@@ -278,7 +290,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn submit_and_drop_stop_the_thread() {
-        let writer = Writer::spawn(conn(), 8, 4).unwrap();
+        let writer = Writer::spawn(conn(), 8, 4, Default::default()).unwrap();
         assert_eq!(writer.submit(insert(7)).await.unwrap(), 7);
         drop(writer); // joins the thread
     }
