@@ -14,23 +14,9 @@ FAKE_DELAY_MS=${FAKE_DELAY_MS:-0}
 # Both go to a file here, as they would in production.
 export RUST_LOG=${RUST_LOG:-info}
 
-if ! command -v wrk >/dev/null; then
-    (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >&2
-fi
-(cd "$ROOT" && cargo build --release --locked -p agno-server --bin fake-openai \
-    -p examples --example background_hooks_decorator >&2)
-FAKE="$CARGO_TARGET_DIR/release/fake-openai"
+prepare_bench
 WORK=$(mktemp -d)
-
-FAKE_PORT=$(free_port)
-"$FAKE" --port "$FAKE_PORT" --delay-ms "$FAKE_DELAY_MS" >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-STARTED_PIDS+=("$FAKE_PID")
-for _ in $(seq 1 200); do
-    curl -s -o /dev/null -X POST "http://127.0.0.1:$FAKE_PORT/v1/responses" \
-        -H 'content-type: application/json' -d '{"model":"m","input":"hi"}' && break
-    sleep 0.05
-done
+start_fake "$WORK/fake.log" "$FAKE_DELAY_MS"
 
 # wrk_json C SCRIPT URL: one JSON line of figures.
 wrk_json() {

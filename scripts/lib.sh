@@ -49,3 +49,30 @@ wait_health() {
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# The load benchmarks' setup (bench/*.sh): wrk installed, the release fake
+# OpenAI server and seed example built.
+prepare_bench() {
+    if ! command -v wrk >/dev/null; then
+        (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >&2
+    fi
+    (cd "$ROOT" && cargo build --release --locked -p agno-server --bin fake-openai \
+        -p examples --example background_hooks_decorator >&2)
+}
+
+# start_fake LOG [DELAY_MS]: starts the fake OpenAI server on a free port
+# and waits until it answers; sets FAKE_PORT and FAKE_PID.
+start_fake() {
+    local log=$1 delay=${2:-0}
+    FAKE_PORT=$(free_port)
+    "$CARGO_TARGET_DIR/release/fake-openai" --port "$FAKE_PORT" --delay-ms "$delay" >"$log" 2>&1 &
+    FAKE_PID=$!
+    STARTED_PIDS+=("$FAKE_PID")
+    for _ in $(seq 1 200); do
+        curl -s -o /dev/null -X POST "http://127.0.0.1:$FAKE_PORT/v1/responses" \
+            -H 'content-type: application/json' -d '{"model":"m","input":"hi"}' && return 0
+        sleep 0.05
+    done
+    echo "the fake OpenAI server on port $FAKE_PORT did not answer" >&2
+    return 1
+}
