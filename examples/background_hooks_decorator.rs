@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use agno_server::{
     Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, Model, OpenAIResponses, RunInput,
-    RunOutput, Session, SqliteDb, hook, hook_ref,
+    RunOutput, Session, SqliteDb, WhenFull, hook, hook_ref,
 };
 
 // A server with thousands of short-lived allocations across threads keeps
@@ -91,15 +91,25 @@ fn post_hooks() -> Vec<HookRef> {
     }
 }
 
-/// The background-hook bounds, from `AGNO_MAX_CONCURRENT` and
-/// `AGNO_MAX_PENDING` when set (the reliability scripts use them).
-fn dispatcher_config() -> Result<DispatcherConfig, std::num::ParseIntError> {
+/// The background-hook bounds, from `AGNO_MAX_CONCURRENT`,
+/// `AGNO_MAX_PENDING` and `AGNO_WHEN_FULL` (`refuse` or `wait`) when set
+/// (the reliability scripts use them).
+fn dispatcher_config() -> Result<DispatcherConfig, Box<dyn std::error::Error>> {
     let mut config = DispatcherConfig::default();
     if let Ok(n) = std::env::var("AGNO_MAX_CONCURRENT") {
         config.max_concurrent = n.parse()?;
     }
     if let Ok(n) = std::env::var("AGNO_MAX_PENDING") {
         config.max_pending = n.parse()?;
+    }
+    if let Ok(policy) = std::env::var("AGNO_WHEN_FULL") {
+        config.when_full = match policy.as_str() {
+            "refuse" => WhenFull::Refuse,
+            "wait" => WhenFull::Wait,
+            other => {
+                return Err(format!("AGNO_WHEN_FULL is `refuse` or `wait`, not `{other}`").into());
+            }
+        };
     }
     Ok(config)
 }

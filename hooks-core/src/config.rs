@@ -16,10 +16,13 @@ pub struct DispatcherConfig {
     /// many requests at once.
     pub max_concurrent: usize,
     /// Background hooks accepted and not yet finished (running plus
-    /// waiting for a slot). Past it a new background hook is refused,
-    /// logged and counted as `rejected`, so memory stays bounded.
+    /// waiting for a slot). Past it, memory stays bounded by what
+    /// `when_full` says: refuse the new hook, or make its caller wait.
     /// Default 65 536.
     pub max_pending: usize,
+    /// What happens to a background hook when `max_pending` are in flight.
+    /// Default [`WhenFull::Refuse`].
+    pub when_full: WhenFull,
     /// Time limit for each async hook, inline or background. Default none.
     pub hook_timeout: Option<Duration>,
 }
@@ -30,7 +33,25 @@ impl Default for DispatcherConfig {
             run_hooks_in_background: false,
             max_concurrent: 65_536,
             max_pending: 65_536,
+            when_full: WhenFull::Refuse,
             hook_timeout: None,
         }
     }
+}
+
+/// What a dispatcher does with a background hook when `max_pending` are
+/// already in flight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Refuse it: logged (hook name and run id) and counted as `rejected`;
+    /// the run goes on at once. The response never waits for a background
+    /// hook, and under a sustained overload some hooks do not run.
+    #[default]
+    Refuse,
+    /// Make the phase that starts it wait until a background hook finishes
+    /// and there is room (counted as `waited`): backpressure onto the run,
+    /// so no hook is lost while the dispatcher is open. A shutdown refuses
+    /// the waiting ones. [`Dispatcher::spawn`](crate::Dispatcher::spawn),
+    /// which cannot wait, refuses.
+    Wait,
 }

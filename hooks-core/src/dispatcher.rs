@@ -12,7 +12,7 @@ use crate::guard::run_guarded;
 use crate::stats::{Counters, bump, drop_one};
 use crate::{
     CheckError, DispatcherConfig, DispatcherStats, HookContext, HookError, HookMeta, HookRef,
-    Phase, RunShared, ShutdownReport,
+    Phase, RunShared, ShutdownReport, WhenFull,
 };
 
 /// What the dispatcher tells an observer while a phase runs (streaming
@@ -34,6 +34,17 @@ pub enum HookEvent<'a> {
         /// The phase.
         phase: Phase,
     },
+}
+
+/// Whether a background hook may start now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    /// A place among the `max_pending` was taken for it.
+    Accepted,
+    /// `max_pending` hooks are in flight.
+    Full,
+    /// The dispatcher is shutting down.
+    Closed,
 }
 
 /// A background hook accepted and not yet finished.
@@ -71,6 +82,11 @@ struct Inner {
     /// lock here.
     cut: AtomicBool,
     cut_now: Notify,
+    /// Callers waiting for room under [`WhenFull::Wait`], and how they are
+    /// woken: a finishing hook notifies one only when this is non-zero, so
+    /// the default policy never touches the `Notify`.
+    waiting: AtomicU64,
+    room: Notify,
     counters: Counters,
     next_id: AtomicU64,
     in_flight: InFlightTable,
@@ -168,6 +184,8 @@ impl Dispatcher {
                 slots,
                 cut: AtomicBool::new(false),
                 cut_now: Notify::new(),
+                waiting: AtomicU64::new(0),
+                room: Notify::new(),
                 counters: Counters::default(),
                 next_id: AtomicU64::new(0),
                 in_flight: InFlightTable::default(),
@@ -278,7 +296,7 @@ impl Dispatcher {
         for hook in hooks {
             let meta = hook.meta();
             if meta.run_in_background {
-                self.spawn(hook.clone(), cx.clone());
+                self.spawn_or_wait(hook.clone(), cx.clone()).await;
                 continue;
             }
             if global && meta.movable_to_background() {
@@ -331,7 +349,7 @@ impl Dispatcher {
             );
         }
         for (hook, snapshot) in deferred {
-            self.spawn(hook, snapshot);
+            self.spawn_or_wait(hook, snapshot).await;
         }
         Ok(())
     }
@@ -339,31 +357,92 @@ impl Dispatcher {
     /// Starts `hook` on `snapshot` in the background. The caller never
     /// waits: the hook waits for a slot on its own task. Refused (logged,
     /// counted as `rejected`) when the dispatcher is shut down or
-    /// `max_pending` hooks are already in flight.
-    pub fn spawn(&self, hook: HookRef, mut snapshot: HookContext) {
+    /// `max_pending` hooks are already in flight, whatever
+    /// [`WhenFull`] says (see [`Dispatcher::spawn_or_wait`]).
+    pub fn spawn(&self, hook: HookRef, snapshot: HookContext) {
+        match self.reserve() {
+            Admission::Accepted => self.start(hook, snapshot),
+            refused => self.refuse(hook.meta(), &snapshot, refused),
+        }
+    }
+
+    /// [`Dispatcher::spawn`], except that under [`WhenFull::Wait`] a full
+    /// dispatcher makes the caller wait until a background hook finishes
+    /// and there is room (phases start their background hooks this way).
+    pub async fn spawn_or_wait(&self, hook: HookRef, snapshot: HookContext) {
+        let admission = match self.reserve() {
+            Admission::Full if self.inner.config.when_full == WhenFull::Wait => {
+                bump(&self.inner.counters.waited);
+                self.wait_for_room().await
+            }
+            admission => admission,
+        };
+        match admission {
+            Admission::Accepted => self.start(hook, snapshot),
+            refused => self.refuse(hook.meta(), &snapshot, refused),
+        }
+    }
+
+    /// Takes one of the `max_pending` places, if the dispatcher is open and
+    /// one is free.
+    fn reserve(&self) -> Admission {
         let inner = &self.inner;
-        let meta = hook.meta();
         if inner.closed.load(Ordering::Acquire) {
-            bump(&inner.counters.rejected);
-            tracing::warn!(
-                hook = meta.name,
-                run_id = %snapshot.shared().run_id,
-                "background hook refused: the dispatcher is shutting down"
-            );
-            return;
+            return Admission::Closed;
         }
         let pending = inner.counters.in_flight.fetch_add(1, Ordering::AcqRel);
         if pending >= inner.config.max_pending as u64 {
             drop_one(&inner.counters.in_flight);
-            bump(&inner.counters.rejected);
-            tracing::warn!(
+            return Admission::Full;
+        }
+        Admission::Accepted
+    }
+
+    /// Waits until [`Dispatcher::reserve`] gives a place or the dispatcher
+    /// closes.
+    async fn wait_for_room(&self) -> Admission {
+        let inner = &self.inner;
+        loop {
+            let notified = inner.room.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the second look, and counted before it: a
+            // hook finishing after that look sees the count and notifies a
+            // registered waiter, so the wake-up cannot be missed.
+            notified.as_mut().enable();
+            inner.waiting.fetch_add(1, Ordering::SeqCst);
+            let admission = self.reserve();
+            if !matches!(admission, Admission::Full) {
+                inner.waiting.fetch_sub(1, Ordering::SeqCst);
+                return admission;
+            }
+            notified.await;
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Logs and counts a background hook that was not accepted.
+    fn refuse(&self, meta: &HookMeta, snapshot: &HookContext, why: Admission) {
+        let inner = &self.inner;
+        bump(&inner.counters.rejected);
+        match why {
+            Admission::Closed => tracing::warn!(
+                hook = meta.name,
+                run_id = %snapshot.shared().run_id,
+                "background hook refused: the dispatcher is shutting down"
+            ),
+            _ => tracing::warn!(
                 hook = meta.name,
                 run_id = %snapshot.shared().run_id,
                 max_pending = inner.config.max_pending,
                 "background hook refused: too many background hooks in flight"
-            );
-            return;
+            ),
         }
+    }
+
+    /// Starts an accepted background hook on its own tracked task.
+    fn start(&self, hook: HookRef, mut snapshot: HookContext) {
+        let inner = &self.inner;
+        let meta = hook.meta();
         bump(&inner.counters.spawned);
         let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
         inner
@@ -420,6 +499,9 @@ impl Dispatcher {
             }
             inner.in_flight.remove(id);
             drop_one(&counters.in_flight);
+            if inner.waiting.load(Ordering::SeqCst) > 0 {
+                inner.room.notify_one();
+            }
         });
     }
 
@@ -441,6 +523,8 @@ impl Dispatcher {
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         let inner = &self.inner;
         inner.closed.store(true, Ordering::Release);
+        // Callers waiting for room are refused now rather than let in.
+        inner.room.notify_waiters();
         inner.tracker.close();
         let before = inner.counters.snapshot();
         let drained = tokio::time::timeout(deadline, inner.tracker.wait())

@@ -61,7 +61,7 @@ mod shutdown;
 mod stats;
 
 pub use agent_info::AgentInfo;
-pub use config::DispatcherConfig;
+pub use config::{DispatcherConfig, WhenFull};
 pub use context::{HookArgs, HookContext, RunShared};
 pub use dispatcher::{Dispatcher, HookEvent, InFlightHook};
 pub use error::{CheckError, CheckKind, CheckTrigger, HookError};

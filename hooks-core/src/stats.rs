@@ -27,6 +27,9 @@ pub struct DispatcherStats {
     pub timed_out: u64,
     /// Background hooks refused (queue full or shutting down).
     pub rejected: u64,
+    /// Background hooks whose caller waited for room before they were
+    /// accepted ([`WhenFull::Wait`](crate::WhenFull::Wait)).
+    pub waited: u64,
     /// Background hooks cut by a shutdown deadline.
     pub cut: u64,
     /// Background hooks running now.
@@ -55,6 +58,7 @@ pub(crate) struct Counters {
     pub panicked: AtomicU64,
     pub timed_out: AtomicU64,
     pub rejected: AtomicU64,
+    pub waited: AtomicU64,
     pub cut: AtomicU64,
     pub running: AtomicU64,
     pub in_flight: AtomicU64,
@@ -74,6 +78,7 @@ impl Counters {
             panicked: self.panicked.load(Relaxed),
             timed_out: self.timed_out.load(Relaxed),
             rejected: self.rejected.load(Relaxed),
+            waited: self.waited.load(Relaxed),
             cut: self.cut.load(Relaxed),
             running: self.running.load(Relaxed),
             in_flight: self.in_flight.load(Relaxed),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hooks_core::{
     CheckError, CheckTrigger, Dispatcher, DispatcherConfig, Hook, HookCall, HookContext, HookEvent,
-    HookMeta, HookRef, RunId, RunInput, RunOutput, hook, hook_ref,
+    HookMeta, HookRef, RunId, RunInput, RunOutput, WhenFull, hook, hook_ref,
 };
 use support::{Gate, Log, context, harness};
 
@@ -387,6 +387,110 @@ async fn a_full_queue_refuses_loudly_instead_of_growing() {
     }
     dispatcher.wait_idle().await;
     assert_eq!(dispatcher.stats().completed, 2);
+}
+
+/// Yields to the (current-thread) runtime until `done` holds; a bounded
+/// number of turns, so a broken build fails instead of spinning.
+async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("condition not reached");
+}
+
+#[tokio::test]
+async fn when_full_wait_holds_the_phase_until_there_is_room() {
+    let mut h = harness();
+    let dispatcher = Dispatcher::new(DispatcherConfig {
+        max_pending: 1,
+        when_full: WhenFull::Wait,
+        ..Default::default()
+    });
+    // The first run's hook takes the only place and waits on the gate.
+    let mut cx = context("first", &h.extensions);
+    dispatcher
+        .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+        .await
+        .unwrap();
+    // The second run's phase waits for room instead of refusing.
+    let second_run = tokio::spawn({
+        let (dispatcher, extensions) = (dispatcher.clone(), h.extensions.clone());
+        async move {
+            let mut cx = context("second", &extensions);
+            dispatcher
+                .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+                .await
+        }
+    });
+    until(|| dispatcher.stats().waited == 1).await;
+    assert!(
+        !second_run.is_finished(),
+        "the phase waits while the dispatcher is full"
+    );
+    let stats = dispatcher.stats();
+    assert_eq!((stats.spawned, stats.rejected, stats.in_flight), (1, 0, 1));
+
+    // The first hook finishes: the second is let in, and nothing was lost.
+    h.open.add_permits(1);
+    tokio::time::timeout(GUARD, second_run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    h.open.add_permits(1);
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(
+            tokio::time::timeout(GUARD, h.done.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    seen.sort();
+    assert_eq!(seen, ["background saw:first", "background saw:second"]);
+    dispatcher.wait_idle().await;
+    let stats = dispatcher.stats();
+    assert_eq!((stats.completed, stats.rejected, stats.waited), (2, 0, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_refuses_the_callers_waiting_for_room() {
+    let h = harness();
+    let dispatcher = Dispatcher::new(DispatcherConfig {
+        max_pending: 1,
+        when_full: WhenFull::Wait,
+        ..Default::default()
+    });
+    let mut cx = context("stuck", &h.extensions);
+    dispatcher
+        .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+        .await
+        .unwrap();
+    let waiting = tokio::spawn({
+        let (dispatcher, extensions) = (dispatcher.clone(), h.extensions.clone());
+        async move {
+            let mut cx = context("late", &extensions);
+            dispatcher
+                .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+                .await
+        }
+    });
+    until(|| dispatcher.stats().waited == 1).await;
+    // The gate never opens: the running hook is cut at the deadline and the
+    // waiting caller is refused, not left hanging.
+    let report = dispatcher.shutdown(Duration::from_secs(5)).await;
+    tokio::time::timeout(GUARD, waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.cut.len(), 1);
+    let stats = dispatcher.stats();
+    assert_eq!((stats.spawned, stats.rejected, stats.cut), (1, 1, 1));
 }
 
 #[tokio::test]

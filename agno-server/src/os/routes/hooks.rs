@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::os::state::AppState;
 
 /// `GET /hooks`: registered hooks, background counters (spawned, completed,
-/// failed, panicked, timed out, rejected, running, queued) and the hooks in
-/// flight.
+/// failed, panicked, timed out, rejected, waited, running, queued) and the
+/// hooks in flight.
 pub async fn hooks(State(state): State<AppState>) -> Json<Value> {
     let registered: Vec<Value> = hooks_core::registry::all()
         .iter()
