@@ -401,21 +401,22 @@ async fn until(mut done: impl FnMut() -> bool) {
     panic!("condition not reached");
 }
 
-#[tokio::test]
-async fn when_full_wait_holds_the_phase_until_there_is_room() {
-    let mut h = harness();
+/// A `WhenFull::Wait` dispatcher with room for one background hook, taken
+/// by the run "first" (its hook waits on the gate), and the run "second"
+/// started on its own task and waiting for room.
+async fn full_dispatcher_and_a_waiting_run(
+    h: &support::Harness,
+) -> (Dispatcher, tokio::task::JoinHandle<Result<(), CheckError>>) {
     let dispatcher = Dispatcher::new(DispatcherConfig {
         max_pending: 1,
         when_full: WhenFull::Wait,
         ..Default::default()
     });
-    // The first run's hook takes the only place and waits on the gate.
     let mut cx = context("first", &h.extensions);
     dispatcher
         .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
         .await
         .unwrap();
-    // The second run's phase waits for room instead of refusing.
     let second_run = tokio::spawn({
         let (dispatcher, extensions) = (dispatcher.clone(), h.extensions.clone());
         async move {
@@ -426,6 +427,13 @@ async fn when_full_wait_holds_the_phase_until_there_is_room() {
         }
     });
     until(|| dispatcher.stats().waited == 1).await;
+    (dispatcher, second_run)
+}
+
+#[tokio::test]
+async fn when_full_wait_holds_the_phase_until_there_is_room() {
+    let mut h = harness();
+    let (dispatcher, second_run) = full_dispatcher_and_a_waiting_run(&h).await;
     assert!(
         !second_run.is_finished(),
         "the phase waits while the dispatcher is full"
@@ -460,26 +468,7 @@ async fn when_full_wait_holds_the_phase_until_there_is_room() {
 #[tokio::test(start_paused = true)]
 async fn shutdown_refuses_the_callers_waiting_for_room() {
     let h = harness();
-    let dispatcher = Dispatcher::new(DispatcherConfig {
-        max_pending: 1,
-        when_full: WhenFull::Wait,
-        ..Default::default()
-    });
-    let mut cx = context("stuck", &h.extensions);
-    dispatcher
-        .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
-        .await
-        .unwrap();
-    let waiting = tokio::spawn({
-        let (dispatcher, extensions) = (dispatcher.clone(), h.extensions.clone());
-        async move {
-            let mut cx = context("late", &extensions);
-            dispatcher
-                .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
-                .await
-        }
-    });
-    until(|| dispatcher.stats().waited == 1).await;
+    let (dispatcher, waiting) = full_dispatcher_and_a_waiting_run(&h).await;
     // The gate never opens: the running hook is cut at the deadline and the
     // waiting caller is refused, not left hanging.
     let report = dispatcher.shutdown(Duration::from_secs(5)).await;
