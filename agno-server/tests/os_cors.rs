@@ -45,6 +45,17 @@ async fn preflight(server: &Server, origin: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// A GET of `path` from a page of `origin`, without the key.
+async fn get_from(server: &Server, path: &str, origin: &str) -> reqwest::Response {
+    server
+        .client
+        .get(server.url(path))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn allow_origin(response: &reqwest::Response) -> Option<&str> {
     response
         .headers()
@@ -67,13 +78,7 @@ async fn cors_is_closed_by_default() {
         response.headers()
     );
 
-    let response = server
-        .client
-        .get(server.url("/health"))
-        .header("origin", ALLOWED)
-        .send()
-        .await
-        .unwrap();
+    let response = get_from(&server, "/health", ALLOWED).await;
     assert_eq!(response.status(), 200);
     assert_eq!(allow_origin(&response), None);
 }
@@ -122,13 +127,7 @@ async fn listed_origins_pass_the_preflight_and_others_do_not() {
     assert_eq!(response.status(), 200);
     assert_eq!(allow_origin(&response), Some(ALLOWED));
 
-    let response = server
-        .client
-        .get(server.url("/agents"))
-        .header("origin", ALLOWED)
-        .send()
-        .await
-        .unwrap();
+    let response = get_from(&server, "/agents", ALLOWED).await;
     assert_eq!(response.status(), 401, "CORS does not open the key check");
 
     server.shutdown().await;

@@ -27,11 +27,25 @@ const ROUNDS: usize = 1_000;
 fn count(f: impl FnOnce()) -> (usize, usize) {
     let region = Region::new(GLOBAL);
     f();
-    let stats = region.change();
+    totals(&region.change())
+}
+
+/// Allocations (with reallocations) and bytes of a region's change.
+fn totals(stats: &stats_alloc::Stats) -> (usize, usize) {
     (
         stats.allocations + stats.reallocations,
         stats.bytes_allocated + stats.bytes_reallocated.max(0) as usize,
     )
+}
+
+/// A table cell: allocations and bytes, each divided by `n`.
+fn per((allocs, bytes): (f64, f64), n: f64) -> String {
+    format!("{:.2} ({:.0} B)", allocs / n, bytes / n)
+}
+
+/// [`per`] of integer totals.
+fn per_item((allocs, bytes): (usize, usize), n: usize) -> String {
+    per((allocs as f64, bytes as f64), n as f64)
 }
 
 /// Allocations and bytes per phase of `hooks` (after one warm-up phase:
@@ -77,21 +91,14 @@ fn inline(rt: &Runtime) {
         let mut full = (0.0, 0.0);
         for n in PHASE_SIZES {
             let (allocs, bytes) = per_phase(rt, &phase(make, n));
-            print!("{:>18}", format!("{allocs:.2} ({bytes:.0} B)"));
+            print!("{:>18}", per((allocs, bytes), 1.0));
             if n == 0 {
                 empty = (allocs, bytes);
             }
             full = (allocs, bytes);
         }
         let last = *PHASE_SIZES.last().unwrap() as f64;
-        println!(
-            "{:>18}",
-            format!(
-                "{:.2} ({:.0} B)",
-                (full.0 - empty.0) / last,
-                (full.1 - empty.1) / last
-            )
-        );
+        println!("{:>18}", per((full.0 - empty.0, full.1 - empty.1), last));
     }
 }
 
@@ -117,25 +124,18 @@ fn background(rt: &Runtime) {
         });
         let region = Region::new(GLOBAL);
         dispatcher.wait_idle().await;
-        let stats = region.change();
-        let done = (
-            stats.allocations + stats.reallocations,
-            stats.bytes_allocated,
-        );
-        let per = |(allocs, bytes): (usize, usize)| {
-            format!(
-                "{:.2} ({:.0} B)",
-                allocs as f64 / HOOKS as f64,
-                bytes as f64 / HOOKS as f64
-            )
-        };
+        let done = totals(&region.change());
         println!("\nbackground hook: heap allocations (bytes) per hook, {HOOKS} hooks");
         println!(
             "{:<34}{:>18}",
             "caller's side (snapshot + spawn)",
-            per(caller)
+            per_item(caller, HOOKS)
         );
-        println!("{:<34}{:>18}", "the hook's task (run + finish)", per(done));
+        println!(
+            "{:<34}{:>18}",
+            "the hook's task (run + finish)",
+            per_item(done, HOOKS)
+        );
     });
 }
 
@@ -153,19 +153,16 @@ fn lookup() {
             );
         }
     });
-    let per = |(allocs, bytes): (usize, usize)| {
-        format!(
-            "{:.2} ({:.0} B)",
-            allocs as f64 / ROUNDS as f64,
-            bytes as f64 / ROUNDS as f64
-        )
-    };
     println!("\nregistry: heap allocations (bytes) per lookup");
-    println!("{:<34}{:>18}", "get(\"sync_refs\")", per(by_name));
+    println!(
+        "{:<34}{:>18}",
+        "get(\"sync_refs\")",
+        per_item(by_name, ROUNDS)
+    );
     println!(
         "{:<34}{:>18}",
         "get(\"<module path>::sync_refs\")",
-        per(by_path)
+        per_item(by_path, ROUNDS)
     );
 }
 

@@ -360,23 +360,25 @@ impl Dispatcher {
     /// `max_pending` hooks are already in flight, whatever
     /// [`WhenFull`] says (see [`Dispatcher::spawn_or_wait`]).
     pub fn spawn(&self, hook: HookRef, snapshot: HookContext) {
-        match self.reserve() {
-            Admission::Accepted => self.start(hook, snapshot),
-            refused => self.refuse(hook.meta(), &snapshot, refused),
-        }
+        self.admit(hook, snapshot, self.reserve());
     }
 
     /// [`Dispatcher::spawn`], except that under [`WhenFull::Wait`] a full
     /// dispatcher makes the caller wait until a background hook finishes
     /// and there is room (phases start their background hooks this way).
     pub async fn spawn_or_wait(&self, hook: HookRef, snapshot: HookContext) {
-        let admission = match self.reserve() {
-            Admission::Full if self.inner.config.when_full == WhenFull::Wait => {
-                bump(&self.inner.counters.waited);
-                self.wait_for_room().await
-            }
-            admission => admission,
-        };
+        let mut admission = self.reserve();
+        if admission == Admission::Full && self.inner.config.when_full == WhenFull::Wait {
+            bump(&self.inner.counters.waited);
+            // Boxed: only a caller that has to wait pays for the waiting
+            // state; every phase's future would otherwise carry it.
+            admission = Box::pin(self.wait_for_room()).await;
+        }
+        self.admit(hook, snapshot, admission);
+    }
+
+    /// Starts `hook` if `admission` accepted it, else refuses it.
+    fn admit(&self, hook: HookRef, snapshot: HookContext, admission: Admission) {
         match admission {
             Admission::Accepted => self.start(hook, snapshot),
             refused => self.refuse(hook.meta(), &snapshot, refused),
