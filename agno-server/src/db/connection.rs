@@ -18,8 +18,13 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
 }
 
 /// Opens (creating it if needed) the read-write connection the writer
-/// thread owns, and switches the file to WAL mode.
-pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, DbError> {
+/// thread owns, and switches the file to WAL mode; when the WAL starts
+/// over, SQLite cuts its file back to `wal_size_limit` bytes.
+pub(crate) fn open_writer(
+    path: &Path,
+    busy_timeout: Duration,
+    wal_size_limit: i64,
+) -> Result<Connection, DbError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -35,6 +40,7 @@ pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connect
     // Checkpoints run on their own thread (see `checkpoint.rs`), not inside
     // a commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", wal_size_limit)?;
     Ok(conn)
 }
 

@@ -119,7 +119,7 @@ impl SqliteDb {
         {
             std::fs::create_dir_all(parent)?;
         }
-        let mut conn = open_writer(&path, options.busy_timeout)?;
+        let mut conn = open_writer(&path, options.busy_timeout, options.wal_size_limit)?;
         let from = schema::migrate(&mut conn)?;
         if from != schema::SCHEMA_VERSION {
             tracing::info!(
@@ -135,7 +135,6 @@ impl SqliteDb {
             options.read_connections,
         ));
         reads.warm_up()?;
-        conn.pragma_update(None, "journal_size_limit", options.wal_size_limit)?;
         let gate = WriteGate::default();
         let writer = Writer::spawn(
             conn,
