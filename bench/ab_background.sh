@@ -28,10 +28,8 @@ one_round() {
     rm -f "$WORK/ab.db"*
     start_seed "$port" "$WORK/ab.db" "$WORK/$side.log" \
         OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/v1" "${extra[@]}"
-    local threads=$(( c < 2 ? c : 2 ))
     local r
-    r=$(wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency -s "$BENCH_DIR/seed_form.lua" \
-        "http://127.0.0.1:$port/agents/background-task-agent/runs" | tail -1)
+    r=$(wrk_json "$c" seed_form.lua "http://127.0.0.1:$port/agents/background-task-agent/runs")
     kill -9 "$SEED_PID" 2>/dev/null; wait "$SEED_PID" 2>/dev/null || true
     python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3], r['rps'], r['p50_ms'], r['p99_ms'], r['errors'])" \
         "$r" "$side" "$c" | tee -a "$WORK/results.txt"

@@ -18,11 +18,6 @@ prepare_bench
 WORK=$(mktemp -d)
 start_fake "$WORK/fake.log" "$FAKE_DELAY_MS"
 
-# wrk_json C SCRIPT URL: one JSON line of figures.
-wrk_json() {
-    local c=$1 script=$2 url=$3 threads=$(( $1 < 2 ? $1 : 2 ))
-    wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency -s "$BENCH_DIR/$script" "$url" | tail -1
-}
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 # sample_in_flight PORT: max background hooks in flight, until killed.

@@ -76,3 +76,10 @@ start_fake() {
     echo "the fake OpenAI server on port $FAKE_PORT did not answer" >&2
     return 1
 }
+
+# wrk_json C SCRIPT URL: wrk at concurrency C for DURATION seconds with the
+# Lua SCRIPT of bench/ (BENCH_DIR); one JSON line of figures.
+wrk_json() {
+    local c=$1 script=$2 url=$3 threads=$(( $1 < 2 ? $1 : 2 ))
+    wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency -s "$BENCH_DIR/$script" "$url" | tail -1
+}
