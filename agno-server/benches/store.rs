@@ -1,5 +1,7 @@
 //! The SQLite write path alone: runs stored per second by `save_run`, one
-//! writer at a time and 64 at once (group commit), on a real file.
+//! writer at a time and 64 at once (group commit), on a real file; and, as
+//! the seed's traffic does, each run in a new session, with random (UUID v4)
+//! or time-ordered (UUID v7, what agents make) ids.
 //!
 //! `cargo bench -p agno-server --bench store -- --warm-up-time 1 --measurement-time 5`
 
@@ -15,8 +17,12 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 /// A run shaped like the seed's: input, three messages, metrics.
 fn seed_run(session_id: &str) -> RunOutput {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    seed_run_with_id(session_id, format!("run-{n}"))
+}
+
+fn seed_run_with_id(session_id: &str, run_id: String) -> RunOutput {
     RunOutput {
-        run_id: format!("run-{n}"),
+        run_id,
         agent_id: Some("background-task-agent".into()),
         agent_name: Some("BackgroundTaskAgent".into()),
         session_id: Some(session_id.into()),
@@ -97,5 +103,52 @@ fn store(c: &mut Criterion) {
     std::thread::sleep(Duration::from_millis(10));
 }
 
-criterion_group!(benches, store);
+/// The seed's traffic: no `session_id` in the request, so every run starts
+/// a session, 64 at once. Each id kind gets a file of its own, so each
+/// index grows only with its own kind.
+fn new_session_per_run(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut group = c.benchmark_group("save_run_new_session");
+    let tasks = 64usize;
+    group.throughput(Throughput::Elements(tasks as u64));
+    let kinds: [(&str, fn() -> uuid::Uuid); 2] = [
+        ("random_v4_ids", uuid::Uuid::new_v4),
+        ("time_ordered_v7_ids", uuid::Uuid::now_v7),
+    ];
+    for (kind, make_id) in kinds {
+        let db = SqliteDb::new(dir.path().join(format!("{kind}.db"))).unwrap();
+        group.bench_function(BenchmarkId::new(kind, tasks), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    let mut handles = Vec::with_capacity(tasks);
+                    for _ in 0..tasks {
+                        let db = db.clone();
+                        handles.push(tokio::spawn(async move {
+                            for _ in 0..iters {
+                                let sid = make_id().to_string();
+                                let run = seed_run_with_id(&sid, make_id().to_string());
+                                db.save_run(session(&sid), run).await.unwrap();
+                            }
+                        }));
+                    }
+                    for handle in handles {
+                        handle.await.unwrap();
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        drop(db);
+    }
+    group.finish();
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+criterion_group!(benches, store, new_session_per_run);
 criterion_main!(benches);
