@@ -103,6 +103,9 @@ fn store(c: &mut Criterion) {
     std::thread::sleep(Duration::from_millis(10));
 }
 
+/// Makes one id.
+type MakeId = fn() -> uuid::Uuid;
+
 /// The seed's traffic: no `session_id` in the request, so every run starts
 /// a session, 64 at once. Each id kind gets a file of its own, so each
 /// index grows only with its own kind.
@@ -116,7 +119,7 @@ fn new_session_per_run(c: &mut Criterion) {
     let mut group = c.benchmark_group("save_run_new_session");
     let tasks = 64usize;
     group.throughput(Throughput::Elements(tasks as u64));
-    let kinds: [(&str, fn() -> uuid::Uuid); 2] = [
+    let kinds: [(&str, MakeId); 2] = [
         ("random_v4_ids", uuid::Uuid::new_v4),
         ("time_ordered_v7_ids", uuid::Uuid::now_v7),
     ];
