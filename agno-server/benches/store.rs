@@ -84,7 +84,7 @@ fn store(c: &mut Criterion) {
                             handles.push(tokio::spawn(async move {
                                 let sid = format!("bench-{t}");
                                 for _ in 0..iters {
-                                    db.save_run(session(&sid), seed_run(&sid)).await.unwrap();
+                                    db.save_run(session(&sid), &seed_run(&sid)).await.unwrap();
                                 }
                             }));
                         }
@@ -136,7 +136,7 @@ fn new_session_per_run(c: &mut Criterion) {
                             for _ in 0..iters {
                                 let sid = make_id().to_string();
                                 let run = seed_run_with_id(&sid, make_id().to_string());
-                                db.save_run(session(&sid), run).await.unwrap();
+                                db.save_run(session(&sid), &run).await.unwrap();
                             }
                         }));
                     }

@@ -46,7 +46,7 @@ async fn two_hundred_concurrent_saves_all_land() {
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
             let session_id = format!("s{}", i % 10);
-            db.save_run(session(&session_id), run(format!("run-{i:03}")))
+            db.save_run(session(&session_id), &run(format!("run-{i:03}")))
                 .await?;
             // Interleave reads with the writes.
             db.get_runs(&session_id).await.map(|runs| runs.len())
@@ -115,7 +115,7 @@ async fn two_handles_on_one_file_never_see_locked() {
             second.clone()
         };
         tasks.push(tokio::spawn(async move {
-            db.save_run(session(&format!("s{}", i % 4)), run(format!("r{i}")))
+            db.save_run(session(&format!("s{}", i % 4)), &run(format!("r{i}")))
                 .await
         }));
     }
@@ -138,7 +138,7 @@ async fn write_three_sessions(path: &std::path::Path) {
     let db = SqliteDb::new(path).unwrap();
     for s in 0..3 {
         for r in 0..4 {
-            db.save_run(session(&format!("s{s}")), run(format!("s{s}-r{r}")))
+            db.save_run(session(&format!("s{s}")), &run(format!("s{s}-r{r}")))
                 .await
                 .unwrap();
         }

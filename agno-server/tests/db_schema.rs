@@ -212,7 +212,7 @@ async fn migrates_a_file_at_version_1() {
         created_at: 30,
         ..Default::default()
     };
-    db.save_run(session, new_run).await.unwrap();
+    db.save_run(session, &new_run).await.unwrap();
     let index: i64 = conn
         .query_row(
             "SELECT run_index FROM agno_runs WHERE run_id = 'r-new'",
@@ -332,7 +332,7 @@ async fn dropping_the_last_handle_closes_the_file() {
     clone
         .save_run(
             SessionRecord::new("s", SessionType::Agent),
-            RunOutput {
+            &RunOutput {
                 run_id: "r".into(),
                 ..Default::default()
             },

@@ -67,7 +67,7 @@ async fn save_run_then_read_back_session_and_run() {
     s.metadata = Some(json!({"source": "test"}).as_object().unwrap().clone());
     s.summary = Some(json!({"summary": "greetings"}));
     let r = run("r1", 1_000);
-    db.save_run(s.clone(), r.clone()).await.unwrap();
+    db.save_run(s.clone(), &r).await.unwrap();
 
     assert_eq!(db.get_session("s1").await.unwrap(), Some(s.clone()));
     let mut expected = r.clone();
@@ -131,7 +131,7 @@ async fn save_run_then_read_back_session_and_run() {
 async fn run_index_is_assigned_and_kept_on_replace() {
     let (dir, db) = open();
     for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
-        db.save_run(session("s", 10), run(id, 10 + i as i64))
+        db.save_run(session("s", 10), &run(id, 10 + i as i64))
             .await
             .unwrap();
     }
@@ -139,7 +139,7 @@ async fn run_index_is_assigned_and_kept_on_replace() {
     let mut b = run("b", 11);
     b.content = Some("edited".into());
     b.status = RunStatus::Error;
-    db.save_run(session("s", 10), b).await.unwrap();
+    db.save_run(session("s", 10), &b).await.unwrap();
 
     let runs = db.get_runs("s").await.unwrap();
     let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
@@ -176,7 +176,7 @@ async fn run_index_is_assigned_and_kept_on_replace() {
     assert!(db.recent_runs("s", 0).await.unwrap().is_empty());
 
     // Indexes are per session.
-    db.save_run(session("other", 10), run("z", 12))
+    db.save_run(session("other", 10), &run("z", 12))
         .await
         .unwrap();
     let z: i64 = conn
@@ -194,7 +194,7 @@ async fn a_run_of_another_session_is_refused() {
     let (_dir, db) = open();
     let mut r = run("r", 1);
     r.session_id = Some("elsewhere".into());
-    let err = db.save_run(session("s", 1), r).await.unwrap_err();
+    let err = db.save_run(session("s", 1), &r).await.unwrap_err();
     assert!(matches!(err, DbError::InvalidInput(_)), "{err:?}");
     assert_eq!(db.get_session("s").await.unwrap(), None);
 }
@@ -202,7 +202,9 @@ async fn a_run_of_another_session_is_refused() {
 #[tokio::test]
 async fn upsert_replaces_values_but_keeps_created_at_and_metrics() {
     let (dir, db) = open();
-    db.save_run(session("s", 100), run("r", 100)).await.unwrap();
+    db.save_run(session("s", 100), &run("r", 100))
+        .await
+        .unwrap();
     let mut later = session("s", 999);
     later.updated_at = 500;
     later.user_id = None;
@@ -475,7 +477,7 @@ async fn delete_cascades_to_runs() {
     let (dir, db) = open();
     for s in ["a", "b", "c"] {
         for r in 0..3 {
-            db.save_run(session(s, 1), run(&format!("{s}-{r}"), 1))
+            db.save_run(session(s, 1), &run(&format!("{s}-{r}"), 1))
                 .await
                 .unwrap();
         }
@@ -516,7 +518,7 @@ async fn rename_sets_the_name_only() {
     let (_dir, db) = open();
     let mut s = session("s", 1);
     s.session_state.insert("keep".into(), json!(true));
-    db.save_run(s.clone(), run("r", 1)).await.unwrap();
+    db.save_run(s.clone(), &run("r", 1)).await.unwrap();
 
     let renamed = db
         .rename_session("s", "Trip planning")
@@ -542,10 +544,10 @@ async fn rename_sets_the_name_only() {
 #[tokio::test]
 async fn damaged_json_is_an_error_naming_the_row() {
     let (dir, db) = open();
-    db.save_run(session("good", 1), run("good-run", 1))
+    db.save_run(session("good", 1), &run("good-run", 1))
         .await
         .unwrap();
-    db.save_run(session("bad", 2), run("bad-run", 2))
+    db.save_run(session("bad", 2), &run("bad-run", 2))
         .await
         .unwrap();
     let conn = raw(&dir);
@@ -591,7 +593,7 @@ async fn damaged_json_is_an_error_naming_the_row() {
 
     // The good rows still read, and the bad session can still be written.
     assert!(db.get_session("good").await.unwrap().is_some());
-    db.save_run(session("bad", 3), run("bad-run-2", 3))
+    db.save_run(session("bad", 3), &run("bad-run-2", 3))
         .await
         .unwrap();
     assert!(db.get_session("bad").await.unwrap().is_some());
@@ -605,7 +607,7 @@ async fn damaged_json_is_an_error_naming_the_row() {
 async fn session_works_as_a_trait_object() {
     let (_dir, db) = open();
     let db: std::sync::Arc<dyn Db> = std::sync::Arc::new(db);
-    db.save_run(session("s", 1), run("r", 1)).await.unwrap();
+    db.save_run(session("s", 1), &run("r", 1)).await.unwrap();
     assert_eq!(db.get_runs("s").await.unwrap().len(), 1);
 }
 
@@ -623,19 +625,23 @@ async fn session_token_totals_follow_new_replaced_and_moved_runs() {
         let data: Value = serde_json::from_str(&data).unwrap();
         data["session_metrics"]["input_tokens"].as_i64().unwrap()
     };
-    db.save_run(session("s", 100), run("a", 100)).await.unwrap();
-    db.save_run(session("s", 100), run("b", 101)).await.unwrap();
+    db.save_run(session("s", 100), &run("a", 100))
+        .await
+        .unwrap();
+    db.save_run(session("s", 100), &run("b", 101))
+        .await
+        .unwrap();
     assert_eq!(totals("s"), 4, "two runs of 2 input tokens");
 
     // Saving a run again replaces its tokens; it does not add them twice.
     let mut bigger = run("b", 101);
     bigger.metrics.as_mut().unwrap().input_tokens = 10;
-    db.save_run(session("s", 100), bigger).await.unwrap();
+    db.save_run(session("s", 100), &bigger).await.unwrap();
     assert_eq!(totals("s"), 12);
 
     // A run saved under another session leaves the first one's totals.
     let mut moved = run("a", 102);
     moved.session_id = None;
-    db.save_run(session("t", 102), moved).await.unwrap();
+    db.save_run(session("t", 102), &moved).await.unwrap();
     assert_eq!((totals("s"), totals("t")), (10, 2));
 }

@@ -78,7 +78,7 @@ async fn the_wal_starts_over_under_steady_writes() {
                     created_at: 1,
                     ..Default::default()
                 };
-                db.save_run(session, run).await.expect("no write may fail");
+                db.save_run(session, &run).await.expect("no write may fail");
                 largest.fetch_max(wal_len(&path), Ordering::Relaxed);
             }
         }));

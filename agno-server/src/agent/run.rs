@@ -270,7 +270,14 @@ impl Agent {
             return Ok(output);
         }
 
-        let mut messages = Vec::new();
+        // Runs exist only in a stored session.
+        let earlier = match (&inner.db, inner.num_history_runs, stored.is_some()) {
+            (Some(db), n @ 1.., true) => history(&db.recent_runs(&session_id, n).await?),
+            _ => Vec::new(),
+        };
+        // Sized for the system, user and assistant messages: the output
+        // keeps this vector, and a background post-hook keeps the output.
+        let mut messages = Vec::with_capacity(earlier.len() + 3);
         if let Some(system) = system_message(
             inner.description.as_deref(),
             &inner.instructions,
@@ -278,11 +285,7 @@ impl Agent {
         ) {
             messages.push(Message::new("system", system));
         }
-        // Runs exist only in a stored session.
-        if let (Some(db), n @ 1.., true) = (&inner.db, inner.num_history_runs, stored.is_some()) {
-            let earlier = db.recent_runs(&session_id, n).await?;
-            messages.extend(history(&earlier));
-        }
+        messages.extend(earlier);
         messages.push(Message {
             created_at: Some(now_secs()),
             ..Message::new("user", cx.input().input_content.clone())
@@ -409,7 +412,7 @@ impl Agent {
 
     async fn store(&self, session: SessionRecord, output: &RunOutput) -> Result<(), AgentError> {
         if let Some(db) = &self.inner.db {
-            db.save_run(session, output.clone()).await?;
+            db.save_run(session, output).await?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@
 //! let db = SqliteDb::new("tmp/agent.db")?;
 //! let session = SessionRecord::new("session-1", SessionType::Agent);
 //! let run = RunOutput { run_id: "run-1".into(), ..Default::default() };
-//! db.save_run(session, run).await?;
+//! db.save_run(session, &run).await?;
 //! assert_eq!(db.get_runs("session-1").await?.len(), 1);
 //! # Ok(()) }
 //! ```
@@ -30,6 +30,7 @@ mod error;
 mod queries;
 mod read_pool;
 mod records;
+mod run_row;
 mod schema;
 mod sqlite;
 mod writer;
@@ -58,8 +59,9 @@ pub trait Db: Send + Sync + 'static {
     /// `run_index` (the run's position in its session: 0, 1, ...) is
     /// assigned by the store for new runs; a replaced run keeps its index.
     /// A run without `session_id` gets the session's; a run naming another
-    /// session is refused ([`DbError::InvalidInput`]).
-    fn save_run(&self, session: SessionRecord, run: RunOutput) -> DbFuture<'_, ()>;
+    /// session is refused ([`DbError::InvalidInput`]). The store reads the
+    /// run and keeps no reference to it (an agent's post-hooks get it next).
+    fn save_run<'a>(&'a self, session: SessionRecord, run: &'a RunOutput) -> DbFuture<'a, ()>;
 
     /// Inserts or replaces a session row (keeping its original
     /// `created_at`).

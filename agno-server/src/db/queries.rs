@@ -3,6 +3,8 @@
 //! These functions are blocking; [`SqliteDb`](super::SqliteDb) runs writes on
 //! its writer thread and reads on the blocking pool.
 
+use std::sync::LazyLock;
+
 use hooks_core::RunOutput;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -10,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::DbError;
 use super::records::{SessionPage, SessionQuery, SessionRecord, SessionType};
+use super::run_row::RunRow;
 use super::schema::{RUNS_TABLE, SESSIONS_TABLE};
 
 /// `session_data` when it is a JSON object, else `'{}'` (never raises on a
@@ -45,22 +48,22 @@ fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, D
         .map_err(DbError::from)
 }
 
-/// Inserts or replaces the session row. Keeps the stored `created_at` and
-/// the keys of `session_data` other than `session_state` and `session_name`.
-pub(crate) fn upsert_session(conn: &Connection, s: &SessionRecord) -> Result<(), DbError> {
-    let state = serde_json::to_string(&s.session_state)?;
-    let mut data = Map::new();
-    data.insert(
-        "session_state".into(),
-        Value::Object(s.session_state.clone()),
-    );
-    data.insert(
-        "session_name".into(),
-        s.session_name.clone().map_or(Value::Null, Value::String),
-    );
-    let data = serde_json::to_string(&data)?;
-    let (agent_id, team_id, workflow_id) = component_columns(s.session_type, s.agent_id.as_deref());
-    let sql = format!(
+/// The session upsert's SQL. With `counting`, the update also adds ?15,
+/// ?16, ?17 to `session_data.session_metrics` (the insert's `session_data`,
+/// ?7, then carries the totals already).
+fn upsert_session_sql(counting: bool) -> String {
+    let metrics = if counting {
+        format!(
+            ",
+                                     '$.session_metrics', json_object(
+                 'input_tokens', coalesce(json_extract({SESSION_DATA_BASE}, '$.session_metrics.input_tokens'), 0) + ?15,
+                 'output_tokens', coalesce(json_extract({SESSION_DATA_BASE}, '$.session_metrics.output_tokens'), 0) + ?16,
+                 'total_tokens', coalesce(json_extract({SESSION_DATA_BASE}, '$.session_metrics.total_tokens'), 0) + ?17)"
+        )
+    } else {
+        String::new()
+    };
+    format!(
         "INSERT INTO agno_sessions ({SESSION_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (session_id) DO UPDATE SET
@@ -71,41 +74,94 @@ pub(crate) fn upsert_session(conn: &Connection, s: &SessionRecord) -> Result<(),
              user_id = excluded.user_id,
              session_data = json_set({SESSION_DATA_BASE},
                                      '$.session_state', json(?13),
-                                     '$.session_name', ?14),
+                                     '$.session_name', ?14{metrics}),
              agent_data = excluded.agent_data,
              metadata = excluded.metadata,
              summary = excluded.summary,
              updated_at = excluded.updated_at"
+    )
+}
+
+/// Made once: `prepare_cached` looks statements up by their text.
+static UPSERT_SESSION: LazyLock<String> = LazyLock::new(|| upsert_session_sql(false));
+static UPSERT_SESSION_COUNTING: LazyLock<String> = LazyLock::new(|| upsert_session_sql(true));
+
+/// Inserts or replaces the session row. Keeps the stored `created_at` and
+/// the keys of `session_data` other than `session_state` and `session_name`.
+pub(crate) fn upsert_session(conn: &Connection, s: &SessionRecord) -> Result<(), DbError> {
+    upsert_session_counting(conn, s, None)
+}
+
+/// [`upsert_session`], and with `tokens` adds them (input, output, total)
+/// to `session_data.session_metrics` in the same statement.
+fn upsert_session_counting(
+    conn: &Connection,
+    s: &SessionRecord,
+    tokens: Option<[i64; 3]>,
+) -> Result<(), DbError> {
+    let state = serde_json::to_string(&s.session_state)?;
+    let mut data = Map::new();
+    data.insert(
+        "session_state".into(),
+        Value::Object(s.session_state.clone()),
     );
-    conn.prepare_cached(&sql)?.execute(params![
+    data.insert(
+        "session_name".into(),
+        s.session_name.clone().map_or(Value::Null, Value::String),
+    );
+    if let Some([input, output, total]) = tokens {
+        data.insert(
+            "session_metrics".into(),
+            serde_json::json!({
+                "input_tokens": input,
+                "output_tokens": output,
+                "total_tokens": total,
+            }),
+        );
+    }
+    let data = serde_json::to_string(&data)?;
+    let (agent_id, team_id, workflow_id) = component_columns(s.session_type, s.agent_id.as_deref());
+    let agent_data = json_text(s.agent_data.as_ref())?;
+    let metadata = json_text(s.metadata.as_ref())?;
+    let summary = json_text(s.summary.as_ref())?;
+    let session_type = s.session_type.as_str();
+    let columns = params![
         s.session_id,
-        s.session_type.as_str(),
+        session_type,
         agent_id,
         team_id,
         workflow_id,
         s.user_id,
         data,
-        json_text(s.agent_data.as_ref())?,
-        json_text(s.metadata.as_ref())?,
-        json_text(s.summary.as_ref())?,
+        agent_data,
+        metadata,
+        summary,
         s.created_at,
         s.updated_at,
         state,
         s.session_name,
-    ])?;
+    ];
+    match tokens {
+        None => conn.prepare_cached(&UPSERT_SESSION)?.execute(columns)?,
+        Some(tokens) => {
+            let mut all = columns.to_vec();
+            all.extend(tokens.iter().map(|t| t as &dyn rusqlite::ToSql));
+            conn.prepare_cached(&UPSERT_SESSION_COUNTING)?
+                .execute(all.as_slice())?
+        }
+    };
     Ok(())
 }
 
 /// Upserts the session, inserts or replaces the run (keeping its
 /// `run_index` when it stays in the same session, else appending it), and
-/// refreshes `session_data.session_metrics`. The caller holds a transaction.
+/// updates `session_data.session_metrics`. The caller holds a transaction.
 pub(crate) fn save_run(
     conn: &Connection,
     session: &SessionRecord,
-    run: &RunOutput,
+    run: &RunRow,
     now: i64,
 ) -> Result<(), DbError> {
-    upsert_session(conn, session)?;
     // The run as stored before (a re-saved run), to update the session's
     // token totals by the difference instead of re-reading every run.
     let before: Option<(String, [i64; 3])> = conn
@@ -120,14 +176,19 @@ pub(crate) fn save_run(
             Ok((row.get(0)?, [row.get(1)?, row.get(2)?, row.get(3)?]))
         })
         .optional()?;
-    let run_data = serde_json::to_string(run)?;
+    // The totals change by the run's tokens (a new run) or by its
+    // difference (a re-saved run), counted by the session upsert itself; a
+    // run that moves session has both sessions recounted below.
+    let (delta, moved_from) = match before {
+        None => (Some(run.tokens), None),
+        Some((was, old)) if was == session.session_id => {
+            (Some([0, 1, 2].map(|i| run.tokens[i] - old[i])), None)
+        }
+        Some((was, _)) => (None, Some(was)),
+    };
+    upsert_session_counting(conn, session, delta)?;
     let (_, team_id, workflow_id) =
         component_columns(session.session_type, session.agent_id.as_deref());
-    let agent_id = match session.session_type {
-        SessionType::Agent => run.agent_id.as_deref().or(session.agent_id.as_deref()),
-        _ => run.agent_id.as_deref(),
-    };
-    let user_id = run.user_id.as_deref().or(session.user_id.as_deref());
     conn.prepare_cached(
         "INSERT INTO agno_runs (
              run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id,
@@ -153,59 +214,28 @@ pub(crate) fn save_run(
         run.run_id,
         session.session_id,
         session.session_type.as_str(),
-        agent_id,
+        run.agent_id,
         team_id,
         workflow_id,
-        user_id,
-        run.status.as_str(),
-        run_data,
+        run.user_id,
+        run.status,
+        run.run_data,
         run.created_at,
         now,
     ])?;
-    let tokens = run.metrics.as_ref().map_or([0; 3], |m| {
-        [m.input_tokens, m.output_tokens, m.total_tokens].map(|t| t as i64)
-    });
-    match before {
-        None => add_session_metrics(conn, &session.session_id, tokens),
-        Some((was, old)) if was == session.session_id => add_session_metrics(
-            conn,
-            &session.session_id,
-            [0, 1, 2].map(|i| tokens[i] - old[i]),
-        ),
-        // The run moved to this session: both totals are recounted.
-        Some((was, _)) => {
-            refresh_session_metrics(conn, &was)?;
-            refresh_session_metrics(conn, &session.session_id)
-        }
+    if let Some(was) = moved_from {
+        refresh_session_metrics(conn, &was)?;
+        refresh_session_metrics(conn, &session.session_id)?;
     }
-}
-
-/// Adds `delta` (input, output, total tokens) to the session's
-/// `session_data.session_metrics`, in constant time.
-fn add_session_metrics(
-    conn: &Connection,
-    session_id: &str,
-    delta: [i64; 3],
-) -> Result<(), DbError> {
-    let sql = format!(
-        "UPDATE agno_sessions SET session_data = json_set({SESSION_DATA_BASE},
-             '$.session_metrics',
-             json_object(
-                 'input_tokens', coalesce(json_extract(session_data, '$.session_metrics.input_tokens'), 0) + ?2,
-                 'output_tokens', coalesce(json_extract(session_data, '$.session_metrics.output_tokens'), 0) + ?3,
-                 'total_tokens', coalesce(json_extract(session_data, '$.session_metrics.total_tokens'), 0) + ?4))
-         WHERE session_id = ?1"
-    );
-    conn.prepare_cached(&sql)?
-        .execute(params![session_id, delta[0], delta[1], delta[2]])?;
     Ok(())
 }
 
 /// Sets `session_data.session_metrics` to the token totals of the
 /// session's runs (rows whose `run_data` is damaged are skipped).
 fn refresh_session_metrics(conn: &Connection, session_id: &str) -> Result<(), DbError> {
-    let sql = format!(
-        "UPDATE agno_sessions SET session_data = json_set({SESSION_DATA_BASE},
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE agno_sessions SET session_data = json_set({SESSION_DATA_BASE},
              '$.session_metrics',
              json((SELECT json_object(
                  'input_tokens', coalesce(sum(json_extract(run_data, '$.metrics.input_tokens')), 0),
@@ -213,8 +243,9 @@ fn refresh_session_metrics(conn: &Connection, session_id: &str) -> Result<(), Db
                  'total_tokens', coalesce(sum(json_extract(run_data, '$.metrics.total_tokens')), 0))
                FROM agno_runs WHERE session_id = ?1 AND json_valid(run_data))))
          WHERE session_id = ?1"
-    );
-    conn.prepare_cached(&sql)?.execute([session_id])?;
+        )
+    });
+    conn.prepare_cached(&SQL)?.execute([session_id])?;
     Ok(())
 }
 
@@ -607,7 +638,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        save_run(&conn, &s, &run, 100).unwrap();
+        save_run(&conn, &s, &RunRow::new(&s, &run).unwrap(), 100).unwrap();
         let mut later = s.clone();
         later.created_at = 999;
         later.updated_at = 200;

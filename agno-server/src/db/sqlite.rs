@@ -11,6 +11,7 @@ use super::checkpoint::Checkpointer;
 use super::connection::open_writer;
 use super::read_pool::ReadPool;
 use super::records::now_epoch_secs;
+use super::run_row::RunRow;
 use super::writer::{WriteGate, Writer};
 use super::{Db, DbError, DbFuture, SessionPage, SessionQuery, SessionRecord, queries, schema};
 
@@ -166,40 +167,18 @@ impl SqliteDb {
     }
 }
 
-/// Checks `run` belongs to `session` and fills its `session_id` (the stored
-/// run data is the whole run output, as Agno stores it).
-fn prepare_run(session: &SessionRecord, mut run: RunOutput) -> Result<RunOutput, DbError> {
-    if session.session_id.is_empty() {
-        return Err(DbError::InvalidInput("session_id is empty".into()));
-    }
-    if run.run_id.is_empty() {
-        return Err(DbError::InvalidInput("run_id is empty".into()));
-    }
-    match &run.session_id {
-        Some(id) if *id != session.session_id => {
-            return Err(DbError::InvalidInput(format!(
-                "run {} belongs to session {id}, not {}",
-                run.run_id, session.session_id
-            )));
-        }
-        Some(_) => {}
-        None => run.session_id = Some(session.session_id.clone()),
-    }
-    Ok(run)
-}
-
 impl Db for SqliteDb {
     fn identity(&self) -> Option<String> {
         Some(format!("sqlite:{}", self.inner.path.display()))
     }
 
-    fn save_run(&self, session: SessionRecord, run: RunOutput) -> DbFuture<'_, ()> {
+    fn save_run<'a>(&'a self, session: SessionRecord, run: &'a RunOutput) -> DbFuture<'a, ()> {
         Box::pin(async move {
-            let run = prepare_run(&session, run)?;
+            let row = RunRow::new(&session, run)?;
             let now = now_epoch_secs();
             self.inner
                 .writer
-                .submit(move |conn| queries::save_run(conn, &session, &run, now))
+                .submit(move |conn| queries::save_run(conn, &session, &row, now))
                 .await
         })
     }
@@ -310,26 +289,6 @@ impl Db for SqliteDb {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prepare_run_fills_and_checks_the_session_id() {
-        let session = SessionRecord::new("s1", super::super::SessionType::Agent);
-        let run = RunOutput {
-            run_id: "r1".into(),
-            ..Default::default()
-        };
-        let run = prepare_run(&session, run).unwrap();
-        assert_eq!(run.session_id.as_deref(), Some("s1"));
-        let other = RunOutput {
-            run_id: "r2".into(),
-            session_id: Some("s2".into()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            prepare_run(&session, other),
-            Err(DbError::InvalidInput(_))
-        ));
-    }
 
     #[test]
     fn memory_paths_are_refused() {
