@@ -34,7 +34,7 @@ fn seed_run_with_id(session_id: &str, run_id: String) -> RunOutput {
         messages: vec![
             Message::new(
                 "system",
-                "<instructions>\nYou are a helpful assistant\n</instructions>",
+                "You are a helpful assistant\n\n<additional_information>\n- Use markdown to format your answers.\n</additional_information>",
             ),
             Message::new("user", "Hello, how are you?"),
             Message::new("assistant", "Echo: Hello, how are you?"),
