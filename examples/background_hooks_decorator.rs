@@ -121,6 +121,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
+        // Colours only on a terminal: a log file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let db_file = std::env::var("AGNO_DB").unwrap_or_else(|_| "tmp/agent.db".into());
     let port: u16 = std::env::var("PORT").map_or(Ok(7777), |p| p.parse())?;
