@@ -35,6 +35,26 @@ fn index_columns(conn: &Connection, index: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// The `CREATE INDEX` statement of `index`.
+fn index_sql(conn: &Connection, index: &str) -> String {
+    conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+        [index],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// How SQLite plans `sql` (the `detail` column of `EXPLAIN QUERY PLAN`).
+fn query_plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+        .join("; ")
+}
+
 fn user_version(conn: &Connection) -> i64 {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap()
@@ -124,7 +144,6 @@ async fn creates_the_folder_and_agnos_tables_and_columns() {
         ["session_id", "run_index"]
     );
     for (index, column) in [
-        ("idx_agno_sessions_session_type", "session_type"),
         ("idx_agno_sessions_created_at", "created_at"),
         ("idx_agno_sessions_updated_at", "updated_at"),
         ("idx_agno_sessions_user_id", "user_id"),
@@ -132,12 +151,52 @@ async fn creates_the_folder_and_agnos_tables_and_columns() {
     ] {
         assert_eq!(index_columns(&conn, index), [column], "{index}");
     }
+    // Version 3: no index on the three-valued session_type, and user_id
+    // indexed only where set.
+    assert!(index_columns(&conn, "idx_agno_sessions_session_type").is_empty());
+    assert!(index_sql(&conn, "idx_agno_sessions_user_id").contains("WHERE user_id IS NOT NULL"));
 
     assert_eq!(user_version(&conn), SCHEMA_VERSION);
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn the_session_list_filters_and_sorts_use_their_indexes() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("agent.db");
+    let db = SqliteDb::new(&path).unwrap();
+    for i in 0..50 {
+        let mut s = SessionRecord::new(format!("s{i}"), SessionType::Agent);
+        s.agent_id = Some(format!("agent-{}", i % 5));
+        s.user_id = (i % 2 == 0).then(|| format!("user-{}", i % 7));
+        db.upsert_session(s).await.unwrap();
+    }
+    let conn = Connection::open(&path).unwrap();
+    let by_user = query_plan(
+        &conn,
+        "SELECT count(*) FROM agno_sessions WHERE user_id = 'user-1'",
+    );
+    assert!(by_user.contains("idx_agno_sessions_user_id"), "{by_user}");
+    let by_agent = query_plan(
+        &conn,
+        "SELECT session_id FROM agno_sessions WHERE agent_id = 'agent-1' ORDER BY updated_at DESC LIMIT 20",
+    );
+    assert!(by_agent.contains("idx_agno_sessions_"), "{by_agent}");
+    let by_type = query_plan(
+        &conn,
+        "SELECT session_id FROM agno_sessions WHERE session_type = 'agent' ORDER BY updated_at DESC LIMIT 20",
+    );
+    assert!(
+        by_type.contains("idx_agno_sessions_updated_at"),
+        "{by_type}"
+    );
+    assert!(
+        !by_type.contains("TEMP B-TREE"),
+        "sorted without a sort step: {by_type}"
+    );
 }
 
 #[tokio::test]
