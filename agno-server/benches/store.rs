@@ -5,12 +5,14 @@
 //!
 //! `cargo bench -p agno-server --bench store -- --warm-up-time 1 --measurement-time 5`
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use agno_server::db::{Db, SessionRecord, SessionType, SqliteDb};
 use agno_server::{Message, Metrics, RunInput, RunOutput, RunStatus};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -60,12 +62,33 @@ fn session(id: &str) -> SessionRecord {
     }
 }
 
-fn store(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// A 2-worker runtime, as the server's.
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `tasks` tasks, task `t` doing `work(t)`, and times them to the end.
+fn time_tasks<F, Fut>(rt: &Runtime, tasks: usize, work: F) -> Duration
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks).map(|t| tokio::spawn(work(t))).collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+fn store(c: &mut Criterion) {
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
     let mut group = c.benchmark_group("save_run");
@@ -76,22 +99,14 @@ fn store(c: &mut Criterion) {
             &tasks,
             |b, &tasks| {
                 b.iter_custom(|iters| {
-                    rt.block_on(async {
-                        let start = Instant::now();
-                        let mut handles = Vec::with_capacity(tasks);
-                        for t in 0..tasks {
-                            let db = db.clone();
-                            handles.push(tokio::spawn(async move {
-                                let sid = format!("bench-{t}");
-                                for _ in 0..iters {
-                                    db.save_run(session(&sid), &seed_run(&sid)).await.unwrap();
-                                }
-                            }));
+                    time_tasks(&rt, tasks, |t| {
+                        let db = db.clone();
+                        async move {
+                            let sid = format!("bench-{t}");
+                            for _ in 0..iters {
+                                db.save_run(session(&sid), &seed_run(&sid)).await.unwrap();
+                            }
                         }
-                        for handle in handles {
-                            handle.await.unwrap();
-                        }
-                        start.elapsed()
                     })
                 })
             },
@@ -110,11 +125,7 @@ type MakeId = fn() -> uuid::Uuid;
 /// a session, 64 at once. Each id kind gets a file of its own, so each
 /// index grows only with its own kind.
 fn new_session_per_run(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("save_run_new_session");
     let tasks = 64usize;
@@ -127,23 +138,15 @@ fn new_session_per_run(c: &mut Criterion) {
         let db = SqliteDb::new(dir.path().join(format!("{kind}.db"))).unwrap();
         group.bench_function(BenchmarkId::new(kind, tasks), |b| {
             b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    let mut handles = Vec::with_capacity(tasks);
-                    for _ in 0..tasks {
-                        let db = db.clone();
-                        handles.push(tokio::spawn(async move {
-                            for _ in 0..iters {
-                                let sid = make_id().to_string();
-                                let run = seed_run_with_id(&sid, make_id().to_string());
-                                db.save_run(session(&sid), &run).await.unwrap();
-                            }
-                        }));
+                time_tasks(&rt, tasks, |_| {
+                    let db = db.clone();
+                    async move {
+                        for _ in 0..iters {
+                            let sid = make_id().to_string();
+                            let run = seed_run_with_id(&sid, make_id().to_string());
+                            db.save_run(session(&sid), &run).await.unwrap();
+                        }
                     }
-                    for handle in handles {
-                        handle.await.unwrap();
-                    }
-                    start.elapsed()
                 })
             })
         });
