@@ -124,7 +124,7 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         Arg::InputMut => quote!(.and(#p::Phases::PRE)),
         Arg::OutputMut => quote!(.and(#p::Phases::POST)),
         Arg::Extract(ty) => {
-            quote_spanned!(ty.span()=> .and(<#ty as #p::FromHookArgs<'static>>::PHASES))
+            quote_spanned!(ty.span()=> .and(<#ty as #p::FromHookArgs<'_>>::PHASES))
         }
     });
 

@@ -12,8 +12,8 @@ impl send_notification {
         run_in_background: true,
         blocking: false,
         phases: ::hooks_core::__private::Phases::ALL
-            .and(<&RunOutput as ::hooks_core::__private::FromHookArgs<'static>>::PHASES)
-            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'static>>::PHASES),
+            .and(<&RunOutput as ::hooks_core::__private::FromHookArgs<'_>>::PHASES)
+            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
         mutates: false,
         can_block: false,
     };

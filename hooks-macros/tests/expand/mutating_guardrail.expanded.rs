@@ -13,7 +13,7 @@ impl redact {
         blocking: false,
         phases: ::hooks_core::__private::Phases::ALL
             .and(::hooks_core::__private::Phases::PRE)
-            .and(<&Session as ::hooks_core::__private::FromHookArgs<'static>>::PHASES),
+            .and(<&Session as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
         mutates: true,
         can_block: true,
     };

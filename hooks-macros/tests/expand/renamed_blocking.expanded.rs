@@ -12,7 +12,7 @@ impl audit_log {
         run_in_background: false,
         blocking: true,
         phases: my_app::hooks::__private::Phases::ALL
-            .and(<&UserId as my_app::hooks::__private::FromHookArgs<'static>>::PHASES),
+            .and(<&UserId as my_app::hooks::__private::FromHookArgs<'_>>::PHASES),
         mutates: false,
         can_block: false,
     };

@@ -13,8 +13,8 @@ impl log_request {
         run_in_background: false,
         blocking: false,
         phases: ::hooks_core::__private::Phases::ALL
-            .and(<&RunInput as ::hooks_core::__private::FromHookArgs<'static>>::PHASES)
-            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'static>>::PHASES),
+            .and(<&RunInput as ::hooks_core::__private::FromHookArgs<'_>>::PHASES)
+            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
         mutates: false,
         can_block: false,
     };
