@@ -32,7 +32,7 @@ pub(crate) fn now_secs() -> i64 {
 /// store's primary-key indexes on `session_id` and `run_id` grow at their
 /// right edge instead of taking every new id at a random page: a busy
 /// server dirties a few pages per batch of runs, not two or three random
-/// ones per run (see BENCHMARKS.md, "Time-ordered ids"). Agno makes version
+/// ones per run (BENCHMARKS.md, "The write path, second pass"). Agno makes version
 /// 4 ids; both are 36-character UUID strings and neither is parsed.
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -59,8 +59,9 @@ pub trait Db: Send + Sync + 'static {
     /// `run_index` (the run's position in its session: 0, 1, ...) is
     /// assigned by the store for new runs; a replaced run keeps its index.
     /// A run without `session_id` gets the session's; a run naming another
-    /// session is refused ([`DbError::InvalidInput`]). The store reads the
-    /// run and keeps no reference to it (an agent's post-hooks get it next).
+    /// session is refused ([`DbError::InvalidInput`]). The run is borrowed:
+    /// the store serialises what it needs before the write, and the caller
+    /// keeps its output (an agent returns it to whoever ran it).
     fn save_run<'a>(&'a self, session: SessionRecord, run: &'a RunOutput) -> DbFuture<'a, ()>;
 
     /// Inserts or replaces a session row (keeping its original
