@@ -5,9 +5,9 @@
 //! link time. Arguments are injected by type. See the `hooks-core` crate
 //! for the runtime and the README for a guide.
 //!
-//! This crate holds three files: [`attr`] parses `#[hook(...)]`,
-//! [`signature`] checks the function and classifies its arguments,
-//! [`expand`] writes the generated code.
+//! This crate holds three files: `attr` parses `#[hook(...)]`,
+//! `signature` checks the function and classifies its arguments,
+//! `expand` writes the generated code.
 #![warn(missing_docs)]
 
 mod attr;

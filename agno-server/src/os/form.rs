@@ -262,8 +262,8 @@ pub fn id(name: &str, value: String) -> Result<String, ApiError> {
     Ok(value)
 }
 
-/// Checks a session id: an [`id`] made only of ASCII letters, digits and
-/// `- _ . : @ + =`, without `..`. Session ids appear in URLs and logs; a
+/// Checks a session id: an id (as `id` checks it) made only of ASCII
+/// letters, digits and `- _ . : @ + =`, without `..`. Session ids appear in URLs and logs; a
 /// narrow alphabet keeps them safe to print, route and compare (UUIDs and
 /// ids like `user@example.com:chat-1` fit).
 pub fn session_id(value: String) -> Result<String, ApiError> {
