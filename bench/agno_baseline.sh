@@ -22,8 +22,6 @@ fi
 WORK=$(mktemp -d)
 start_fake "$WORK/fake.log"
 
-field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
-
 # The seed writes tmp/agent.db relative to where it runs.
 cp "$BENCH_DIR/agno/background_hooks_decorator.py" "$WORK/"
 mkdir -p "$WORK/tmp"
@@ -44,7 +42,7 @@ done
 SERVER_PID=$(pgrep -P "$AGNO_PID" -f uvicorn || echo "$AGNO_PID")
 STARTED_PIDS+=("$SERVER_PID")
 idle=$(rss_kib "$SERVER_PID")
-versions=$("$VENV/bin/python" -c 'import agno.utils.log, importlib.metadata as m; print(", ".join(f"{p} {m.version(p)}" for p in ("agno", "openai", "fastapi", "uvicorn", "sqlalchemy")))' 2>/dev/null)
+versions=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.version(p)}" for p in ("agno", "openai", "fastapi", "uvicorn", "sqlalchemy")))' 2>/dev/null)
 py=$("$VENV/bin/python" --version)
 
 url="http://127.0.0.1:$port/agents/background-task-agent/runs"

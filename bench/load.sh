@@ -18,8 +18,6 @@ prepare_bench
 WORK=$(mktemp -d)
 start_fake "$WORK/fake.log" "$FAKE_DELAY_MS"
 
-field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
-
 # sample_in_flight PORT: max background hooks in flight, until killed.
 sample_in_flight() {
     local max=0 n

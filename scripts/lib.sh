@@ -77,6 +77,9 @@ start_fake() {
     return 1
 }
 
+# field JSON KEY: one value of a JSON object (wrk_json's line).
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
 # wrk_json C SCRIPT URL: wrk at concurrency C for DURATION seconds with the
 # Lua SCRIPT of bench/ (BENCH_DIR); one JSON line of figures.
 wrk_json() {

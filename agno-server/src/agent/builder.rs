@@ -6,6 +6,7 @@ use hooks_core::{
     AgentInfo, Dispatcher, Extensions, HookRef, IntoHookList, Phase, Post, Pre, first_misplaced,
 };
 
+use super::prompt::system_message;
 use super::{Agent, AgentError, AgentInner};
 use crate::db::Db;
 use crate::model::Model;
@@ -178,6 +179,11 @@ impl AgentBuilder {
             model_provider: Some(model.provider().to_owned()),
         };
         let dispatcher = self.dispatcher.unwrap_or_default();
+        let system_message = system_message(
+            self.description.as_deref(),
+            &self.instructions,
+            self.markdown,
+        );
         let agent = Agent {
             inner: Arc::new(AgentInner {
                 info: Arc::new(info),
@@ -188,6 +194,7 @@ impl AgentBuilder {
                 pre_hooks: self.pre_hooks,
                 post_hooks: self.post_hooks,
                 markdown: self.markdown,
+                system_message,
                 run_hooks_in_background: self.run_hooks_in_background,
                 dispatcher,
                 num_history_runs: self.num_history_runs,

@@ -61,6 +61,8 @@ struct AgentInner {
     pre_hooks: Vec<HookRef>,
     post_hooks: Vec<HookRef>,
     markdown: bool,
+    /// Made once from the description, instructions and `markdown`.
+    system_message: Option<String>,
     run_hooks_in_background: bool,
     dispatcher: Dispatcher,
     num_history_runs: usize,

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::events::{self, RunEvent, RunEventKind};
-use super::prompt::{history, system_message};
+use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
 use crate::db::{SessionRecord, SessionType};
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
@@ -278,12 +278,8 @@ impl Agent {
         // Sized for the system, user and assistant messages: the output
         // keeps this vector, and a background post-hook keeps the output.
         let mut messages = Vec::with_capacity(earlier.len() + 3);
-        if let Some(system) = system_message(
-            inner.description.as_deref(),
-            &inner.instructions,
-            inner.markdown,
-        ) {
-            messages.push(Message::new("system", system));
+        if let Some(system) = &inner.system_message {
+            messages.push(Message::new("system", system.clone()));
         }
         messages.extend(earlier);
         messages.push(Message {

@@ -254,8 +254,10 @@ pub(crate) fn get_session(
     conn: &Connection,
     session_id: &str,
 ) -> Result<Option<SessionRecord>, DbError> {
-    let sql = format!("SELECT {SESSION_COLUMNS} FROM agno_sessions WHERE session_id = ?1");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("SELECT {SESSION_COLUMNS} FROM agno_sessions WHERE session_id = ?1")
+    });
+    let mut stmt = conn.prepare_cached(&SQL)?;
     let raw = stmt.query_row([session_id], RawSession::read).optional()?;
     raw.map(RawSession::decode).transpose()
 }
