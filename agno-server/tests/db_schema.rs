@@ -2,7 +2,8 @@
 //! connection settings, schema versions and migrations of older files.
 
 use agno_server::db::{
-    Db, DbError, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, SessionRecord, SessionType, SqliteDb,
+    AGNO_SCHEMA_VERSION, Db, DbError, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, SessionRecord,
+    SessionType, SqliteDb, VERSIONS_TABLE,
 };
 use agno_server::{RunOutput, RunStatus};
 use rusqlite::Connection;
@@ -23,6 +24,73 @@ fn columns(conn: &Connection, table: &str) -> Vec<(String, String, bool, bool)> 
     .unwrap()
     .collect::<Result<_, _>>()
     .unwrap()
+}
+
+/// Agno 3.1.10's columns (`agno/db/sqlite/schemas.py`, as SQLAlchemy
+/// creates them on SQLite): name, declared type, `NOT NULL`, primary key.
+type AgnoColumn = (&'static str, &'static str, bool, bool);
+
+const AGNO_SESSION_COLUMNS: &[AgnoColumn] = &[
+    ("session_id", "VARCHAR", true, true),
+    ("session_type", "VARCHAR", true, false),
+    ("agent_id", "VARCHAR", false, false),
+    ("team_id", "VARCHAR", false, false),
+    ("workflow_id", "VARCHAR", false, false),
+    ("user_id", "VARCHAR", false, false),
+    ("session_data", "JSON", false, false),
+    ("agent_data", "JSON", false, false),
+    ("team_data", "JSON", false, false),
+    ("workflow_data", "JSON", false, false),
+    ("metadata", "JSON", false, false),
+    ("summary", "JSON", false, false),
+    ("created_at", "BIGINT", true, false),
+    ("updated_at", "BIGINT", false, false),
+];
+
+const AGNO_RUN_COLUMNS: &[AgnoColumn] = &[
+    ("run_id", "VARCHAR", true, true),
+    ("session_id", "VARCHAR", true, false),
+    ("run_type", "VARCHAR", true, false),
+    ("agent_id", "VARCHAR", false, false),
+    ("team_id", "VARCHAR", false, false),
+    ("workflow_id", "VARCHAR", false, false),
+    ("user_id", "VARCHAR", false, false),
+    ("parent_run_id", "VARCHAR", false, false),
+    ("status", "VARCHAR", false, false),
+    ("run_index", "BIGINT", false, false),
+    ("run_data", "JSON", true, false),
+    ("created_at", "BIGINT", true, false),
+    ("updated_at", "BIGINT", false, false),
+];
+
+const AGNO_VERSION_COLUMNS: &[AgnoColumn] = &[
+    ("table_name", "VARCHAR", true, true),
+    ("version", "VARCHAR", true, false),
+    ("created_at", "VARCHAR", true, false),
+    ("updated_at", "VARCHAR", false, false),
+];
+
+fn agno_columns(expected: &[AgnoColumn]) -> Vec<(String, String, bool, bool)> {
+    expected
+        .iter()
+        .map(|&(n, t, not_null, pk)| (n.to_string(), t.to_string(), not_null, pk))
+        .collect()
+}
+
+/// `agno_columns` in any order (a migrated file has added columns last).
+fn sorted(mut cols: Vec<(String, String, bool, bool)>) -> Vec<(String, String, bool, bool)> {
+    cols.sort();
+    cols
+}
+
+/// The rows of `agno_schema_versions`: table and version, by table.
+fn versions(conn: &Connection) -> Vec<(String, String)> {
+    conn.prepare("SELECT table_name, version FROM agno_schema_versions ORDER BY table_name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 fn index_columns(conn: &Connection, index: &str) -> Vec<String> {
@@ -82,45 +150,27 @@ async fn creates_the_folder_and_agnos_tables_and_columns() {
             "user_id",
             "session_data",
             "agent_data",
+            "team_data",
+            "workflow_data",
             "metadata",
             "summary",
             "created_at",
             "updated_at"
         ]
     );
-    let by_name = |cols: &[(String, String, bool, bool)], n: &str| {
-        cols.iter().find(|c| c.0 == n).cloned().unwrap()
-    };
+    assert_eq!(sessions, agno_columns(AGNO_SESSION_COLUMNS));
+    assert_eq!(columns(&conn, RUNS_TABLE), agno_columns(AGNO_RUN_COLUMNS));
     assert_eq!(
-        by_name(&sessions, "session_id"),
-        ("session_id".into(), "VARCHAR".into(), true, true)
+        columns(&conn, VERSIONS_TABLE),
+        agno_columns(AGNO_VERSION_COLUMNS)
     );
-    assert_eq!(by_name(&sessions, "session_data").1, "JSON");
-    assert_eq!(by_name(&sessions, "created_at").1, "BIGINT");
-
-    let runs = columns(&conn, RUNS_TABLE);
-    let names: Vec<&str> = runs.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(
-        names,
+        versions(&conn),
         [
-            "run_id",
-            "session_id",
-            "run_type",
-            "agent_id",
-            "team_id",
-            "workflow_id",
-            "user_id",
-            "parent_run_id",
-            "status",
-            "run_index",
-            "run_data",
-            "created_at",
-            "updated_at"
+            (RUNS_TABLE.to_string(), AGNO_SCHEMA_VERSION.to_string()),
+            (SESSIONS_TABLE.to_string(), AGNO_SCHEMA_VERSION.to_string())
         ]
     );
-    assert!(by_name(&runs, "run_id").3, "run_id is the primary key");
-    assert_eq!(by_name(&runs, "run_data").1, "JSON");
-    assert_eq!(by_name(&runs, "run_index").1, "BIGINT");
 
     let (parent, from, to, on_delete): (String, String, String, String) = conn
         .query_row(
@@ -255,6 +305,12 @@ async fn migrates_a_file_at_version_1() {
         index_columns(&conn, "idx_agno_sessions_user_id"),
         ["user_id"]
     );
+    assert_eq!(
+        sorted(columns(&conn, SESSIONS_TABLE)),
+        sorted(agno_columns(AGNO_SESSION_COLUMNS))
+    );
+    assert_eq!(columns(&conn, RUNS_TABLE), agno_columns(AGNO_RUN_COLUMNS));
+    assert_eq!(versions(&conn).len(), 2);
 
     let session = db.get_session("old").await.unwrap().unwrap();
     assert_eq!(session.session_name.as_deref(), Some("Old one"));
@@ -415,4 +471,154 @@ async fn dropping_the_last_handle_closes_the_file() {
         .query_row("SELECT count(*) FROM agno_runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(runs, 1);
+}
+
+/// Every row of a table, each column as SQLite holds it, in key order.
+fn dump(conn: &Connection, sql: &str) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let width = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..width)
+            .map(|i| r.get::<_, rusqlite::types::Value>(i))
+            .collect()
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+const SESSION_ROWS: &str =
+    "SELECT session_id, session_type, agent_id, team_id, workflow_id, user_id,
+    session_data, agent_data, metadata, summary, created_at, updated_at
+    FROM agno_sessions ORDER BY session_id";
+const RUN_ROWS: &str = "SELECT run_id, session_id, run_type, agent_id, team_id, workflow_id,
+    user_id, parent_run_id, status, run_index, run_data, created_at, updated_at
+    FROM agno_runs ORDER BY run_id";
+
+/// A copy of `tests/fixtures/schema_v3.db`: a file the seed example wrote
+/// at schema version 3 (the code before this layout), three sessions
+/// (`fixture-a`: user `ada`, session state, three runs, one streamed;
+/// `fixture-b`: two runs, renamed "Named B"; one anonymous with one run).
+fn v3_fixture(dir: &TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("agent.db");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema_v3.db"),
+        &path,
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test]
+async fn migrates_a_version_3_file_with_every_session_and_run() {
+    let dir = TempDir::new().unwrap();
+    let path = v3_fixture(&dir);
+    let (sessions_before, runs_before) = {
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn), 3);
+        (dump(&conn, SESSION_ROWS), dump(&conn, RUN_ROWS))
+    };
+    assert_eq!((sessions_before.len(), runs_before.len()), (3, 6));
+
+    let db = SqliteDb::new(&path).unwrap();
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(user_version(&conn), SCHEMA_VERSION);
+    // Every row, every value, as it was.
+    assert_eq!(dump(&conn, SESSION_ROWS), sessions_before);
+    assert_eq!(dump(&conn, RUN_ROWS), runs_before);
+    // Agno's layout: the two added columns, a nullable run_index, the
+    // versions table with a row for each of our tables.
+    assert_eq!(
+        sorted(columns(&conn, SESSIONS_TABLE)),
+        sorted(agno_columns(AGNO_SESSION_COLUMNS))
+    );
+    assert_eq!(columns(&conn, RUNS_TABLE), agno_columns(AGNO_RUN_COLUMNS));
+    assert_eq!(
+        index_columns(&conn, "idx_agno_runs_session_id_run_index"),
+        ["session_id", "run_index"]
+    );
+    assert_eq!(versions(&conn).len(), 2);
+    let (parent, on_delete): (String, String) = conn
+        .query_row(
+            "SELECT \"table\", on_delete FROM pragma_foreign_key_list('agno_runs')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (parent.as_str(), on_delete.as_str()),
+        ("agno_sessions", "CASCADE")
+    );
+
+    // Read back through the store.
+    let a = db.get_session("fixture-a").await.unwrap().unwrap();
+    assert_eq!(a.user_id.as_deref(), Some("ada"));
+    assert_eq!(a.session_state["counter"], 1);
+    let runs = db.get_runs("fixture-a").await.unwrap();
+    let contents: Vec<_> = runs.iter().map(|r| r.content.as_deref()).collect();
+    assert_eq!(
+        contents,
+        [
+            Some("Echo: first question"),
+            Some("Echo: second question"),
+            Some("Echo: third question")
+        ]
+    );
+    assert!(runs.iter().all(|r| r.status == RunStatus::Completed));
+    let b = db.get_session("fixture-b").await.unwrap().unwrap();
+    assert_eq!(b.session_name.as_deref(), Some("Named B"));
+    assert_eq!(db.get_runs("fixture-b").await.unwrap().len(), 2);
+    for run in &runs {
+        let again = db.get_run(&run.run_id).await.unwrap().unwrap();
+        assert_eq!(again.content, run.content);
+    }
+
+    // A new run continues the session's numbering.
+    let next = RunOutput {
+        run_id: "r-after-migration".into(),
+        status: RunStatus::Completed,
+        ..Default::default()
+    };
+    db.save_run(a, &next).await.unwrap();
+    let index: i64 = conn
+        .query_row(
+            "SELECT run_index FROM agno_runs WHERE run_id = 'r-after-migration'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 3);
+}
+
+#[tokio::test]
+async fn a_migration_that_fails_leaves_the_file_as_it_was() {
+    let dir = TempDir::new().unwrap();
+    let path = v3_fixture(&dir);
+    let (sessions_before, runs_before) = {
+        let conn = Connection::open(&path).unwrap();
+        // The name version 4 rebuilds agno_runs under is taken: its
+        // CREATE TABLE fails after the sessions table got its columns.
+        conn.execute_batch("CREATE TABLE agno_runs_v4 (x)").unwrap();
+        (dump(&conn, SESSION_ROWS), dump(&conn, RUN_ROWS))
+    };
+    let err = SqliteDb::new(&path).unwrap_err();
+    assert!(matches!(err, DbError::Sqlite(_)), "{err:?}");
+
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(user_version(&conn), 3);
+    let names: Vec<String> = columns(&conn, SESSIONS_TABLE)
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert!(!names.iter().any(|n| n == "team_data"), "{names:?}");
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'agno_schema_versions'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0);
+    assert_eq!(dump(&conn, SESSION_ROWS), sessions_before);
+    assert_eq!(dump(&conn, RUN_ROWS), runs_before);
 }

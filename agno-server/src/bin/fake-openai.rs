@@ -1,5 +1,6 @@
 //! `fake-openai --port N [--delay-ms N] [--answer TEXT] [--record]`: the fake
-//! OpenAI API (`/v1/responses`, `/v1/chat/completions`) on 127.0.0.1, for
+//! OpenAI API (`/v1/responses`, `/v1/chat/completions`; with `--record`,
+//! `GET /v1/_requests` lists what it received) on 127.0.0.1, for
 //! manual runs and benchmarks. Logs through `tracing` (`RUST_LOG` sets the
 //! level, default `info`); stops on Ctrl-C.
 

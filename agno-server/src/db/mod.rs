@@ -37,7 +37,7 @@ mod writer;
 
 pub use error::DbError;
 pub use records::{SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder};
-pub use schema::{RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE};
+pub use schema::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, VERSIONS_TABLE};
 pub use sqlite::{SqliteDb, SqliteDbOptions};
 
 /// The future every [`Db`] method returns.

@@ -2,9 +2,15 @@
 //!
 //! The schema version lives in `PRAGMA user_version`. [`MIGRATIONS`] is an
 //! ordered list; opening a file runs every migration above the file's
-//! version, each in its own transaction that also bumps `user_version`, so a
-//! file of any older version (including an Agno-written file, version 0) is
-//! brought up to [`SCHEMA_VERSION`].
+//! version in ONE transaction that also bumps `user_version`, so a file of
+//! any older version (including an Agno-written file, version 0) is brought
+//! up to [`SCHEMA_VERSION`] whole or not at all.
+//!
+//! The layout is Agno 3.1.10's (`agno/db/sqlite/schemas.py`): the same
+//! columns, types, nullability and keys, and Agno's `agno_schema_versions`
+//! rows, so Agno's own `SqliteDb` opens a file we wrote as current. Our
+//! indexes differ where that is faster (see [`MIGRATIONS`]); Agno reads and
+//! writes the file all the same.
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -14,8 +20,14 @@ use super::DbError;
 pub const SESSIONS_TABLE: &str = "agno_sessions";
 /// The runs table (Agno's `agno_runs`).
 pub const RUNS_TABLE: &str = "agno_runs";
+/// Agno's table of table versions (`agno_schema_versions`), read by its
+/// `MigrationManager`.
+pub const VERSIONS_TABLE: &str = "agno_schema_versions";
+/// The Agno schema version our tables match, as Agno stamps it in
+/// [`VERSIONS_TABLE`] (Agno 3.1.10 stamps `"3.0.0"`).
+pub const AGNO_SCHEMA_VERSION: &str = "3.0.0";
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// One step of the schema's history.
 pub(crate) struct Migration {
@@ -27,8 +39,11 @@ pub(crate) struct Migration {
     pub(crate) apply: fn(&Transaction<'_>) -> Result<(), DbError>,
 }
 
-/// Every migration, oldest first. Never edit or reorder a published step:
-/// add a new one with the next version and bump [`SCHEMA_VERSION`].
+/// Every migration, oldest first. Never change what a published step does
+/// to an existing file, nor reorder the steps: add a new one with the next
+/// version and bump [`SCHEMA_VERSION`]. (Version 1's `CREATE TABLE IF NOT
+/// EXISTS` lists the columns version 4 adds, so a new file has them in
+/// Agno's order; it runs only where the table does not exist yet.)
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -45,10 +60,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "session indexes written only where they help",
         apply: v3_leaner_session_indexes,
     },
+    Migration {
+        version: 4,
+        description: "Agno 3.1.10's layout: team_data, workflow_data, nullable run_index, agno_schema_versions",
+        apply: v4_agno_3_layout,
+    },
 ];
 
 /// Column name and declared type (as SQLAlchemy declares Agno's columns on
-/// SQLite) of `agno_sessions`, in table order.
+/// SQLite) of `agno_sessions`, in Agno's order. A file made before version
+/// 4 has `team_data` and `workflow_data` last (version 4 added them).
 const SESSION_COLUMNS: &[(&str, &str)] = &[
     ("session_id", "VARCHAR"),
     ("session_type", "VARCHAR"),
@@ -58,6 +79,8 @@ const SESSION_COLUMNS: &[(&str, &str)] = &[
     ("user_id", "VARCHAR"),
     ("session_data", "JSON"),
     ("agent_data", "JSON"),
+    ("team_data", "JSON"),
+    ("workflow_data", "JSON"),
     ("metadata", "JSON"),
     ("summary", "JSON"),
     ("created_at", "BIGINT"),
@@ -91,6 +114,8 @@ CREATE TABLE IF NOT EXISTS agno_sessions (
     user_id VARCHAR,
     session_data JSON,
     agent_data JSON,
+    team_data JSON,
+    workflow_data JSON,
     metadata JSON,
     summary JSON,
     created_at BIGINT NOT NULL,
@@ -188,6 +213,82 @@ fn v3_leaner_session_indexes(tx: &Transaction<'_>) -> Result<(), DbError> {
     Ok(())
 }
 
+/// `agno_runs` as Agno 3.1.10 creates it (`run_index` nullable), under a
+/// temporary name for the rebuild in [`v4_agno_3_layout`].
+const V4_RUNS_DDL: &str = "
+CREATE TABLE agno_runs_v4 (
+    run_id VARCHAR NOT NULL PRIMARY KEY,
+    session_id VARCHAR NOT NULL REFERENCES agno_sessions (session_id) ON DELETE CASCADE,
+    run_type VARCHAR NOT NULL,
+    agent_id VARCHAR,
+    team_id VARCHAR,
+    workflow_id VARCHAR,
+    user_id VARCHAR,
+    parent_run_id VARCHAR,
+    status VARCHAR,
+    run_index BIGINT,
+    run_data JSON NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT
+);";
+
+/// `agno_schema_versions` as Agno 3.1.10 creates it.
+const V4_VERSIONS_DDL: &str = "
+CREATE TABLE IF NOT EXISTS agno_schema_versions (
+    table_name VARCHAR NOT NULL PRIMARY KEY,
+    version VARCHAR NOT NULL,
+    created_at VARCHAR NOT NULL,
+    updated_at VARCHAR
+);
+CREATE INDEX IF NOT EXISTS idx_agno_schema_versions_created_at ON agno_schema_versions (created_at);";
+
+/// Version 4: what Agno 3.1.10 checks and reads, so its own `SqliteDb`
+/// opens our files as current (it refused them: `Missing columns
+/// {'workflow_data', 'team_data'}`, then `MigrationRequiredError`).
+/// - `agno_sessions` gets `team_data` and `workflow_data` (null for us).
+/// - `agno_runs.run_index` becomes nullable, as Agno declares it. SQLite
+///   cannot drop a `NOT NULL`, so the table is rebuilt (rows copied as they
+///   are) where the column has one; a file Agno made is left alone.
+/// - `agno_schema_versions` gets a `"3.0.0"` row for each of our tables that
+///   has none (a row Agno wrote is kept: Agno's `MigrationManager` decides
+///   from it what it still has to do).
+fn v4_agno_3_layout(tx: &Transaction<'_>) -> Result<(), DbError> {
+    add_missing_columns(tx, SESSIONS_TABLE, SESSION_COLUMNS)?;
+    let run_index_not_null: bool = tx.query_row(
+        "SELECT \"notnull\" FROM pragma_table_info(?1) WHERE name = 'run_index'",
+        [RUNS_TABLE],
+        |row| row.get(0),
+    )?;
+    if run_index_not_null {
+        let columns = RUN_COLUMNS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ");
+        tx.execute_batch(V4_RUNS_DDL)?;
+        // Column names come from the constant list above, never from input.
+        let copied = tx.execute(
+            &format!("INSERT INTO agno_runs_v4 ({columns}) SELECT {columns} FROM agno_runs"),
+            [],
+        )?;
+        tx.execute_batch(
+            "DROP TABLE agno_runs;
+             ALTER TABLE agno_runs_v4 RENAME TO agno_runs;
+             CREATE INDEX idx_agno_runs_session_id_run_index ON agno_runs (session_id, run_index);",
+        )?;
+        tracing::info!(runs = copied, "agno_runs rebuilt with a nullable run_index");
+    }
+    tx.execute_batch(V4_VERSIONS_DDL)?;
+    let mut stamp = tx.prepare(
+        "INSERT OR IGNORE INTO agno_schema_versions (table_name, version, created_at, updated_at)
+         VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%f', 'now'), strftime('%Y-%m-%dT%H:%M:%f', 'now'))",
+    )?;
+    for table in [SESSIONS_TABLE, RUNS_TABLE] {
+        stamp.execute([table, AGNO_SCHEMA_VERSION])?;
+    }
+    Ok(())
+}
+
 /// The names of `table`'s columns, in order.
 fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>, DbError> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
@@ -221,35 +322,38 @@ pub(crate) fn user_version(conn: &Connection) -> Result<i64, DbError> {
 
 /// Brings the file up to [`SCHEMA_VERSION`]; returns the version it was at.
 ///
-/// Each step runs in its own `BEGIN IMMEDIATE` transaction and re-reads the
-/// version inside it, so two processes opening the same old file at once
+/// Every pending step runs in ONE `BEGIN IMMEDIATE` transaction that reads
+/// the version inside it: a step that fails leaves the file as it was (no
+/// half-migrated file), and two processes opening the same old file at once
 /// migrate it exactly once.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, DbError> {
-    let initial = user_version(conn)?;
-    if initial > SCHEMA_VERSION {
-        return Err(DbError::UnsupportedSchemaVersion {
-            found: initial,
-            supported: SCHEMA_VERSION,
-        });
+    let check = |found: i64| {
+        if found > SCHEMA_VERSION {
+            Err(DbError::UnsupportedSchemaVersion {
+                found,
+                supported: SCHEMA_VERSION,
+            })
+        } else {
+            Ok(found)
+        }
+    };
+    // The common case, a current file, takes no write lock.
+    let initial = check(user_version(conn)?)?;
+    if initial == SCHEMA_VERSION {
+        return Ok(initial);
     }
-    for migration in MIGRATIONS {
-        if migration.version <= initial {
-            continue;
-        }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = user_version(&tx)?;
-        if current >= migration.version {
-            continue;
-        }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let initial = check(user_version(&tx)?)?;
+    for migration in MIGRATIONS.iter().filter(|m| m.version > initial) {
         tracing::info!(
             version = migration.version,
             description = migration.description,
             "migrating session store"
         );
         (migration.apply)(&tx)?;
-        tx.pragma_update(None, "user_version", migration.version)?;
-        tx.commit()?;
     }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
     Ok(initial)
 }
 

@@ -6,7 +6,7 @@
 //! `"Fake answer to: <last user text>"` (or a fixed text), with word counts
 //! as token usage. Faults can be scripted: error statuses (with
 //! `Retry-After`), malformed bodies, hanging, connection resets, stream
-//! errors.
+//! errors. `GET /v1/_requests` lists the requests recorded so far.
 //!
 //! ```
 //! use agno_server::fake_openai::{FakeConfig, FakeFault, FakeOpenAi};
@@ -38,12 +38,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -178,8 +179,9 @@ impl FakeFault {
     }
 }
 
-/// One request the fake received.
-#[derive(Debug, Clone, PartialEq)]
+/// One request the fake received (also served as JSON by
+/// `GET /v1/_requests`, for scripts that drive the `fake-openai` binary).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RecordedRequest {
     /// The path, e.g. `/v1/responses`.
     pub path: String,
@@ -226,6 +228,7 @@ impl FakeOpenAi {
         let app = Router::new()
             .route("/v1/responses", post(responses))
             .route("/v1/chat/completions", post(chat_completions))
+            .route("/v1/_requests", get(recorded_requests))
             .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(shared.clone());
         let serve = axum::serve(
@@ -320,6 +323,18 @@ async fn responses(
     body: Bytes,
 ) -> Response {
     handle(&shared, &conn, Api::Responses, &headers, &body).await
+}
+
+/// `GET /v1/_requests`: the requests recorded so far, oldest first (an
+/// empty list when recording is off).
+async fn recorded_requests(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedRequest>> {
+    Json(
+        shared
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
+    )
 }
 
 async fn chat_completions(
