@@ -182,3 +182,13 @@ impl From<std::fmt::Error> for HookError {
         HookError::other(value)
     }
 }
+
+/// With the `anyhow` feature (on by default): a hook may return
+/// `anyhow::Result<()>`. The error becomes [`HookError::Other`] (logged and
+/// counted; it never blocks the run: return a [`CheckError`] for that).
+#[cfg(feature = "anyhow")]
+impl From<anyhow::Error> for HookError {
+    fn from(value: anyhow::Error) -> Self {
+        HookError::Other(value.into())
+    }
+}

@@ -54,28 +54,3 @@ pub trait HookDef: Hook + Sized {
 
 /// A shared handle to any hook, as agents and the dispatcher keep them.
 pub type HookRef = Arc<dyn Hook>;
-
-/// What a hook function may return: `()` or `Result<(), E>` with
-/// `E: Into<HookError>`.
-#[diagnostic::on_unimplemented(
-    message = "a hook must return `()` or `Result<(), E>` where `E: Into<HookError>`, not `{Self}`",
-    label = "this return type is not allowed for a hook"
-)]
-pub trait IntoHookResult {
-    /// Converts the function's return value.
-    fn into_hook_result(self) -> Result<(), HookError>;
-}
-
-impl IntoHookResult for () {
-    #[inline]
-    fn into_hook_result(self) -> Result<(), HookError> {
-        Ok(())
-    }
-}
-
-impl<E: Into<HookError>> IntoHookResult for Result<(), E> {
-    #[inline]
-    fn into_hook_result(self) -> Result<(), HookError> {
-        self.map_err(Into::into)
-    }
-}

@@ -53,6 +53,7 @@ mod hook;
 mod hook_list;
 mod meta;
 pub mod registry;
+mod returns;
 mod run_context;
 mod run_input;
 mod run_output;
@@ -67,10 +68,11 @@ pub use dispatcher::{Dispatcher, HookEvent, InFlightHook};
 pub use error::{CheckError, CheckKind, CheckTrigger, HookError};
 pub use extensions::Extensions;
 pub use extract::FromHookArgs;
-pub use hook::{BoxHookFuture, Hook, HookCall, HookDef, HookRef, IntoHookResult};
+pub use hook::{BoxHookFuture, Hook, HookCall, HookDef, HookRef};
 pub use hook_list::{IntoHookList, PhaseKind, Post, Pre, first_misplaced, hook_ref};
 pub use meta::{HookMeta, Phase, Phases};
 pub use registry::{Registration, RegistryError};
+pub use returns::{CheckFree, IntoHookResult};
 pub use run_context::{ExtraFields, RunContext, RunId, UserId};
 pub use run_input::RunInput;
 pub use run_output::{Message, Metrics, RunOutput, RunStatus};
@@ -86,6 +88,7 @@ pub use hooks_macros::hook;
 pub mod __private {
     pub use crate::blocking::run_blocking;
     pub use crate::hook_list::assert_phase;
+    pub use crate::returns::{CheckProbe, MayCarryCheck};
     pub use crate::{
         FromHookArgs, Hook, HookArgs, HookCall, HookContext, HookDef, HookError, HookMeta,
         IntoHookResult, Phases, Registration,

@@ -92,8 +92,10 @@ pub struct HookMeta {
     pub phases: Phases,
     /// It takes `&mut RunInput` or `&mut RunOutput`: it changes the run.
     pub mutates: bool,
-    /// It returns `Result<(), HookError>` or `Result<(), CheckError>`, so it
-    /// can raise a check error and stop the run (a guardrail).
+    /// Its error type can carry a check error (any error type that is not
+    /// [`CheckFree`](crate::CheckFree): `HookError`, `CheckError`, a type
+    /// of yours), so it can stop the run (a guardrail). Read from the type,
+    /// whatever its spelling (aliases, paths).
     pub can_block: bool,
 }
 

@@ -118,7 +118,6 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
     let background = attr.background();
     let blocking = attr.blocking();
     let mutates = sig.mutates();
-    let can_block = sig.can_block;
 
     let phases = sig.args.iter().map(|arg| match arg {
         Arg::InputMut => quote!(.and(#p::Phases::PRE)),
@@ -155,12 +154,36 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
             }
         }
     }
-    let ret_span = match &func.sig.output {
-        syn::ReturnType::Default => ident.span(),
-        syn::ReturnType::Type(_, ty) => ty.span(),
+    let (ret_span, ret_ty) = match &func.sig.output {
+        syn::ReturnType::Default => (ident.span(), quote!(())),
+        syn::ReturnType::Type(_, ty) => (ty.span(), quote!(#ty)),
     };
-    let into_result =
-        |call: TokenStream| quote_spanned!(ret_span=> #p::IntoHookResult::into_hook_result(#call));
+    // Whether the hook can block the run: read from its error type by the
+    // compiler (`CheckFree` or not), never from how the type is spelled.
+    let can_block = quote_spanned! {ret_span=> {
+        #[allow(unused_imports)]
+        use #p::MayCarryCheck as _;
+        <#p::CheckProbe<<#ret_ty as #p::IntoHookResult>::Error>>::CAN_CHECK
+    }};
+    // A background hook's check error could only be logged: refuse it.
+    let background_check = background.then(|| {
+        let message = format!(
+            "`{name}` has `run_in_background = true`, but its return type can carry a check error: a check in the background can only be logged, never block the run. Keep the hook inline (remove `run_in_background`), or return an error type that cannot carry a check (`()`, `std::io::Error`, `String`, `anyhow::Error`, or a type of yours that implements `CheckFree`)"
+        );
+        quote_spanned! {ret_span=>
+            #(#cfg_attrs)*
+            const _: () = ::core::assert!(!<#ident>::META.can_block, #message);
+        }
+    });
+    // The call's value is bound to the declared return type, then
+    // converted: a return type that is not allowed is then reported once,
+    // on the type (the same error as `can_block`'s, which rustc merges).
+    let into_result = |call: TokenStream| {
+        quote_spanned! {ret_span=> {
+            let __hook_returned: #ret_ty = #call;
+            <#ret_ty as #p::IntoHookResult>::into_hook_result(__hook_returned)
+        }}
+    };
 
     let body = if is_async {
         let result = into_result(quote!(#ident(#(#values),*).await));
@@ -237,6 +260,8 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         impl #p::HookDef for #ident {
             const META: #p::HookMeta = <#ident>::META;
         }
+
+        #background_check
 
         #(#cfg_attrs)*
         #p::inventory::submit! {

@@ -1,10 +1,12 @@
 //! Checking the function `#[hook]` is applied to, and classifying its
-//! arguments and return type.
+//! arguments. (What its return type allows is read from the type by the
+//! compiler: see `hooks_core::IntoHookResult` and `CheckFree`.)
 
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
+use syn::visit::Visit;
+use syn::{FnArg, ItemFn, Pat, Type};
 
 use crate::attr::HookAttr;
 
@@ -22,8 +24,6 @@ pub(crate) enum Arg {
 pub(crate) struct Signature {
     pub args: Vec<Arg>,
     pub is_async: bool,
-    /// It returns `Result<(), HookError>` or `Result<(), CheckError>`.
-    pub can_block: bool,
 }
 
 impl Signature {
@@ -54,10 +54,17 @@ fn data_key(ty: &Type) -> String {
     }
 }
 
+/// Whether `ty` has an `impl Trait` anywhere in its syntax tree.
 fn contains_impl_trait(ty: &Type) -> bool {
-    let text = ty.to_token_stream().to_string();
-    text.split(|c: char| !c.is_alphanumeric() && c != '_')
-        .any(|w| w == "impl")
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
 }
 
 struct Errors(Option<syn::Error>);
@@ -200,60 +207,8 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
         args.push(arg);
     }
 
-    let can_block = match &sig.output {
-        ReturnType::Default => false,
-        ReturnType::Type(_, ty) => match return_kind(ty) {
-            Some(can_block) => can_block,
-            None => {
-                errors.push_spanned(
-                    ty,
-                    format!(
-                        "a hook must return `()` or `Result<(), E>` (with `E: Into<HookError>`), not `{}`",
-                        ty.to_token_stream().to_string().replace(" <", "<").replace("< ", "<").replace(" >", ">")
-                    ),
-                );
-                false
-            }
-        },
-    };
-
     match errors.0 {
         Some(e) => Err(e),
-        None => Ok(Signature {
-            args,
-            is_async,
-            can_block,
-        }),
-    }
-}
-
-/// `Some(can_block)` for `()` and `Result<(), E>`, `None` otherwise.
-fn return_kind(ty: &Type) -> Option<bool> {
-    match ty {
-        Type::Tuple(t) if t.elems.is_empty() => Some(false),
-        Type::Paren(p) => return_kind(&p.elem),
-        Type::Path(p) if p.qself.is_none() => {
-            let last = p.path.segments.last()?;
-            if last.ident != "Result" {
-                return None;
-            }
-            let PathArguments::AngleBracketed(generic) = &last.arguments else {
-                return None;
-            };
-            let mut types = generic.args.iter().filter_map(|a| match a {
-                GenericArgument::Type(t) => Some(t),
-                _ => None,
-            });
-            match types.next()? {
-                Type::Tuple(t) if t.elems.is_empty() => {}
-                _ => return None,
-            }
-            let can_block = types
-                .next()
-                .and_then(last_ident)
-                .is_some_and(|e| e == "HookError" || e == "CheckError");
-            Some(can_block)
-        }
-        _ => None,
+        None => Ok(Signature { args, is_async }),
     }
 }

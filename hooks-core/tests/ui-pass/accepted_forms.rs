@@ -62,7 +62,56 @@ fn guardrail(run_input: &mut RunInput) -> Result<(), CheckError> {
     Ok(())
 }
 
+/// The error type decides whether a hook can block, whatever the spelling.
+type Checked = Result<(), CheckError>;
+
+#[hook]
+fn through_an_alias(run_input: &RunInput) -> Checked {
+    let _ = run_input;
+    Ok(())
+}
+
+mod reexport {
+    pub use hooks_core::CheckError as Rejection;
+}
+
+#[hook]
+fn through_a_reexport(run_input: &RunInput) -> Result<(), reexport::Rejection> {
+    let _ = run_input;
+    Ok(())
+}
+
+struct PolicyViolation;
+impl From<PolicyViolation> for HookError {
+    fn from(_: PolicyViolation) -> Self {
+        HookError::msg("policy")
+    }
+}
+
+#[hook]
+fn own_error_type(run_input: &RunInput) -> Result<(), PolicyViolation> {
+    let _ = run_input;
+    Ok(())
+}
+
+#[hook(run_in_background = true)]
+fn fallible_in_background(run_input: &RunInput) -> std::io::Result<()> {
+    let _ = run_input;
+    Ok(())
+}
+
+#[hook(run_in_background = true)]
+async fn anyhow_in_background(run_input: &RunInput) -> anyhow::Result<()> {
+    let _ = run_input;
+    Ok(())
+}
+
 fn main() {
+    assert!(through_an_alias::META.can_block);
+    assert!(through_a_reexport::META.can_block);
+    assert!(own_error_type::META.can_block, "when in doubt, it can block");
+    assert!(!fallible_in_background::META.can_block);
+    assert!(!anyhow_in_background::META.can_block);
     assert_eq!(with_a_name::META.name, "renamed");
     assert!(background::META.run_in_background && background::META.is_async);
     assert!(bare_flag::META.run_in_background);

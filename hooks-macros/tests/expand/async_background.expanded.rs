@@ -15,7 +15,13 @@ impl send_notification {
             .and(<&RunOutput as ::hooks_core::__private::FromHookArgs<'_>>::PHASES)
             .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
         mutates: false,
-        can_block: false,
+        can_block: {
+            #[allow(unused_imports)]
+            use ::hooks_core::__private::MayCarryCheck as _;
+            <::hooks_core::__private::CheckProbe<
+                <() as ::hooks_core::__private::IntoHookResult>::Error,
+            >>::CAN_CHECK
+        },
     };
 }
 impl ::hooks_core::__private::Hook for send_notification {
@@ -37,15 +43,23 @@ impl ::hooks_core::__private::Hook for send_notification {
             let __hook_arg1 = <&AgentInfo as ::hooks_core::__private::FromHookArgs<
                 '_,
             >>::from_hook_args(&__hook_args)?;
-            ::hooks_core::__private::IntoHookResult::into_hook_result(
-                send_notification(__hook_arg0, __hook_arg1).await,
-            )
+            {
+                let __hook_returned: () = send_notification(__hook_arg0, __hook_arg1)
+                    .await;
+                <() as ::hooks_core::__private::IntoHookResult>::into_hook_result(
+                    __hook_returned,
+                )
+            }
         })
     }
 }
 impl ::hooks_core::__private::HookDef for send_notification {
     const META: ::hooks_core::__private::HookMeta = <send_notification>::META;
 }
+const _: () = ::core::assert!(
+    ! < send_notification > ::META.can_block,
+    "`send_notification` has `run_in_background = true`, but its return type can carry a check error: a check in the background can only be logged, never block the run. Keep the hook inline (remove `run_in_background`), or return an error type that cannot carry a check (`()`, `std::io::Error`, `String`, `anyhow::Error`, or a type of yours that implements `CheckFree`)"
+);
 ::hooks_core::__private::inventory::submit! {
     ::hooks_core::__private::Registration::new(& send_notification)
 }

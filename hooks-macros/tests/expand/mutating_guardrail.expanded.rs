@@ -15,7 +15,16 @@ impl redact {
             .and(::hooks_core::__private::Phases::PRE)
             .and(<&Session as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
         mutates: true,
-        can_block: true,
+        can_block: {
+            #[allow(unused_imports)]
+            use ::hooks_core::__private::MayCarryCheck as _;
+            <::hooks_core::__private::CheckProbe<
+                <Result<
+                    (),
+                    CheckError,
+                > as ::hooks_core::__private::IntoHookResult>::Error,
+            >>::CAN_CHECK
+        },
     };
 }
 impl ::hooks_core::__private::Hook for redact {
@@ -41,9 +50,18 @@ impl ::hooks_core::__private::Hook for redact {
             let __hook_arg1 = <&Session as ::hooks_core::__private::FromHookArgs<
                 '_,
             >>::from_hook_args(&__hook_args)?;
-            ::hooks_core::__private::IntoHookResult::into_hook_result(
-                redact(__hook_input_mut, __hook_arg1),
-            )
+            {
+                let __hook_returned: Result<(), CheckError> = redact(
+                    __hook_input_mut,
+                    __hook_arg1,
+                );
+                <Result<
+                    (),
+                    CheckError,
+                > as ::hooks_core::__private::IntoHookResult>::into_hook_result(
+                    __hook_returned,
+                )
+            }
         }
         ::hooks_core::__private::HookCall::Ready(__hook_invoke(__hook_cx))
     }

@@ -14,7 +14,13 @@ impl audit_log {
         phases: my_app::hooks::__private::Phases::ALL
             .and(<&UserId as my_app::hooks::__private::FromHookArgs<'_>>::PHASES),
         mutates: false,
-        can_block: false,
+        can_block: {
+            #[allow(unused_imports)]
+            use my_app::hooks::__private::MayCarryCheck as _;
+            <my_app::hooks::__private::CheckProbe<
+                <() as my_app::hooks::__private::IntoHookResult>::Error,
+            >>::CAN_CHECK
+        },
     };
 }
 impl my_app::hooks::__private::Hook for audit_log {
@@ -35,9 +41,12 @@ impl my_app::hooks::__private::Hook for audit_log {
             let __hook_arg0 = <&UserId as my_app::hooks::__private::FromHookArgs<
                 '_,
             >>::from_hook_args(&__hook_args)?;
-            my_app::hooks::__private::IntoHookResult::into_hook_result(
-                audit_log(__hook_arg0),
-            )
+            {
+                let __hook_returned: () = audit_log(__hook_arg0);
+                <() as my_app::hooks::__private::IntoHookResult>::into_hook_result(
+                    __hook_returned,
+                )
+            }
         }
         my_app::hooks::__private::run_blocking(__hook_cx, __hook_invoke)
     }

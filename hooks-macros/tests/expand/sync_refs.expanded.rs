@@ -16,7 +16,13 @@ impl log_request {
             .and(<&RunInput as ::hooks_core::__private::FromHookArgs<'_>>::PHASES)
             .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
         mutates: false,
-        can_block: false,
+        can_block: {
+            #[allow(unused_imports)]
+            use ::hooks_core::__private::MayCarryCheck as _;
+            <::hooks_core::__private::CheckProbe<
+                <() as ::hooks_core::__private::IntoHookResult>::Error,
+            >>::CAN_CHECK
+        },
     };
 }
 impl ::hooks_core::__private::Hook for log_request {
@@ -40,9 +46,12 @@ impl ::hooks_core::__private::Hook for log_request {
             let __hook_arg1 = <&AgentInfo as ::hooks_core::__private::FromHookArgs<
                 '_,
             >>::from_hook_args(&__hook_args)?;
-            ::hooks_core::__private::IntoHookResult::into_hook_result(
-                log_request(__hook_arg0, __hook_arg1),
-            )
+            {
+                let __hook_returned: () = log_request(__hook_arg0, __hook_arg1);
+                <() as ::hooks_core::__private::IntoHookResult>::into_hook_result(
+                    __hook_returned,
+                )
+            }
         }
         ::hooks_core::__private::HookCall::Ready(__hook_invoke(__hook_cx))
     }
