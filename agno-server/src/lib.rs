@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod db;
 pub mod fake_openai;
+pub mod guardrails;
 pub mod model;
 pub mod os;
 

@@ -1,0 +1,85 @@
+//! Agno's built-in guardrails, as hooks: [`PIIDetectionGuardrail`] and
+//! [`PromptInjectionGuardrail`], with Agno 3.1.10's detections, options,
+//! messages, triggers and `additional_data`, so an Agno configuration
+//! carries over.
+//!
+//! They are values (configured once, their patterns compiled once) that
+//! implement [`Hook`](crate::Hook): give them to `pre_hooks(...)` like any
+//! hook. As pre-hooks they check the input (`InputCheckError` in Agno); as
+//! post-hooks, which Agno cannot do (its guardrails take only the input),
+//! they check the output's content (`OutputCheckError`).
+//!
+//! ```
+//! use agno_server::guardrails::{PIIDetectionGuardrail, PromptInjectionGuardrail};
+//! use agno_server::{Agent, Echo, RunStatus};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let agent = Agent::builder()
+//!     .id("assistant")
+//!     .model(Echo::new())
+//!     .pre_hooks((PIIDetectionGuardrail::new(), PromptInjectionGuardrail::new()))
+//!     .build()
+//!     .unwrap();
+//! let output = agent.run("my SSN is 123-45-6789").await.unwrap();
+//! assert_eq!(output.status, RunStatus::Error);
+//! assert_eq!(output.content.as_deref(), Some("Potential PII detected in input"));
+//! # });
+//! ```
+
+mod pii;
+mod prompt_injection;
+
+pub use pii::{PIIDetectionGuardrail, PiiOptions};
+pub use prompt_injection::{DEFAULT_INJECTION_PATTERNS, PromptInjectionGuardrail};
+
+use hooks_core::{CheckError, CheckTrigger, HookContext, HookMeta, Phase, Phases};
+
+/// The metadata of a built-in guardrail: inline, both phases; `mutates`
+/// when it rewrites the text (masking), `can_block` when it raises.
+const fn meta(name: &'static str, line: u32, mutates: bool, can_block: bool) -> HookMeta {
+    HookMeta {
+        name,
+        module_path: module_path!(),
+        file: file!(),
+        line,
+        is_async: false,
+        run_in_background: false,
+        blocking: false,
+        phases: Phases::ALL,
+        mutates,
+        can_block,
+    }
+}
+
+/// The text a guardrail reads in the phase `cx` is at: the input's content
+/// before the model, the output's content after it.
+fn text(cx: &HookContext) -> &str {
+    match cx.phase() {
+        Phase::Pre => &cx.input().input_content,
+        Phase::Post => cx
+            .output()
+            .and_then(|o| o.content.as_deref())
+            .unwrap_or_default(),
+    }
+}
+
+/// Replaces the text [`text`] reads.
+fn set_text(cx: &mut HookContext, new: String) {
+    match cx.phase() {
+        Phase::Pre => cx.input_mut().input_content = new,
+        Phase::Post => {
+            if let Some(output) = cx.output_mut() {
+                output.content = Some(new);
+            }
+        }
+    }
+}
+
+/// A check error on the side `phase` checks: `input` for pre-hooks (Agno's
+/// message), the same message with "output" for post-hooks.
+fn check_error(phase: Phase, input_message: &str, trigger: CheckTrigger) -> CheckError {
+    match phase {
+        Phase::Pre => CheckError::input(input_message, trigger),
+        Phase::Post => CheckError::output(input_message.replace("input", "output"), trigger),
+    }
+}
