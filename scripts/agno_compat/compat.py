@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Agno's own code against ours, both ways (agno==3.1.10):
+
+1. client:  Agno's AgentOSClient drives the seed example (config, agents,
+            a run as JSON and streamed, sessions, a session's runs).
+2. reads:   Agno's SqliteDb reads the file our server wrote: every agent
+            session, each with its runs (content, status, agent id);
+            get_session by id; nothing logged at WARNING or above.
+3. writes:  Agno's own Agent + SqliteDb write a file (its model pointed at
+            our fake OpenAI server); our server opens it, lists the
+            sessions, continues one (Agno's runs go to the model as
+            history); Agno reads the file again with our run in it.
+
+usage: compat.py SEED_BINARY FAKE_OPENAI_BINARY WORK_DIR
+(scripts/agno_compat.sh makes the venv, builds nothing, and calls this.)
+Prints one line per check and `N passed, M failed`; exits 1 on a failure.
+"""
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import urllib.parse
+import urllib.request
+
+AGENT = "background-task-agent"
+RESULTS = []
+
+
+def check(name):
+    """Runs the decorated function now, recording ok or the failure."""
+
+    def run(fn):
+        try:
+            detail = fn()
+            RESULTS.append((name, True, detail or ""))
+        except Exception as error:  # noqa: BLE001 - every failure is reported
+            traceback.print_exc(file=sys.stderr)
+            RESULTS.append((name, False, f"{type(error).__name__}: {error}"[:400]))
+        return fn
+
+    return run
+
+
+class AgnoLog(logging.Handler):
+    """Collects what Agno logs at WARNING or above."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(f"{record.levelname} {record.getMessage()}")
+
+    def __enter__(self):
+        for name in ("agno", "agno-team", "agno-workflow"):
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        for name in ("agno", "agno-team", "agno-workflow"):
+            logging.getLogger(name).removeHandler(self)
+        assert not self.records, f"Agno logged: {self.records}"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, form=None):
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+def wait_until(probe, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            probe()
+            return
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not come up in {timeout} s")
+
+
+class Process:
+    """A child process, killed at exit if still running."""
+
+    ALL = []
+
+    def __init__(self, args, env, log):
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        Process.ALL.append(self)
+
+    def stop(self):
+        """SIGTERM, then wait for a clean exit (the server drains and closes its file)."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        assert code == 0, f"exit code {code}"
+
+    @classmethod
+    def kill_all(cls):
+        for p in cls.ALL:
+            if p.proc.poll() is None:
+                p.proc.kill()
+
+
+def start_seed(seed, db, work, name, **env):
+    port = free_port()
+    full = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OS_SECURITY_KEY")}
+    full.update(PORT=str(port), AGNO_DB=db, SEED_SKIP_NOTIFICATION="1", RUST_LOG="info", **env)
+    server = Process([seed], full, os.path.join(work, f"{name}.log"))
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: http("GET", f"{base}/health"), f"our server ({name})")
+    return server, base
+
+
+def run(base, message, **fields):
+    status, body = http("POST", f"{base}/agents/{AGENT}/runs", {"message": message, "stream": "false", **fields})
+    assert status == 200 and body["status"] == "COMPLETED", (status, body)
+    return body
+
+
+def main(seed, fake, work):
+    from agno.client.os import AgentOSClient
+    from agno.db.base import SessionType
+    from agno.db.sqlite import SqliteDb
+
+    fake_port = free_port()
+    Process([fake, "--port", str(fake_port), "--record"], dict(os.environ), os.path.join(work, "fake.log"))
+    fake_base = f"http://127.0.0.1:{fake_port}/v1"
+    wait_until(lambda: http("GET", f"{fake_base}/_requests"), "the fake OpenAI server")
+
+    # 1. Agno's client drives our server.
+    ours = os.path.join(work, "ours.db")
+    server, base = start_seed(seed, ours, work, "seed-client")
+    client = AgentOSClient(base)
+    state = {}
+    # One event loop for every call: the client keeps its connections.
+    loop = asyncio.new_event_loop()
+
+    def call(name, fn):
+        @check(f"client: {name}")
+        def _():
+            value = loop.run_until_complete(fn())
+            return type(value).__name__
+
+    call("get_config", lambda: client.aget_config())
+    call("list_agents", lambda: client.list_agents())
+    call("get_agent", lambda: client.aget_agent(AGENT))
+
+    @check("client: run_agent (JSON)")
+    def _():
+        out = loop.run_until_complete(client.run_agent(AGENT, "Hello, how are you?", session_id="client-1", user_id="ada"))
+        assert out.content == "Echo: Hello, how are you?", out.content
+        state["run_id"] = out.run_id
+
+    @check("client: run_agent_stream")
+    def _():
+        async def stream():
+            return [type(e).__name__ async for e in client.run_agent_stream(AGENT, "And again", session_id="client-1")]
+
+        names = loop.run_until_complete(stream())
+        assert names and names[-1] == "RunCompletedEvent", names
+        return f"{len(names)} events"
+
+    call("get_sessions", lambda: client.get_sessions())
+    call("get_session", lambda: client.get_session("client-1"))
+
+    @check("client: get_session_runs")
+    def _():
+        runs = loop.run_until_complete(client.get_session_runs("client-1"))
+        assert len(runs) == 2, runs
+
+    @check("client: get_session_run")
+    def _():
+        run_out = loop.run_until_complete(client.get_session_run("client-1", state["run_id"]))
+        assert run_out.run_id == state["run_id"]
+
+    loop.close()
+
+    # More sessions, by plain HTTP, then a clean stop.
+    expected = {"client-1": ["Echo: Hello, how are you?", "Echo: And again"]}
+    for i in range(3):
+        run(base, f"grace {i}", session_id="compat-grace", user_id="grace")
+    expected["compat-grace"] = [f"Echo: grace {i}" for i in range(3)]
+    anonymous = run(base, "no session given")
+    expected[anonymous["session_id"]] = ["Echo: no session given"]
+    server.stop()
+
+    # 2. Agno reads our file.
+    @check("agno reads our file: sessions, runs, get_session, no warning")
+    def _():
+        with AgnoLog():
+            db = SqliteDb(db_file=ours)
+            sessions = db.get_sessions(session_type=SessionType.AGENT)
+            got = {s.session_id: s for s in sessions}
+            assert set(got) == set(expected), (sorted(got), sorted(expected))
+            for session_id, contents in expected.items():
+                session = got[session_id]
+                assert session.agent_id == AGENT, session.agent_id
+                runs = session.runs or []
+                assert [r.content for r in runs] == contents, [r.content for r in runs]
+                for r in runs:
+                    assert r.status.value == "COMPLETED", r.status
+                    assert r.agent_id == AGENT, r.agent_id
+                one = db.get_session(session_id=session_id, session_type=SessionType.AGENT)
+                assert one is not None and one.session_id == session_id
+                assert [r.run_id for r in one.runs] == [r.run_id for r in runs]
+            assert got["compat-grace"].user_id == "grace"
+        return f"{len(expected)} sessions, {sum(map(len, expected.values()))} runs"
+
+    # 3. Agno writes, we continue, Agno reads again.
+    theirs = os.path.join(work, "theirs.db")
+
+    @check("agno writes a file with its own Agent")
+    def _():
+        from agno.agent import Agent
+        from agno.models.openai import OpenAIResponses
+
+        with AgnoLog():
+            agent = Agent(
+                id=AGENT,
+                name="BackgroundTaskAgent",
+                model=OpenAIResponses(id="gpt-5.2", api_key="compat", base_url=fake_base),
+                db=SqliteDb(db_file=theirs),
+                instructions="You are a helpful assistant",
+                add_history_to_context=True,
+            )
+            for message in ("agno first", "agno second"):
+                out = agent.run(message, session_id="agno-1", user_id="linus")
+                assert out.content == f"Fake answer to: {message}", out.content
+            agent.run("agno elsewhere", session_id="agno-2")
+
+    server, base = start_seed(seed, theirs, work, "seed-theirs", OPENAI_API_KEY="compat", OPENAI_BASE_URL=fake_base)
+
+    @check("our server lists Agno's sessions")
+    def _():
+        status, body = http("GET", f"{base}/sessions?type=agent")
+        assert status == 200, status
+        ids = {s["session_id"] for s in body["data"]}
+        assert ids == {"agno-1", "agno-2"}, ids
+
+    @check("our server continues Agno's session with its history")
+    def _():
+        out = run(base, "continue please", session_id="agno-1")
+        assert out["content"] == "Fake answer to: continue please", out["content"]
+        _, requests = http("GET", f"{fake_base}/_requests")
+        sent = json.dumps(requests[-1]["body"]["input"])
+        for earlier in ("agno first", "Fake answer to: agno first", "agno second", "Fake answer to: agno second"):
+            assert earlier in sent, f"{earlier!r} not in the history sent: {sent}"
+        assert "agno elsewhere" not in sent, "another session's run leaked into the history"
+
+    server.stop()
+
+    @check("agno reads the file again with our run in it")
+    def _():
+        with AgnoLog():
+            db = SqliteDb(db_file=theirs)
+            session = db.get_session(session_id="agno-1", session_type=SessionType.AGENT)
+            contents = [r.content for r in session.runs]
+            assert contents == [
+                "Fake answer to: agno first",
+                "Fake answer to: agno second",
+                "Fake answer to: continue please",
+            ], contents
+            assert session.runs[-1].status.value == "COMPLETED"
+            assert session.runs[-1].agent_id == AGENT
+
+    width = max(len(n) for n, _, _ in RESULTS)
+    for name, ok, detail in RESULTS:
+        print(f"{name:<{width}}  {'ok  ' if ok else 'FAIL'}  {detail}")
+    failed = sum(1 for _, ok, _ in RESULTS if not ok)
+    print(f"{len(RESULTS) - failed} passed, {failed} failed")
+    return failed == 0
+
+
+if __name__ == "__main__":
+    try:
+        ok = main(*sys.argv[1:4])
+    finally:
+        Process.kill_all()
+    sys.exit(0 if ok else 1)
