@@ -42,8 +42,9 @@ pub(crate) struct Migration {
 /// Every migration, oldest first. Never change what a published step does
 /// to an existing file, nor reorder the steps: add a new one with the next
 /// version and bump [`SCHEMA_VERSION`]. (Version 1's `CREATE TABLE IF NOT
-/// EXISTS` lists the columns version 4 adds, so a new file has them in
-/// Agno's order; it runs only where the table does not exist yet.)
+/// EXISTS` has version 4's layout, so a new file gets Agno's column order
+/// and version 4 does not rebuild its empty `agno_runs`; it runs only where
+/// the table does not exist yet.)
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -134,7 +135,7 @@ CREATE TABLE IF NOT EXISTS agno_runs (
     user_id VARCHAR,
     parent_run_id VARCHAR,
     status VARCHAR,
-    run_index BIGINT NOT NULL,
+    run_index BIGINT,
     run_data JSON NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT
