@@ -5,9 +5,13 @@
 
 mod os_support;
 
-use agno_server::fake_openai::{FakeConfig, FakeOpenAi};
-use agno_server::guardrails::{PIIDetectionGuardrail, PiiOptions, PromptInjectionGuardrail};
-use agno_server::{Agent, AgentOS, OpenAIResponses, SqliteDb};
+use std::time::Duration;
+
+use agno_server::fake_openai::{FakeConfig, FakeFault, FakeOpenAi};
+use agno_server::guardrails::{
+    OpenAIModerationGuardrail, PIIDetectionGuardrail, PiiOptions, PromptInjectionGuardrail,
+};
+use agno_server::{Agent, AgentOS, Echo, OpenAIResponses, RunStatus, SqliteDb};
 use os_support::{Server, frames};
 
 async fn serve(agent: Agent) -> Server {
@@ -178,4 +182,161 @@ async fn prompt_injection_is_rejected_and_an_output_check_works_too() {
         "Potential jailbreaking or prompt injection detected."
     );
     server.shutdown().await;
+}
+
+fn moderation(base_url: &str) -> OpenAIModerationGuardrail {
+    OpenAIModerationGuardrail::new()
+        .api_key("sk-test")
+        .base_url(base_url)
+        .retry_base_delay(Duration::from_millis(1))
+}
+
+/// The paths the fake received, in order.
+fn paths(fake: &agno_server::fake_openai::FakeOpenAiHandle) -> Vec<String> {
+    fake.requests().into_iter().map(|r| r.path).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_moderation_rejects_flagged_input_with_agnos_data() {
+    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let server = serve(
+        agent(&fake.base_url(), db)
+            .pre_hooks(moderation(&fake.base_url()))
+            .build()
+            .unwrap(),
+    )
+    .await;
+
+    let response = server
+        .post_form(
+            "/agents/guarded/runs",
+            &[("message", "something flag:violence something")],
+        )
+        .await;
+    let frames = frames(&response.text().await.unwrap());
+    let (name, error) = frames.last().unwrap();
+    assert_eq!(name, "RunError");
+    assert_eq!(error["content"], "OpenAI moderation violation detected.");
+    assert_eq!(error["error_type"], "input_check_error");
+    assert_eq!(error["error_id"], "input_not_allowed");
+    let data = &error["additional_data"];
+    assert_eq!(data["categories"]["violence"], true);
+    assert_eq!(data["categories"]["self_harm_intent"], false);
+    assert_eq!(data["category_scores"]["violence"], 0.9);
+    assert_eq!(
+        paths(&fake),
+        ["/v1/moderations"],
+        "the model was not called"
+    );
+    let sent = &fake.requests()[0];
+    assert_eq!(sent.body["model"], "omni-moderation-latest");
+    assert_eq!(sent.body["input"], "something flag:violence something");
+    assert_eq!(sent.authorization.as_deref(), Some("Bearer sk-test"));
+
+    let (_, body) = server
+        .post_json(
+            "/agents/guarded/runs",
+            &[("message", "a kind word"), ("stream", "false")],
+        )
+        .await;
+    assert_eq!(body["status"], "COMPLETED");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_moderation_raises_only_for_the_chosen_categories() {
+    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let server = serve(
+        agent(&fake.base_url(), db)
+            .pre_hooks(moderation(&fake.base_url()).raise_for_categories(["self-harm/intent"]))
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let (_, body) = server
+        .post_json(
+            "/agents/guarded/runs",
+            &[("message", "flag:violence"), ("stream", "false")],
+        )
+        .await;
+    assert_eq!(body["status"], "COMPLETED", "violence is not chosen");
+    let (_, body) = server
+        .post_json(
+            "/agents/guarded/runs",
+            &[("message", "flag:self-harm/intent"), ("stream", "false")],
+        )
+        .await;
+    assert_eq!(body["status"], "ERROR");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_moderation_down_fails_open_by_default_and_closed_when_asked() {
+    // Every request fails with a 500 (retried, then given up).
+    let fake = FakeOpenAi::start(FakeConfig::default().with_fault(FakeFault::status(500)))
+        .await
+        .unwrap();
+    let echo = |guard: OpenAIModerationGuardrail| {
+        Agent::builder()
+            .id("guarded")
+            .model(Echo::new())
+            .pre_hooks(guard.max_retries(1))
+            .build()
+            .unwrap()
+    };
+    let open = echo(moderation(&fake.base_url()))
+        .run("hello")
+        .await
+        .unwrap();
+    assert_eq!(open.status, RunStatus::Completed);
+    let closed = echo(moderation(&fake.base_url()).fail_closed(true))
+        .run("hello")
+        .await
+        .unwrap();
+    assert_eq!(closed.status, RunStatus::Error);
+    assert_eq!(
+        closed.content.as_deref(),
+        Some("OpenAI moderation is unavailable; the input was not checked.")
+    );
+    // One try and one retry for each run.
+    assert_eq!(paths(&fake).len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_moderation_as_a_post_hook_checks_the_answer() {
+    let fake = FakeOpenAi::start(FakeConfig::default().with_answer("I say flag:hate"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let agent = agent(&fake.base_url(), db)
+        .post_hooks(moderation(&fake.base_url()))
+        .build()
+        .unwrap();
+    let output = agent.run("hello").await.unwrap();
+    assert_eq!(output.status, RunStatus::Error);
+    assert_eq!(
+        output.content.as_deref(),
+        Some("OpenAI moderation violation detected.")
+    );
+    assert_eq!(paths(&fake), ["/v1/responses", "/v1/moderations"]);
+    assert_eq!(fake.requests()[1].body["input"], "I say flag:hate");
+}
+
+#[test]
+fn agnos_guardrails_are_in_the_registry_with_their_defaults() {
+    for name in [
+        "PIIDetectionGuardrail",
+        "PromptInjectionGuardrail",
+        "OpenAIModerationGuardrail",
+    ] {
+        let found = agno_server::registry::get(name).unwrap();
+        let meta = found.meta();
+        assert!(meta.can_block && !meta.run_in_background, "{name}");
+        assert!(meta.file.contains("guardrails"), "{name}: {}", meta.file);
+    }
 }

@@ -6,7 +6,9 @@
 //! `"Fake answer to: <last user text>"` (or a fixed text), with word counts
 //! as token usage. Faults can be scripted: error statuses (with
 //! `Retry-After`), malformed bodies, hanging, connection resets, stream
-//! errors. `GET /v1/_requests` lists the requests recorded so far.
+//! errors. `POST /v1/moderations` flags the categories named in the text
+//! (`flag:violence`). `GET /v1/_requests` lists the requests recorded so
+//! far.
 //!
 //! ```
 //! use agno_server::fake_openai::{FakeConfig, FakeFault, FakeOpenAi};
@@ -31,6 +33,7 @@
 
 mod answer;
 mod listener;
+mod moderation;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -228,6 +231,7 @@ impl FakeOpenAi {
         let app = Router::new()
             .route("/v1/responses", post(responses))
             .route("/v1/chat/completions", post(chat_completions))
+            .route("/v1/moderations", post(moderations))
             .route("/v1/_requests", get(recorded_requests))
             .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(shared.clone());
@@ -346,13 +350,15 @@ async fn chat_completions(
     handle(&shared, &conn, Api::Chat, &headers, &body).await
 }
 
-async fn handle(
+/// What every route does first: counts and records the request, waits the
+/// configured delay, checks the key, parses the body. `Err` is the answer
+/// to send instead (an error, or shutting down).
+async fn admit(
     shared: &Shared,
-    conn: &Conn,
-    api: Api,
+    path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Response {
+) -> Result<(usize, Value), Response> {
     let n = shared.next.fetch_add(1, Ordering::Relaxed);
     let config = &shared.config;
     let authorization = headers
@@ -361,7 +367,7 @@ async fn handle(
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     if config.record_requests {
         let recorded = RecordedRequest {
-            path: api.path().to_owned(),
+            path: path.to_owned(),
             authorization: authorization.map(str::to_owned),
             body: parsed
                 .clone()
@@ -377,7 +383,7 @@ async fn handle(
     if !config.delay.is_zero() {
         tokio::select! {
             () = tokio::time::sleep(config.delay) => {}
-            () = shared.cancel.cancelled() => return shutting_down(),
+            () = shared.cancel.cancelled() => return Err(shutting_down()),
         }
     }
 
@@ -386,41 +392,64 @@ async fn handle(
             .and_then(|a| a.strip_prefix("Bearer "))
             .is_some_and(|k| k == expected);
         if !ok {
-            return json_response(
+            return Err(json_response(
                 StatusCode::UNAUTHORIZED,
                 answer::error_body("Incorrect API key provided.", "invalid_request_error"),
-            );
+            ));
         }
     }
 
     let Some(request) = parsed else {
-        return json_response(
+        return Err(json_response(
             StatusCode::BAD_REQUEST,
             answer::error_body(
                 "We could not parse the JSON body of your request.",
                 "invalid_request_error",
             ),
-        );
+        ));
     };
+    Ok((n, request))
+}
+
+/// The scripted fault for request `n`, if any.
+fn fault(config: &FakeConfig, n: usize) -> Option<&FakeFault> {
+    config.script.get(n).or(config.fault.as_ref())
+}
+
+/// The answer to a [`FakeFault::Status`].
+fn status_fault(status: u16, retry_after: Option<&str>, body: Option<&String>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = body.cloned().unwrap_or_else(|| {
+        answer::error_body(&format!("fake error {}", status.as_u16()), "server_error")
+    });
+    let mut response = json_response(status, body);
+    if let Some(after) = retry_after.and_then(|v| v.parse().ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, after);
+    }
+    response
+}
+
+async fn handle(
+    shared: &Shared,
+    conn: &Conn,
+    api: Api,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let (n, request) = match admit(shared, api.path(), headers, body).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let config = &shared.config;
     let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
 
-    match config.script.get(n).or(config.fault.as_ref()) {
+    match fault(config, n) {
         None => {}
         Some(FakeFault::Status {
             status,
             retry_after,
             body,
-        }) => {
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let body = body.clone().unwrap_or_else(|| {
-                answer::error_body(&format!("fake error {}", status.as_u16()), "server_error")
-            });
-            let mut response = json_response(status, body);
-            if let Some(after) = retry_after.as_deref().and_then(|v| v.parse().ok()) {
-                response.headers_mut().insert(header::RETRY_AFTER, after);
-            }
-            return response;
-        }
+        }) => return status_fault(*status, retry_after.as_deref(), body.as_ref()),
         Some(FakeFault::Malformed) => {
             return if stream {
                 sse_response(answer::malformed_sse(api))
@@ -455,6 +484,43 @@ async fn handle(
     } else {
         json_response(StatusCode::OK, reply.json())
     }
+}
+
+/// `POST /v1/moderations`: flags each category `C` whose marker
+/// `flag:C` is in the input text (e.g. `flag:violence`,
+/// `flag:self-harm/intent`); see [`moderation::answer`]. Scripted faults
+/// apply as on the other routes (a malformed answer is cut JSON).
+async fn moderations(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (n, request) = match admit(&shared, "/v1/moderations", &headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    match fault(&shared.config, n) {
+        None => {}
+        Some(FakeFault::Status {
+            status,
+            retry_after,
+            body,
+        }) => return status_fault(*status, retry_after.as_deref(), body.as_ref()),
+        Some(FakeFault::Malformed | FakeFault::StreamError { .. }) => {
+            return json_response(StatusCode::OK, r#"{"results":[{"flagged""#.to_owned());
+        }
+        Some(FakeFault::Hang) => {
+            shared.cancel.cancelled().await;
+            return shutting_down();
+        }
+        Some(FakeFault::Reset) => {
+            conn.reset();
+            return StatusCode::OK.into_response();
+        }
+    }
+    let id = shared.ids.fetch_add(1, Ordering::Relaxed);
+    json_response(StatusCode::OK, moderation::answer(&request, id))
 }
 
 fn shutting_down() -> Response {

@@ -1,5 +1,5 @@
-//! Agno's built-in guardrails, as hooks: [`PIIDetectionGuardrail`] and
-//! [`PromptInjectionGuardrail`], with Agno 3.1.10's detections, options,
+//! Agno's built-in guardrails, as hooks: [`PIIDetectionGuardrail`],
+//! [`PromptInjectionGuardrail`] and [`OpenAIModerationGuardrail`], with Agno 3.1.10's detections, options,
 //! messages, triggers and `additional_data`, so an Agno configuration
 //! carries over.
 //!
@@ -26,13 +26,51 @@
 //! # });
 //! ```
 
+mod moderation;
 mod pii;
 mod prompt_injection;
 
+pub use moderation::OpenAIModerationGuardrail;
 pub use pii::{PIIDetectionGuardrail, PiiOptions};
 pub use prompt_injection::{DEFAULT_INJECTION_PATTERNS, PromptInjectionGuardrail};
 
-use hooks_core::{CheckError, CheckTrigger, HookContext, HookMeta, Phase, Phases};
+use std::sync::LazyLock;
+
+use hooks_core::{
+    CheckError, CheckTrigger, Hook, HookCall, HookContext, HookMeta, Phase, Phases, Registration,
+};
+
+/// Each guardrail with Agno's defaults, in the hook registry under its
+/// Agno name (`registry::get("PIIDetectionGuardrail")`, `GET /hooks`),
+/// built on first use. A configured value of yours is the same type with
+/// other options; give it to `pre_hooks(...)`.
+struct RegisteredDefault<T: 'static>(&'static LazyLock<T>);
+
+impl<T: Hook> Hook for RegisteredDefault<T> {
+    fn meta(&self) -> &'static HookMeta {
+        LazyLock::force(self.0).meta()
+    }
+
+    fn call<'a>(&'a self, cx: &'a mut HookContext) -> HookCall<'a> {
+        LazyLock::force(self.0).call(cx)
+    }
+}
+
+static DEFAULT_PII: LazyLock<PIIDetectionGuardrail> = LazyLock::new(PIIDetectionGuardrail::new);
+static DEFAULT_INJECTION: LazyLock<PromptInjectionGuardrail> =
+    LazyLock::new(PromptInjectionGuardrail::new);
+static DEFAULT_MODERATION: LazyLock<OpenAIModerationGuardrail> =
+    LazyLock::new(OpenAIModerationGuardrail::new);
+
+hooks_core::__private::inventory::submit! {
+    Registration::new(&RegisteredDefault(&DEFAULT_PII))
+}
+hooks_core::__private::inventory::submit! {
+    Registration::new(&RegisteredDefault(&DEFAULT_INJECTION))
+}
+hooks_core::__private::inventory::submit! {
+    Registration::new(&RegisteredDefault(&DEFAULT_MODERATION))
+}
 
 /// The metadata of a built-in guardrail: inline, both phases; `mutates`
 /// when it rewrites the text (masking), `can_block` when it raises.
@@ -75,11 +113,18 @@ fn set_text(cx: &mut HookContext, new: String) {
     }
 }
 
-/// A check error on the side `phase` checks: `input` for pre-hooks (Agno's
-/// message), the same message with "output" for post-hooks.
+/// A check error on the side `phase` checks: Agno's input check error for
+/// pre-hooks; for post-hooks an output check error, the message saying
+/// "output" and `input_not_allowed` becoming `output_not_allowed`.
 fn check_error(phase: Phase, input_message: &str, trigger: CheckTrigger) -> CheckError {
     match phase {
         Phase::Pre => CheckError::input(input_message, trigger),
-        Phase::Post => CheckError::output(input_message.replace("input", "output"), trigger),
+        Phase::Post => {
+            let trigger = match trigger {
+                CheckTrigger::InputNotAllowed => CheckTrigger::OutputNotAllowed,
+                other => other,
+            };
+            CheckError::output(input_message.replace("input", "output"), trigger)
+        }
     }
 }

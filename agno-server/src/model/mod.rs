@@ -45,6 +45,7 @@ pub use request::{ModelRequest, ModelResponse, ModelStreamEvent, Usage};
 pub use retry::{RetryPolicy, parse_retry_after};
 
 pub(crate) use echo::word_chunks;
+pub(crate) use transport::{Transport, openai_builder_methods};
 
 /// The future returned by [`Model::invoke`].
 pub type ModelFuture<'a> =
