@@ -371,3 +371,58 @@ async fn two_hundred_concurrent_runs_lose_nothing() {
         assert!(db.get_run(id).await.unwrap().is_some());
     }
 }
+
+/// Lost updates: every run writes back only the keys it changes, so 200
+/// runs of ONE session at once, each adding its own key to the state, keep
+/// all 200 keys (each used to write back the state as it read it, and
+/// 12 to 30 survived), and a rename made while they run stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runs_of_a_session_keep_every_state_key_and_the_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let agent = Arc::new(
+        Agent::builder()
+            .id("stateful")
+            .model(Echo::new())
+            .db(db.clone())
+            .build()
+            .unwrap(),
+    );
+    agent
+        .run(RunRequest::new("first").session_id("shared"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let agent = agent.clone();
+        let mut state = serde_json::Map::new();
+        state.insert(format!("key{i}"), serde_json::json!(i));
+        tasks.push(tokio::spawn(async move {
+            agent
+                .run(
+                    RunRequest::new(format!("run {i}"))
+                        .session_id("shared")
+                        .session_state(state),
+                )
+                .await
+        }));
+        if i == 100 {
+            // Renamed while runs of the session are in flight.
+            db.rename_session("shared", "Renamed")
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+    for task in tasks {
+        let output = task.await.unwrap().unwrap();
+        assert_eq!(output.status, RunStatus::Completed);
+    }
+    let session = db.get_session("shared").await.unwrap().unwrap();
+    assert_eq!(session.session_state.len(), 200);
+    for i in 0..200 {
+        assert_eq!(session.session_state[&format!("key{i}")], i, "key{i}");
+    }
+    assert_eq!(session.session_name.as_deref(), Some("Renamed"));
+    assert_eq!(db.get_runs("shared").await.unwrap().len(), 201);
+}

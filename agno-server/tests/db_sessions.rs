@@ -645,3 +645,53 @@ async fn session_token_totals_follow_new_replaced_and_moved_runs() {
     db.save_run(session("t", 102), &moved).await.unwrap();
     assert_eq!((totals("s"), totals("t")), (10, 2));
 }
+
+/// A run's write sets its keys on the state as stored when it is saved,
+/// and keeps the stored name: a record read before a rename and before
+/// another run's write undoes neither.
+#[tokio::test]
+async fn a_runs_write_keeps_what_others_wrote_in_between() {
+    let (_dir, db) = open();
+    let mut first = SessionRecord::new("s", SessionType::Agent);
+    first.session_state.insert("a".into(), json!(1));
+    let run = |id: &str| RunOutput {
+        run_id: id.into(),
+        ..Default::default()
+    };
+    db.save_run(first, &run("r1")).await.unwrap();
+
+    // Two runs read the session, then it is renamed, then both save.
+    let read = db.get_session("s").await.unwrap().unwrap();
+    let mut one = read.clone();
+    one.session_state = serde_json::Map::from_iter([("b".to_string(), json!(2))]);
+    let mut two = read;
+    two.session_state = serde_json::Map::from_iter([("a".to_string(), json!(10))]);
+    db.rename_session("s", "Named").await.unwrap().unwrap();
+    db.save_run(one, &run("r2")).await.unwrap();
+    db.save_run(two, &run("r3")).await.unwrap();
+
+    let stored = db.get_session("s").await.unwrap().unwrap();
+    assert_eq!(stored.session_name.as_deref(), Some("Named"));
+    assert_eq!(
+        Value::Object(stored.session_state),
+        json!({"a": 10, "b": 2})
+    );
+
+    // A run that changes no key leaves the state as it is.
+    let mut none = db.get_session("s").await.unwrap().unwrap();
+    none.session_state.clear();
+    db.save_run(none, &run("r4")).await.unwrap();
+    let stored = db.get_session("s").await.unwrap().unwrap();
+    assert_eq!(
+        Value::Object(stored.session_state),
+        json!({"a": 10, "b": 2})
+    );
+
+    // `upsert_session` still replaces the session as given.
+    let mut replaced = SessionRecord::new("s", SessionType::Agent);
+    replaced.session_state.insert("only".into(), json!(true));
+    db.upsert_session(replaced).await.unwrap();
+    let stored = db.get_session("s").await.unwrap().unwrap();
+    assert_eq!(Value::Object(stored.session_state), json!({"only": true}));
+    assert_eq!(stored.session_name, None);
+}

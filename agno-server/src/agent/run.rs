@@ -171,7 +171,11 @@ impl Agent {
             .as_ref()
             .map(|s| s.session_state.clone())
             .unwrap_or_default();
-        state.extend(request.session_state);
+        // What this run changes in the state: the store sets these keys on
+        // the state as it is when the run is saved, so runs of the session
+        // in flight at the same time keep each other's keys.
+        let state_changes = request.session_state;
+        state.extend(state_changes.iter().map(|(k, v)| (k.clone(), v.clone())));
         let user_id = request
             .user_id
             .or_else(|| stored.as_ref().and_then(|s| s.user_id.clone()));
@@ -214,7 +218,7 @@ impl Agent {
             agent_id: Some(info.id.clone()),
             user_id,
             session_name: stored.as_ref().and_then(|s| s.session_name.clone()),
-            session_state: cx.shared().run_context.session_state.clone(),
+            session_state: state_changes,
             agent_data: Some(json!({
                 "agent_id": info.id,
                 "name": info.name,

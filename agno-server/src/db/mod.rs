@@ -56,6 +56,13 @@ pub trait Db: Send + Sync + 'static {
     /// Upserts the session row and inserts (or replaces, by `run_id`) the
     /// run row, in ONE transaction.
     ///
+    /// A run writes only what a run changes, so writes in between are not
+    /// undone (no lost updates): for a session that exists, the keys of
+    /// `session.session_state` are set on the state as stored at this
+    /// moment (other keys kept: give only the keys the run changed), and
+    /// the stored name, metadata and summary are kept (a rename made while
+    /// the run was in flight stays). A new session is inserted as given.
+    ///
     /// `run_index` (the run's position in its session: 0, 1, ...) is
     /// assigned by the store for new runs; a replaced run keeps its index.
     /// A run without `session_id` gets the session's; a run naming another

@@ -48,20 +48,53 @@ fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, D
         .map_err(DbError::from)
 }
 
-/// The session upsert's SQL. With `counting`, the update also adds ?15,
-/// ?16, ?17 to `session_data.session_metrics` (the insert's `session_data`,
-/// ?7, then carries the totals already).
-fn upsert_session_sql(counting: bool) -> String {
-    let metrics = if counting {
+/// How a session upsert treats a row that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionWrite {
+    /// [`Db::upsert_session`](super::Db::upsert_session): the record is the
+    /// session, state and name included.
+    Replace,
+    /// A run's write: it changes only what a run changes, so concurrent
+    /// writers (a rename, other runs of the session) are not undone. The
+    /// state is the stored state with the run's keys set (?13, merged by
+    /// [`merged_state`]; NULL: unchanged); the stored name, metadata and
+    /// summary are kept. With `counting`, ?15, ?16, ?17 are added to
+    /// `session_data.session_metrics`.
+    Run { counting: bool },
+}
+
+/// The session upsert's SQL (the insert's `session_data`, ?7, carries the
+/// state, name and token totals of a new row).
+fn upsert_session_sql(write: SessionWrite) -> String {
+    let metrics = if write == (SessionWrite::Run { counting: true }) {
         format!(
             ",
-                                     '$.session_metrics', json_object(
+                 '$.session_metrics', json_object(
                  'input_tokens', coalesce(json_extract({SESSION_DATA_BASE}, '$.session_metrics.input_tokens'), 0) + ?15,
                  'output_tokens', coalesce(json_extract({SESSION_DATA_BASE}, '$.session_metrics.output_tokens'), 0) + ?16,
                  'total_tokens', coalesce(json_extract({SESSION_DATA_BASE}, '$.session_metrics.total_tokens'), 0) + ?17)"
         )
     } else {
         String::new()
+    };
+    let (data, kept) = match write {
+        SessionWrite::Replace => (
+            format!(
+                "json_set({SESSION_DATA_BASE}, '$.session_state', json(?13), '$.session_name', ?14)"
+            ),
+            "metadata = excluded.metadata,
+             summary = excluded.summary",
+        ),
+        SessionWrite::Run { .. } => (
+            format!(
+                "json_set({SESSION_DATA_BASE}, '$.session_state',
+                     CASE WHEN ?13 IS NULL
+                          THEN json(coalesce(json_extract({SESSION_DATA_BASE}, '$.session_state'), '{{}}'))
+                          ELSE json(?13) END{metrics})"
+            ),
+            "metadata = coalesce(agno_sessions.metadata, excluded.metadata),
+             summary = coalesce(agno_sessions.summary, excluded.summary)",
+        ),
     };
     format!(
         "INSERT INTO agno_sessions ({SESSION_COLUMNS})
@@ -72,34 +105,74 @@ fn upsert_session_sql(counting: bool) -> String {
              team_id = excluded.team_id,
              workflow_id = excluded.workflow_id,
              user_id = excluded.user_id,
-             session_data = json_set({SESSION_DATA_BASE},
-                                     '$.session_state', json(?13),
-                                     '$.session_name', ?14{metrics}),
+             session_data = {data},
              agent_data = excluded.agent_data,
-             metadata = excluded.metadata,
-             summary = excluded.summary,
+             {kept},
              updated_at = excluded.updated_at"
     )
 }
 
 /// Made once: `prepare_cached` looks statements up by their text.
-static UPSERT_SESSION: LazyLock<String> = LazyLock::new(|| upsert_session_sql(false));
-static UPSERT_SESSION_COUNTING: LazyLock<String> = LazyLock::new(|| upsert_session_sql(true));
+static UPSERT_SESSION: LazyLock<String> =
+    LazyLock::new(|| upsert_session_sql(SessionWrite::Replace));
+static RUN_UPSERT_SESSION: LazyLock<String> =
+    LazyLock::new(|| upsert_session_sql(SessionWrite::Run { counting: false }));
+static RUN_UPSERT_SESSION_COUNTING: LazyLock<String> =
+    LazyLock::new(|| upsert_session_sql(SessionWrite::Run { counting: true }));
 
 /// Inserts or replaces the session row. Keeps the stored `created_at` and
 /// the keys of `session_data` other than `session_state` and `session_name`.
 pub(crate) fn upsert_session(conn: &Connection, s: &SessionRecord) -> Result<(), DbError> {
-    upsert_session_counting(conn, s, None)
+    write_session(conn, s, SessionWrite::Replace, None, None)
 }
 
-/// [`upsert_session`], and with `tokens` adds them (input, output, total)
-/// to `session_data.session_metrics` in the same statement.
-fn upsert_session_counting(
+/// The stored state of `session_id` with the keys of `changes` set (Agno's
+/// `dict.update`), as JSON; `None` when `changes` is empty (the stored
+/// state stays as it is). Runs in the writer's transaction, so no other
+/// write comes between the read and the write. A stored state that cannot
+/// be read is replaced by `changes` (and said so in the log).
+fn merged_state(
+    conn: &Connection,
+    session_id: &str,
+    changes: &Map<String, Value>,
+) -> Result<Option<String>, DbError> {
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT json_extract({SESSION_DATA_BASE}, '$.session_state')
+             FROM agno_sessions WHERE session_id = ?1"
+        )
+    });
+    let stored: Option<Option<String>> = conn
+        .prepare_cached(&SQL)?
+        .query_row([session_id], |row| row.get(0))
+        .optional()?;
+    let mut state = match stored.flatten() {
+        None => Map::new(),
+        Some(text) => serde_json::from_str::<Map<String, Value>>(&text).unwrap_or_else(|e| {
+            tracing::warn!(session_id, error = %e, "stored session_state unreadable: replaced by the run's keys");
+            Map::new()
+        }),
+    };
+    state.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(Some(serde_json::to_string(&state)?))
+}
+
+/// The session upsert. `state` is ?13 of a run's write (see
+/// [`SessionWrite`]); `tokens` the run's token counts to add.
+fn write_session(
     conn: &Connection,
     s: &SessionRecord,
+    write: SessionWrite,
+    state: Option<String>,
     tokens: Option<[i64; 3]>,
 ) -> Result<(), DbError> {
-    let state = serde_json::to_string(&s.session_state)?;
+    let state = match write {
+        SessionWrite::Replace => Some(serde_json::to_string(&s.session_state)?),
+        SessionWrite::Run { .. } => state,
+    };
     let mut data = Map::new();
     data.insert(
         "session_state".into(),
@@ -141,12 +214,16 @@ fn upsert_session_counting(
         state,
         s.session_name,
     ];
-    match tokens {
-        None => conn.prepare_cached(&UPSERT_SESSION)?.execute(columns)?,
-        Some(tokens) => {
+    match (write, tokens) {
+        (SessionWrite::Replace, _) => conn.prepare_cached(&UPSERT_SESSION)?.execute(columns)?,
+        // A run's write leaves the name alone: ?14 is not in its SQL.
+        (SessionWrite::Run { .. }, None) => conn
+            .prepare_cached(&RUN_UPSERT_SESSION)?
+            .execute(&columns[..13])?,
+        (SessionWrite::Run { .. }, Some(tokens)) => {
             let mut all = columns.to_vec();
             all.extend(tokens.iter().map(|t| t as &dyn rusqlite::ToSql));
-            conn.prepare_cached(&UPSERT_SESSION_COUNTING)?
+            conn.prepare_cached(&RUN_UPSERT_SESSION_COUNTING)?
                 .execute(all.as_slice())?
         }
     };
@@ -186,7 +263,16 @@ pub(crate) fn save_run(
         }
         Some((was, _)) => (None, Some(was)),
     };
-    upsert_session_counting(conn, session, delta)?;
+    let state = merged_state(conn, &session.session_id, &session.session_state)?;
+    write_session(
+        conn,
+        session,
+        SessionWrite::Run {
+            counting: delta.is_some(),
+        },
+        state,
+        delta,
+    )?;
     let (_, team_id, workflow_id) =
         component_columns(session.session_type, session.agent_id.as_deref());
     conn.prepare_cached(
