@@ -336,7 +336,9 @@ impl Dispatcher {
                         hook = meta.name,
                         run_id = %cx.shared().run_id,
                         phase = %phase,
-                        "inline hook failed, the run goes on: {error}"
+                        "inline hook failed, the run goes on: {}",
+                        // Escaped: a hook's error may carry user text (no forged log lines).
+                        error.to_string().escape_debug()
                     );
                 }
             }
@@ -496,7 +498,7 @@ impl Dispatcher {
                     } else {
                         ""
                     };
-                    tracing::error!(hook = meta.name, run_id = %run_id, "background hook failed: {error}{note}");
+                    tracing::error!(hook = meta.name, run_id = %run_id, "background hook failed: {}{note}", error.to_string().escape_debug());
                 }
             }
             inner.in_flight.remove(id);

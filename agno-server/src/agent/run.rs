@@ -124,7 +124,11 @@ impl Agent {
         let agent = self.clone();
         let run = async move {
             if let Err(error) = agent.execute(request, Some(&tx)).await {
-                tracing::error!(agent = agent.id(), "streaming run failed: {error}");
+                tracing::error!(
+                    agent = agent.id(),
+                    "streaming run failed: {}",
+                    error.to_string().escape_debug()
+                );
                 let _ = tx.send(RunEvent {
                     created_at: now_secs(),
                     agent_id: agent.id().to_owned(),
@@ -308,8 +312,8 @@ impl Agent {
         let response = match answer {
             Ok(response) => response,
             Err(error) => {
-                tracing::error!(agent = %info.id, run_id = %run_id, "model request failed: {error}");
-                let message = format!("model request failed: {error}");
+                tracing::error!(agent = %info.id, run_id = %run_id, "model request failed: {}", error.to_string().escape_debug());
+                let message = format!("model request failed: {}", error.to_string().escape_debug());
                 output.status = RunStatus::Error;
                 output.content = Some(message.clone());
                 output.messages = messages;

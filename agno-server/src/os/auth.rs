@@ -44,14 +44,16 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
     if PUBLIC_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+    // As FastAPI's `HTTPBearer` reads it: no header, or a scheme other
+    // than `Bearer` (any case, RFC 9110 §11.1), is "required".
+    let Some(token) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| bearer_token(value.as_bytes()))
+    else {
         return ApiError::new(StatusCode::UNAUTHORIZED, "Authorization header required")
             .into_response();
     };
-    let token = value
-        .as_bytes()
-        .strip_prefix(b"Bearer ")
-        .unwrap_or(value.as_bytes());
     if key.matches(token) {
         next.run(request).await
     } else {
@@ -59,9 +61,29 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
     }
 }
 
+/// The token of `Bearer <token>`, the scheme in any case; `None` for
+/// another scheme or none.
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let space = value.iter().position(|b| *b == b' ')?;
+    let (scheme, rest) = value.split_at(space);
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| rest.trim_ascii_start())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::SecurityKey;
+    use super::{SecurityKey, bearer_token};
+
+    #[test]
+    fn the_bearer_scheme_in_any_case_and_nothing_else() {
+        assert_eq!(bearer_token(b"Bearer k"), Some(&b"k"[..]));
+        assert_eq!(bearer_token(b"bearer k"), Some(&b"k"[..]));
+        assert_eq!(bearer_token(b"BEARER  k"), Some(&b"k"[..]));
+        assert_eq!(bearer_token(b"k"), None);
+        assert_eq!(bearer_token(b"Basic k"), None);
+        assert_eq!(bearer_token(b"Bearerk"), None);
+    }
 
     #[test]
     fn matches_only_the_exact_key() {

@@ -144,8 +144,29 @@ fn multipart_error(status: StatusCode, text: String, limits: &Limits) -> ApiErro
 async fn read_urlencoded(body: Body, limits: &Limits) -> Result<Vec<RawField>, ApiError> {
     let bytes = axum::body::to_bytes(body, limits.max_body_bytes)
         .await
-        .map_err(|_| body_too_large(limits))?;
+        .map_err(|error| {
+            if is_length_limit(&error) {
+                body_too_large(limits)
+            } else {
+                // A broken body (a malformed chunk size, a connection cut
+                // mid-body) is the client's error, not a size.
+                ApiError::bad_request(format!("could not read the request body: {error}"))
+            }
+        })?;
     parse_urlencoded(&bytes, limits)
+}
+
+/// Whether reading a body stopped at its size limit (anywhere in the
+/// error's source chain).
+fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Splits an `application/x-www-form-urlencoded` body into raw fields

@@ -67,6 +67,56 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::map_request(drop_unusable_request_id))
+        .layer(middleware::from_fn(require_one_host))
+}
+
+/// The longest `x-request-id` a client may set (a UUID is 36).
+pub const MAX_REQUEST_ID_BYTES: usize = 128;
+
+/// A client's `x-request-id` is kept (echoed and logged) only when it is at
+/// most [`MAX_REQUEST_ID_BYTES`] of letters, digits and `-_.:/+=`;
+/// otherwise the server makes its own. An attacker cannot fill the log
+/// with long ids, nor forge log lines with control characters.
+async fn drop_unusable_request_id(
+    mut request: axum::http::Request<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    let usable = |v: &axum::http::HeaderValue| {
+        let bytes = v.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_BYTES
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
+    };
+    let headers = request.headers_mut();
+    let ids = headers.get_all("x-request-id");
+    let mut iter = ids.iter();
+    let keep = matches!((iter.next(), iter.next()), (Some(v), None) if usable(v));
+    if !keep {
+        headers.remove("x-request-id");
+    }
+    request
+}
+
+/// HTTP/1.1 needs exactly one `Host` header (RFC 9112 §3.2): none or
+/// several is a 400.
+async fn require_one_host(
+    request: axum::http::Request<axum::body::Body>,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if request.version() == axum::http::Version::HTTP_11
+        && request
+            .headers()
+            .get_all(axum::http::header::HOST)
+            .iter()
+            .count()
+            != 1
+    {
+        return ApiError::bad_request("HTTP/1.1 needs exactly one Host header").into_response();
+    }
+    next.run(request).await
 }
 
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {

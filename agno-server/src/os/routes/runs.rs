@@ -26,7 +26,7 @@ pub async fn create(
         return Err(ApiError::unavailable("the server is shutting down"));
     }
     let form = read_run_form(request, &state.limits).await?;
-    tracing::info!(agent = %agent_id, stream = form.stream, "run requested");
+    tracing::info!(agent = ?agent_id, stream = form.stream, "run requested");
     if form.stream {
         let events = agent.run_stream_tracked(form.request, &state.runs);
         return Ok(sse::response(events).into_response());

@@ -1,0 +1,185 @@
+//! Protocol details a hostile client probes: `Host` headers (RFC 9112
+//! §3.2), broken chunked bodies, the bearer scheme's case (RFC 9110
+//! §11.1), client request ids that would fill or forge the log, and user
+//! text that would forge log lines.
+
+mod os_support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use agno_server::{Agent, AgentOS, Echo, RunInput, hook};
+use os_support::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn echo_agent() -> Agent {
+    Agent::builder()
+        .id("echo")
+        .model(Echo::new())
+        .build()
+        .unwrap()
+}
+
+async fn serve(os: agno_server::AgentOSBuilder) -> Server {
+    Server::start(os.agent(echo_agent()).build().unwrap()).await
+}
+
+/// Sends `request` as raw bytes; returns the status line and the rest.
+async fn raw(server: &Server, request: &[u8]) -> String {
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Read the head and what comes with it (the server closes or answers).
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the server answered")
+            .unwrap();
+        answer.extend_from_slice(&buf[..n]);
+        if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn http_1_1_needs_exactly_one_host() {
+    let server = serve(AgentOS::builder().ignore_env_security_key()).await;
+    let none = raw(&server, b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    assert!(none.starts_with("HTTP/1.1 400"), "{none}");
+    let two = raw(
+        &server,
+        b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(two.starts_with("HTTP/1.1 400"), "{two}");
+    let one = raw(&server, b"GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await;
+    assert!(one.starts_with("HTTP/1.1 200"), "{one}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_malformed_chunk_size_is_a_400_not_a_413() {
+    let server = serve(AgentOS::builder().ignore_env_security_key()).await;
+    let answer = raw(
+        &server,
+        b"POST /agents/echo/runs HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nmessage=hi\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_required() {
+    let server = serve(AgentOS::builder().security_key("k3y")).await;
+    let get = |auth: &'static str| {
+        server
+            .client
+            .get(server.url("/agents"))
+            .header("authorization", auth)
+            .send()
+    };
+    assert_eq!(get("Bearer k3y").await.unwrap().status(), 200);
+    assert_eq!(get("bearer k3y").await.unwrap().status(), 200);
+    let bare = get("k3y").await.unwrap();
+    assert_eq!(bare.status(), 401);
+    let body: serde_json::Value = bare.json().await.unwrap();
+    assert_eq!(body["detail"], "Authorization header required");
+    assert_eq!(get("Basic k3y").await.unwrap().status(), 401);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_a_short_plain_request_id_is_echoed() {
+    let server = serve(AgentOS::builder().ignore_env_security_key()).await;
+    let id_of = |id: String| {
+        let request = server
+            .client
+            .get(server.url("/health"))
+            .header("x-request-id", id);
+        async move {
+            request.send().await.unwrap().headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(id_of("trace-42.a:b".into()).await, "trace-42.a:b");
+    let long = "x".repeat(7000);
+    let replaced = id_of(long).await;
+    assert_eq!(replaced.len(), 36, "a UUID of ours: {replaced}");
+    let forged = id_of("a\tb".into()).await;
+    assert_eq!(forged.len(), 36, "{forged}");
+    server.shutdown().await;
+}
+
+/// Every log line, kept in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A hook that fails with the user's text.
+#[hook]
+fn echoes_input_in_its_error(run_input: &RunInput) -> Result<(), String> {
+    Err(format!("bad input: {}", run_input.input_content))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn user_text_cannot_forge_log_lines() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let agent = Agent::builder()
+        .id("echo")
+        .model(Echo::new())
+        .pre_hooks(echoes_input_in_its_error)
+        .build()
+        .unwrap();
+    let server = Server::start(
+        AgentOS::builder()
+            .agent(agent)
+            .ignore_env_security_key()
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let forged = "x\n2026-01-01T00:00:00Z  INFO forged: admin logged in";
+    let (status, _) = server
+        .post_json(
+            "/agents/echo/runs",
+            &[("message", forged), ("stream", "false")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // An agent id with a newline in the path is logged escaped too.
+    let _ = server
+        .post_form("/agents/a%0Aforged%20line/runs", &[("message", "hi")])
+        .await;
+    server.shutdown().await;
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("bad input"), "the hook failure is logged: {log}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "{log}"
+    );
+    assert!(!log.lines().any(|l| l.starts_with("forged")), "{log}");
+}
