@@ -586,10 +586,10 @@ async fn damaged_json_is_an_error_naming_the_row() {
     }
     let err = db.get_runs("bad").await.unwrap_err();
     assert!(err.to_string().contains("bad-run"), "{err}");
-    assert!(matches!(
-        db.list_sessions(SessionQuery::default()).await,
-        Err(DbError::Corrupt { .. })
-    ));
+    // The list serves the readable rows and names the other.
+    let page = db.list_sessions(SessionQuery::default()).await.unwrap();
+    assert_eq!(page.unreadable, ["bad"]);
+    assert!(page.sessions.iter().all(|s| s.session_id != "bad"));
 
     // The good rows still read, and the bad session can still be written.
     assert!(db.get_session("good").await.unwrap().is_some());
@@ -694,4 +694,74 @@ async fn a_runs_write_keeps_what_others_wrote_in_between() {
     let stored = db.get_session("s").await.unwrap().unwrap();
     assert_eq!(Value::Object(stored.session_state), json!({"only": true}));
     assert_eq!(stored.session_name, None);
+}
+
+/// One row that cannot be read never takes a list down: the rest is
+/// served and the row is named.
+#[tokio::test]
+async fn an_unreadable_row_is_left_out_of_the_list_not_fatal() {
+    let (dir, db) = open();
+    for id in ["good-1", "bad", "good-2"] {
+        db.upsert_session(session(id, 10)).await.unwrap();
+    }
+    raw(&dir)
+        .execute(
+            "UPDATE agno_sessions SET session_data = '{\"session_state\": 5' WHERE session_id = 'bad'",
+            [],
+        )
+        .unwrap();
+    let page = db.list_sessions(SessionQuery::default()).await.unwrap();
+    let mut ids: Vec<_> = page
+        .sessions
+        .iter()
+        .map(|s| s.session_id.as_str())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["good-1", "good-2"]);
+    assert_eq!(page.unreadable, ["bad"]);
+    assert_eq!(page.total_count, 3);
+}
+
+/// The store refuses what it could not read back.
+#[tokio::test]
+async fn json_nested_past_the_limit_is_refused_and_the_limit_reads_back() {
+    use agno_server::db::MAX_JSON_DEPTH;
+    let (_dir, db) = open();
+    let nested = |levels: usize| {
+        let mut value = json!(1);
+        for _ in 1..levels {
+            value = json!({ "n": value });
+        }
+        value.as_object().cloned().unwrap_or_default()
+    };
+    let mut deep = session("deep", 1);
+    deep.session_state = nested(MAX_JSON_DEPTH + 2);
+    let err = db.upsert_session(deep.clone()).await.unwrap_err();
+    assert!(matches!(err, DbError::InvalidInput(_)), "{err:?}");
+    let run = RunOutput {
+        run_id: "r".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        db.save_run(deep, &run).await.unwrap_err(),
+        DbError::InvalidInput(_)
+    ));
+
+    let mut at_limit = session("at-limit", 1);
+    at_limit.session_state = nested(MAX_JSON_DEPTH + 1);
+    assert_eq!(
+        agno_server::db::json_depth(&Value::Object(at_limit.session_state.clone())),
+        MAX_JSON_DEPTH
+    );
+    db.upsert_session(at_limit.clone()).await.unwrap();
+    let back = db.get_session("at-limit").await.unwrap().unwrap();
+    assert_eq!(back.session_state, at_limit.session_state);
+    assert_eq!(
+        db.list_sessions(SessionQuery::default())
+            .await
+            .unwrap()
+            .sessions
+            .len(),
+        1
+    );
 }

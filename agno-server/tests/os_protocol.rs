@@ -49,7 +49,11 @@ async fn raw(server: &Server, request: &[u8]) -> String {
 #[tokio::test]
 async fn http_1_1_needs_exactly_one_host() {
     let server = serve(AgentOS::builder().ignore_env_security_key()).await;
-    let none = raw(&server, b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let none = raw(
+        &server,
+        b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(none.starts_with("HTTP/1.1 400"), "{none}");
     let two = raw(
         &server,
@@ -57,7 +61,11 @@ async fn http_1_1_needs_exactly_one_host() {
     )
     .await;
     assert!(two.starts_with("HTTP/1.1 400"), "{two}");
-    let one = raw(&server, b"GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await;
+    let one = raw(
+        &server,
+        b"GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(one.starts_with("HTTP/1.1 200"), "{one}");
     server.shutdown().await;
 }
@@ -176,10 +184,63 @@ async fn user_text_cannot_forge_log_lines() {
         .await;
     server.shutdown().await;
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(log.contains("bad input"), "the hook failure is logged: {log}");
+    assert!(
+        log.contains("bad input"),
+        "the hook failure is logged: {log}"
+    );
     assert!(
         !log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
         "{log}"
     );
     assert!(!log.lines().any(|l| l.starts_with("forged")), "{log}");
+}
+
+/// A `session_state` nested near the JSON parser's limit used to be stored
+/// one level deeper than it could be read: every `GET /sessions` then
+/// answered 500. Now it is refused with a 400, and the list keeps working.
+#[tokio::test]
+async fn deeply_nested_state_is_refused_and_cannot_poison_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::builder()
+        .id("echo")
+        .model(Echo::new())
+        .db(agno_server::SqliteDb::new(dir.path().join("agent.db")).unwrap())
+        .build()
+        .unwrap();
+    let server = Server::start(
+        AgentOS::builder()
+            .agent(agent)
+            .ignore_env_security_key()
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let deep = format!("{}1{}", "{\"a\":".repeat(126), "}".repeat(126));
+    let (status, body) = server
+        .post_json(
+            "/agents/echo/runs",
+            &[
+                ("message", "hi"),
+                ("stream", "false"),
+                ("session_state", &deep),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("levels deep"),
+        "{body}"
+    );
+    let (status, _) = server
+        .post_json(
+            "/agents/echo/runs",
+            &[("message", "hi"), ("stream", "false"), ("session_id", "ok")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let list = server.get("/sessions").await;
+    assert_eq!(list.status(), 200);
+    let body: serde_json::Value = list.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    server.shutdown().await;
 }

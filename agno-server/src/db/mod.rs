@@ -36,7 +36,10 @@ mod sqlite;
 mod writer;
 
 pub use error::DbError;
-pub use records::{SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder};
+pub use records::{
+    MAX_JSON_DEPTH, SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder,
+    json_depth,
+};
 pub use schema::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, VERSIONS_TABLE};
 pub use sqlite::{SqliteDb, SqliteDbOptions};
 

@@ -422,20 +422,33 @@ pub(crate) fn list_sessions(
     let mut page_args = args;
     page_args.push(SqlValue::Integer(i64::from(limit)));
     page_args.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    let sessions = {
+    let raws = {
         let mut stmt = tx.prepare(&sql)?;
         let raws = stmt
             .query_map(params_from_iter(page_args.iter()), RawSession::read)?
             .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter()
-            .map(RawSession::decode)
-            .collect::<Result<Vec<_>, _>>()?
+        raws
     };
+    // One row that cannot be read never takes the list down: the rest is
+    // served, the row is logged and named in `unreadable`.
+    let mut sessions = Vec::with_capacity(raws.len());
+    let mut unreadable = Vec::new();
+    for raw in raws {
+        let id = raw.session_id.clone();
+        match raw.decode() {
+            Ok(session) => sessions.push(session),
+            Err(error) => {
+                tracing::warn!(session_id = ?id, error = %error, "session left out of a list: it cannot be read");
+                unreadable.push(id);
+            }
+        }
+    }
     tx.finish()?;
 
     let total_pages = u32::try_from(total.div_ceil(u64::from(limit))).unwrap_or(u32::MAX);
     Ok(SessionPage {
         sessions,
+        unreadable,
         total_count: total,
         page,
         limit,

@@ -136,7 +136,45 @@ pub struct SessionRecord {
     pub updated_at: i64,
 }
 
+/// How deeply a session's JSON (its state, metadata, summary, agent data)
+/// may nest. The store refuses a deeper one ([`DbError::InvalidInput`]),
+/// so that what it writes it can always read back: `serde_json` reads at
+/// most 128 levels, and the state is stored inside `session_data`.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// How many levels of arrays and objects `value` nests (a scalar is 0).
+pub fn json_depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 impl SessionRecord {
+    /// Refuses a session the store could not read back: an empty id, or
+    /// JSON nested deeper than [`MAX_JSON_DEPTH`].
+    pub(crate) fn check_writable(&self) -> Result<(), DbError> {
+        if self.session_id.is_empty() {
+            return Err(DbError::InvalidInput("session_id is empty".into()));
+        }
+        let map_depth = |m: &Map<String, Value>| 1 + m.values().map(json_depth).max().unwrap_or(0);
+        let fields = [
+            ("session_state", map_depth(&self.session_state)),
+            ("metadata", self.metadata.as_ref().map_or(0, map_depth)),
+            ("summary", self.summary.as_ref().map_or(0, json_depth)),
+            ("agent_data", self.agent_data.as_ref().map_or(0, json_depth)),
+        ];
+        for (field, depth) in fields {
+            if depth > MAX_JSON_DEPTH {
+                return Err(DbError::InvalidInput(format!(
+                    "{field} nests {depth} levels deep; at most {MAX_JSON_DEPTH} are stored"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// An empty session `session_id` of type `session_type`, created and
     /// updated now.
     pub fn new(session_id: impl Into<String>, session_type: SessionType) -> Self {
@@ -219,6 +257,10 @@ impl SessionQuery {
 pub struct SessionPage {
     /// The sessions of this page, in the requested order.
     pub sessions: Vec<SessionRecord>,
+    /// The ids of this page's rows that could not be read (damaged JSON,
+    /// for example): left out of `sessions` and logged, never failing the
+    /// whole list.
+    pub unreadable: Vec<String>,
     /// How many sessions match the filters, over all pages.
     pub total_count: u64,
     /// This page's number (1-based).

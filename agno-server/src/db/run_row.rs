@@ -29,9 +29,7 @@ impl RunRow {
     /// Checks `run` belongs to `session` (a run without `session_id` gets
     /// the session's) and makes its row.
     pub(crate) fn new(session: &SessionRecord, run: &RunOutput) -> Result<Self, DbError> {
-        if session.session_id.is_empty() {
-            return Err(DbError::InvalidInput("session_id is empty".into()));
-        }
+        session.check_writable()?;
         if run.run_id.is_empty() {
             return Err(DbError::InvalidInput("run_id is empty".into()));
         }

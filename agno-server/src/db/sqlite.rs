@@ -185,9 +185,7 @@ impl Db for SqliteDb {
 
     fn upsert_session(&self, session: SessionRecord) -> DbFuture<'_, ()> {
         Box::pin(async move {
-            if session.session_id.is_empty() {
-                return Err(DbError::InvalidInput("session_id is empty".into()));
-            }
+            session.check_writable()?;
             self.inner
                 .writer
                 .submit(move |conn| queries::upsert_session(conn, &session))

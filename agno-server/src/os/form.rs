@@ -7,6 +7,8 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
 use serde_json::{Map, Value};
 
+use crate::db::{MAX_JSON_DEPTH, json_depth};
+
 use super::error::ApiError;
 use super::limits::Limits;
 use crate::agent::RunRequest;
@@ -303,7 +305,15 @@ fn json_object(name: &str, value: &str) -> Result<Map<String, Value>, ApiError> 
         return Ok(Map::new());
     }
     match serde_json::from_str::<Value>(value) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => {
+            let depth = 1 + map.values().map(json_depth).max().unwrap_or(0);
+            if depth > MAX_JSON_DEPTH {
+                return Err(ApiError::bad_request(format!(
+                    "form field '{name}' nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted"
+                )));
+            }
+            Ok(map)
+        }
         Ok(_) => Err(ApiError::bad_request(format!(
             "form field '{name}' must be a JSON object"
         ))),
