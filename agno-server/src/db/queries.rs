@@ -422,13 +422,10 @@ pub(crate) fn list_sessions(
     let mut page_args = args;
     page_args.push(SqlValue::Integer(i64::from(limit)));
     page_args.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    let raws = {
-        let mut stmt = tx.prepare(&sql)?;
-        let raws = stmt
-            .query_map(params_from_iter(page_args.iter()), RawSession::read)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws
-    };
+    let raws = tx
+        .prepare(&sql)?
+        .query_map(params_from_iter(page_args.iter()), RawSession::read)?
+        .collect::<Result<Vec<_>, _>>()?;
     // One row that cannot be read never takes the list down: the rest is
     // served, the row is logged and named in `unreadable`.
     let mut sessions = Vec::with_capacity(raws.len());
