@@ -305,6 +305,7 @@ async fn bad_requests_get_a_json_4xx_and_store_nothing() {
         max_body_bytes: 4096,
         max_field_bytes: 2048,
         max_fields: 16,
+        ..Limits::default()
     };
     let (server, db, _dir) = server(limits, None).await;
     let cases = cases();

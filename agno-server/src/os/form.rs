@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::db::{MAX_JSON_DEPTH, json_depth};
 
 use super::error::ApiError;
-use super::limits::Limits;
+use super::limits::{BodyBudget, Limits, Reservation};
 use crate::agent::RunRequest;
 
 /// Longest accepted `session_id` / `user_id`, in bytes.
@@ -25,9 +25,21 @@ pub struct RunForm {
     pub request: RunRequest,
 }
 
-/// Reads the form of a run request.
-pub async fn read_run_form(request: Request, limits: &Limits) -> Result<RunForm, ApiError> {
-    let fields = read_fields(request, limits).await?;
+/// Reads the form of a run request, within [`Limits::body_read_timeout`]
+/// (else 408), holding its bytes of `budget` while they arrive (past the
+/// budget: 503).
+pub async fn read_run_form(
+    request: Request,
+    limits: &Limits,
+    budget: &BodyBudget,
+) -> Result<RunForm, ApiError> {
+    let mut reservation = Reservation::new(budget);
+    let fields = tokio::time::timeout(
+        limits.body_read_timeout,
+        read_fields(request, limits, &mut reservation),
+    )
+    .await
+    .map_err(|_| body_timeout(limits))??;
     RunForm::from_fields(fields)
 }
 
@@ -35,7 +47,11 @@ pub async fn read_run_form(request: Request, limits: &Limits) -> Result<RunForm,
 pub type RawField = (String, Vec<u8>);
 
 /// Reads the raw fields of a multipart or urlencoded body.
-async fn read_fields(request: Request, limits: &Limits) -> Result<Vec<RawField>, ApiError> {
+async fn read_fields(
+    request: Request,
+    limits: &Limits,
+    reservation: &mut Reservation,
+) -> Result<Vec<RawField>, ApiError> {
     if let Some(length) = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -52,10 +68,10 @@ async fn read_fields(request: Request, limits: &Limits) -> Result<Vec<RawField>,
         .and_then(|v| v.parse::<mime::Mime>().ok());
     match content_type {
         Some(m) if m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA => {
-            read_multipart(request, limits).await
+            read_multipart(request, limits, reservation).await
         }
         Some(m) if m.type_() == mime::APPLICATION && m.subtype() == mime::WWW_FORM_URLENCODED => {
-            read_urlencoded(request.into_body(), limits).await
+            read_urlencoded(request.into_body(), limits, reservation).await
         }
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -82,7 +98,11 @@ fn field_too_large(name: &str, limits: &Limits) -> ApiError {
     ))
 }
 
-async fn read_multipart(request: Request, limits: &Limits) -> Result<Vec<RawField>, ApiError> {
+async fn read_multipart(
+    request: Request,
+    limits: &Limits,
+    reservation: &mut Reservation,
+) -> Result<Vec<RawField>, ApiError> {
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|rejection| {
@@ -122,6 +142,7 @@ async fn read_multipart(request: Request, limits: &Limits) -> Result<Vec<RawFiel
                     if bytes.len() + chunk.len() > limits.max_field_bytes {
                         return Err(field_too_large(&name, limits));
                     }
+                    reservation.take(chunk.len())?;
                     bytes.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
@@ -143,32 +164,51 @@ fn multipart_error(status: StatusCode, text: String, limits: &Limits) -> ApiErro
     }
 }
 
-async fn read_urlencoded(body: Body, limits: &Limits) -> Result<Vec<RawField>, ApiError> {
-    let bytes = axum::body::to_bytes(body, limits.max_body_bytes)
-        .await
-        .map_err(|error| {
-            if is_length_limit(&error) {
-                body_too_large(limits)
-            } else {
-                // A broken body (a malformed chunk size, a connection cut
-                // mid-body) is the client's error, not a size.
-                ApiError::bad_request(format!("could not read the request body: {error}"))
+async fn read_urlencoded(
+    body: Body,
+    limits: &Limits,
+    reservation: &mut Reservation,
+) -> Result<Vec<RawField>, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        // A broken body (a malformed chunk size, a connection cut mid-body)
+        // is the client's error, not a size.
+        let frame = frame.map_err(|error| body_error(&error, limits))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > limits.max_body_bytes {
+                return Err(body_too_large(limits));
             }
-        })?;
+            reservation.take(data.len())?;
+            bytes.extend_from_slice(&data);
+        }
+    }
     parse_urlencoded(&bytes, limits)
 }
 
-/// Whether reading a body stopped at its size limit (anywhere in the
-/// error's source chain).
-fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+/// The answer to a body that broke off: 408 when it stalled past the body
+/// timeout, else 400 (a malformed chunk size, a connection cut mid-body:
+/// the client's error, not a size).
+fn body_error(error: &(dyn std::error::Error + 'static), limits: &Limits) -> ApiError {
     let mut next = Some(error);
     while let Some(e) = next {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return body_timeout(limits);
         }
         next = e.source();
     }
-    false
+    ApiError::bad_request(format!("could not read the request body: {error}"))
+}
+
+fn body_timeout(limits: &Limits) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "the request body did not arrive within {} s",
+            limits.body_read_timeout.as_secs_f64()
+        ),
+    )
 }
 
 /// Splits an `application/x-www-form-urlencoded` body into raw fields
@@ -407,6 +447,7 @@ mod tests {
             max_body_bytes: 4096,
             max_field_bytes: 512,
             max_fields: 32,
+            ..Limits::default()
         };
         let tokens: [&[u8]; 16] = [
             b"message",

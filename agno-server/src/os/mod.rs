@@ -19,7 +19,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use hooks_core::{Dispatcher, DispatcherConfig, ShutdownReport};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -30,6 +29,7 @@ mod auth;
 mod error;
 mod form;
 mod limits;
+mod listener;
 mod openapi;
 mod routes;
 mod shutdown;
@@ -39,7 +39,7 @@ mod state;
 pub use auth::{PUBLIC_PATHS, SecurityKey};
 pub use error::{ApiError, ApiResult};
 pub use form::{MAX_ID_BYTES, RawField, RunForm, parse_urlencoded, session_id};
-pub use limits::Limits;
+pub use limits::{BodyBudget, Limits, Reservation};
 pub use openapi::document as openapi_document;
 pub use state::AppState;
 
@@ -108,28 +108,25 @@ impl AgentOS {
 
     /// Serves on `listener` until `signal` resolves; then stops accepting
     /// connections, refuses new runs with 503, finishes in-flight requests
-    /// and runs, and drains background hooks within the shutdown deadline.
+    /// and runs, and drains background hooks, all within ONE shutdown
+    /// deadline (a stalled client cannot hold the process). Connections
+    /// are served with the time limits and the cap of [`Limits`].
     pub async fn serve_with_shutdown(
         &self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<ShutdownReport> {
         let state = self.state.clone();
-        // Small writes (SSE frames, short JSON) go out at once: without
-        // TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to streams.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, self.get_app())
-            .with_graceful_shutdown(async move {
-                signal.await;
-                state.begin_shutdown();
-                tracing::info!("shutting down: no new connections; finishing requests in flight");
-            })
-            .await?;
-        Ok(self.drain().await)
+        let left = listener::serve(
+            listener,
+            self.get_app(),
+            &self.state.limits,
+            signal,
+            move || state.begin_shutdown(),
+            self.shutdown_deadline,
+        )
+        .await;
+        Ok(shutdown::drain(&self.state, left).await)
     }
 
     /// Waits for runs in progress, then drains background hooks within
@@ -228,7 +225,8 @@ impl AgentOSBuilder {
         self
     }
 
-    /// How long shutdown waits for background hooks (default 30 s).
+    /// How long the whole shutdown may take, from the signal: requests in
+    /// flight, runs in progress and background hooks (default 30 s).
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
         self.shutdown_deadline = Some(deadline);
         self

@@ -35,15 +35,25 @@ pub async fn signal() {
 }
 
 /// After the listener stopped and in-flight requests finished: waits for
-/// runs still being carried out, then drains background hooks within
-/// `deadline` and logs what was cut.
+/// runs still being carried out, then drains background hooks, the two
+/// within `deadline`, and logs what was cut.
 pub async fn drain(state: &AppState, deadline: Duration) -> ShutdownReport {
+    let started = tokio::time::Instant::now();
     state.runs.close();
     let runs = state.runs.len();
     if runs > 0 {
         tracing::info!(runs, "waiting for runs in progress");
     }
-    state.runs.wait().await;
+    if tokio::time::timeout(deadline, state.runs.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            runs = state.runs.len(),
+            "runs still in progress at the shutdown deadline: cut"
+        );
+    }
+    let deadline = deadline.saturating_sub(started.elapsed());
     let in_flight = state.dispatcher.stats().in_flight;
     tracing::info!(
         in_flight,

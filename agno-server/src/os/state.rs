@@ -10,7 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use super::auth::SecurityKey;
 use super::error::ApiError;
-use super::limits::Limits;
+use super::limits::{BodyBudget, Limits};
 use crate::agent::Agent;
 use crate::db::Db;
 
@@ -43,6 +43,9 @@ pub struct StateInner {
     pub security_key: Option<SecurityKey>,
     /// Body and field limits.
     pub limits: Limits,
+    /// What request bodies being received hold at once
+    /// ([`Limits::max_body_bytes_in_flight`]).
+    pub body_budget: BodyBudget,
     /// The dispatcher every agent's hooks run on.
     pub dispatcher: Dispatcher,
     /// Whether every agent runs its movable hooks in the background.
@@ -94,6 +97,7 @@ impl AppState {
             dbs,
             agent_db,
             security_key,
+            body_budget: BodyBudget::new(limits.max_body_bytes_in_flight),
             limits,
             dispatcher,
             run_hooks_in_background,

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::auth;
@@ -26,6 +27,7 @@ pub mod sessions;
 /// catching and (if given) CORS.
 pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
     let body_limit = state.limits.max_body_bytes;
+    let body_timeout = state.limits.body_read_timeout;
     let routes = Router::new()
         .route("/", get(health::root))
         .route("/health", get(health::health))
@@ -57,6 +59,9 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
             auth::require_key,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        // No part of any body may take longer than this to arrive (a run's
+        // form also has a total deadline: see `read_run_form`).
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .with_state(state);
     let routes = match cors {
         Some(cors) => routes.layer(cors),

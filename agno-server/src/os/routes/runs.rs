@@ -25,7 +25,7 @@ pub async fn create(
     if state.is_shutting_down() {
         return Err(ApiError::unavailable("the server is shutting down"));
     }
-    let form = read_run_form(request, &state.limits).await?;
+    let form = read_run_form(request, &state.limits, &state.body_budget).await?;
     tracing::info!(agent = ?agent_id, stream = form.stream, "run requested");
     if form.stream {
         let events = agent.run_stream_tracked(form.request, &state.runs);

@@ -1,0 +1,221 @@
+//! What a client that connects and then stalls can take: nothing past the
+//! limits. Header and keep-alive timeouts close its connection, a body
+//! that does not arrive in time gets a 408, unfinished bodies cannot hold
+//! more than the byte budget, connections past the cap get a 503, and
+//! shutdown ends within its one deadline whatever clients do.
+//!
+//! The limits are set small here so each case ends quickly; every wait has
+//! an outer bound and asserts what happened, never how fast.
+
+mod os_support;
+
+use std::time::Duration;
+
+use agno_server::os::Limits;
+use agno_server::{Agent, AgentOS, Echo};
+use os_support::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Long enough for any case here to settle.
+const BOUND: Duration = Duration::from_secs(20);
+
+async fn serve(limits: Limits, deadline: Duration) -> Server {
+    let agent = Agent::builder()
+        .id("echo")
+        .model(Echo::new())
+        .build()
+        .unwrap();
+    Server::start(
+        AgentOS::builder()
+            .agent(agent)
+            .ignore_env_security_key()
+            .limits(limits)
+            .shutdown_deadline(deadline)
+            .build()
+            .unwrap(),
+    )
+    .await
+}
+
+async fn connect(server: &Server) -> TcpStream {
+    TcpStream::connect(server.base.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn until_closed(stream: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    tokio::time::timeout(BOUND, stream.read_to_end(&mut all))
+        .await
+        .expect("the server closed the connection")
+        .ok();
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+fn quick_headers() -> Limits {
+    Limits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    }
+}
+
+#[tokio::test]
+async fn a_silent_or_half_sent_or_idle_connection_is_closed() {
+    let server = serve(quick_headers(), Duration::from_secs(5)).await;
+    // Sends nothing.
+    let mut silent = connect(&server).await;
+    until_closed(&mut silent).await;
+    // Stops mid-headers.
+    let mut half = connect(&server).await;
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        .await
+        .unwrap();
+    until_closed(&mut half).await;
+    // Keeps a connection alive after one request, and sends no other.
+    let mut idle = connect(&server).await;
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(&mut idle).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The server still answers.
+    assert_eq!(server.get("/health").await.status(), 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_a_408() {
+    let limits = Limits {
+        body_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = serve(limits, Duration::from_secs(5)).await;
+    let mut slow = connect(&server).await;
+    slow.write_all(
+        b"POST /agents/echo/runs HTTP/1.1\r\nHost: a\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nmessage=hel",
+    )
+    .await
+    .unwrap();
+    let answer = until_closed(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn unfinished_bodies_cannot_hold_more_than_the_budget() {
+    let limits = Limits {
+        max_body_bytes_in_flight: 4096,
+        ..Limits::default()
+    };
+    let server = serve(limits, Duration::from_secs(5)).await;
+    // One client sends 4000 bytes of a 5000-byte body, then stalls.
+    let mut holder = connect(&server).await;
+    let mut head = b"POST /agents/echo/runs HTTP/1.1\r\nHost: a\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nmessage="
+        .to_vec();
+    head.extend(std::iter::repeat_n(b'a', 3992));
+    holder.write_all(&head).await.unwrap();
+    // Until the server has taken those bytes, a 1 KB run may still pass;
+    // once it has, runs with a body are refused.
+    let body = format!("message={}&stream=false", "b".repeat(1000));
+    let mut refused = None;
+    for _ in 0..200 {
+        let response = server
+            .post_raw(
+                "/agents/echo/runs",
+                "application/x-www-form-urlencoded",
+                body.clone(),
+            )
+            .await;
+        if response.status() == 503 {
+            refused = Some(response.json::<serde_json::Value>().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("a run was refused while the budget was held");
+    assert_eq!(
+        refused["detail"],
+        "Too many request bytes in flight; retry later"
+    );
+    // /health needs no body: it keeps answering.
+    assert_eq!(server.get("/health").await.status(), 200);
+    // The holder leaves: its bytes come back, runs pass again.
+    drop(holder);
+    let mut passed = false;
+    for _ in 0..200 {
+        let response = server
+            .post_raw(
+                "/agents/echo/runs",
+                "application/x-www-form-urlencoded",
+                body.clone(),
+            )
+            .await;
+        if response.status() == 200 {
+            passed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(passed);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_past_the_cap_gets_a_503_and_is_closed() {
+    let limits = Limits {
+        max_connections: 2,
+        ..Limits::default()
+    };
+    let server = serve(limits, Duration::from_secs(5)).await;
+    let first = connect(&server).await;
+    let second = connect(&server).await;
+    // The two are accepted in order; the third finds no room.
+    let mut third = connect(&server).await;
+    let answer = until_closed(&mut third).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Too many open connections"), "{answer}");
+    drop((first, second));
+    let mut ok = false;
+    for _ in 0..200 {
+        if let Ok(response) = server.client.get(server.url("/health")).send().await
+            && response.status() == 200
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "room again once they left");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_within_its_deadline_despite_stalled_clients() {
+    let server = serve(Limits::default(), Duration::from_millis(500)).await;
+    let mut mid_headers = connect(&server).await;
+    mid_headers
+        .write_all(b"GET /health HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut mid_body = connect(&server).await;
+    mid_body
+        .write_all(
+            b"POST /agents/echo/runs HTTP/1.1\r\nHost: a\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nmes",
+        )
+        .await
+        .unwrap();
+    // Both are being served (the second is reading its body) before the
+    // signal: a request on a third connection has been answered.
+    assert_eq!(server.get("/health").await.status(), 200);
+    let report = tokio::time::timeout(BOUND, server.shutdown())
+        .await
+        .expect("shutdown ended although two clients stalled");
+    assert!(report.is_clean());
+    until_closed(&mut mid_headers).await;
+    until_closed(&mut mid_body).await;
+}
