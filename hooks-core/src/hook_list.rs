@@ -44,6 +44,12 @@ pub const fn assert_phase<H: HookDef, P: PhaseKind>() {
 /// Something that can be given as a phase's hooks: one `#[hook]`, an array
 /// of one hook type, a tuple of hooks (up to 12), or a `Vec<HookRef>`
 /// (checked when the agent is built instead of at compile time).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list of hooks",
+    label = "give hooks here",
+    note = "give one `#[hook]`, a tuple of hooks `(first, second, third)` (up to 12), an array of one hook type `[first]`, or a `Vec<HookRef>` (`vec![hook_ref(first), hook_ref(guardrail)]`)",
+    note = "an array `[a, b]` of two different hooks does not compile (each hook is its own type): write the tuple `(a, b)`"
+)]
 pub trait IntoHookList<P: PhaseKind> {
     /// The hooks, in order.
     fn into_hook_list(self) -> Vec<HookRef>;

@@ -55,10 +55,15 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
 
+    if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
+        // Asked for: the usage on standard output, success.
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
-            tracing::error!("{message}");
+            eprintln!("{message}");
             return ExitCode::from(2);
         }
     };

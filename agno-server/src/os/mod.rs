@@ -100,9 +100,40 @@ impl AgentOS {
 
     /// Binds `addr` and serves until SIGINT or SIGTERM, then shuts down
     /// gracefully (see [`AgentOS::serve_with_shutdown`]).
+    ///
+    /// A server must not be silent (its logs are where caught hook
+    /// failures and the shutdown report go): when the program installed no
+    /// `tracing` subscriber, this installs one (`RUST_LOG` sets the level,
+    /// default `info`, to standard output). Install your own first to
+    /// choose the format.
     pub async fn serve(&self, addr: impl ToSocketAddrs) -> std::io::Result<ShutdownReport> {
+        if !tracing::dispatcher::has_been_set() {
+            let installed = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                .try_init()
+                .is_ok();
+            if installed {
+                tracing::info!(
+                    "no tracing subscriber was installed: logging to standard output (RUST_LOG sets the level)"
+                );
+            }
+        }
         let listener = TcpListener::bind(addr).await?;
-        tracing::info!("AgentOS listening on http://{}", listener.local_addr()?);
+        tracing::info!(
+            agents = self.state.agents.len(),
+            security_key = if self.state.security_key.is_some() {
+                "on"
+            } else {
+                "off"
+            },
+            run_hooks_in_background = self.state.run_hooks_in_background,
+            "AgentOS listening on http://{}",
+            listener.local_addr()?
+        );
         self.serve_with_shutdown(listener, shutdown::signal()).await
     }
 

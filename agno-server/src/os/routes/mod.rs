@@ -2,6 +2,7 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
@@ -27,7 +28,10 @@ pub mod sessions;
 /// catching and (if given) CORS.
 pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
     let body_limit = state.limits.max_body_bytes;
-    let body_timeout = state.limits.body_read_timeout;
+    // The JSON bodies of these routes must arrive without a pause longer
+    // than the body timeout (a run's form has its own total deadline, see
+    // `read_run_form`, and no per-frame timer on the hot path).
+    let body_timeout = RequestBodyTimeoutLayer::new(state.limits.body_read_timeout);
     let routes = Router::new()
         .route("/", get(health::root))
         .route("/health", get(health::health))
@@ -40,7 +44,7 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .route("/agents/{agent_id}/runs/{run_id}", get(agents::get_run))
         .route(
             "/sessions",
-            get(sessions::list).delete(sessions::delete_many),
+            get(sessions::list).delete(sessions::delete_many.layer(body_timeout.clone())),
         )
         .route(
             "/sessions/{session_id}",
@@ -51,7 +55,10 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
             "/sessions/{session_id}/runs/{run_id}",
             get(sessions::get_run),
         )
-        .route("/sessions/{session_id}/rename", post(sessions::rename))
+        .route(
+            "/sessions/{session_id}/rename",
+            post(sessions::rename.layer(body_timeout)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -59,9 +66,6 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
             auth::require_key,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
-        // No part of any body may take longer than this to arrive (a run's
-        // form also has a total deadline: see `read_run_form`).
-        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .with_state(state);
     let routes = match cors {
         Some(cors) => routes.layer(cors),
