@@ -244,3 +244,31 @@ async fn deeply_nested_state_is_refused_and_cannot_poison_the_list() {
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     server.shutdown().await;
 }
+
+/// `GET /hooks` says where each hook runs on this server: the global flag
+/// moves a hook that cannot block, never a guardrail.
+#[tokio::test]
+async fn get_hooks_shows_where_each_hook_runs() {
+    let server = serve(
+        AgentOS::builder()
+            .ignore_env_security_key()
+            .run_hooks_in_background(true),
+    )
+    .await;
+    let hooks: serde_json::Value = server.get("/hooks").await.json().await.unwrap();
+    let find = |name: &str| {
+        hooks["registered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let observer = find("echoes_input_in_its_error");
+    assert_eq!(observer["run_in_background"], false);
+    assert_eq!(observer["runs_in_background"], true);
+    let guard = find("PIIDetectionGuardrail");
+    assert_eq!(guard["runs_in_background"], false);
+    server.shutdown().await;
+}

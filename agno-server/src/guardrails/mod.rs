@@ -4,7 +4,7 @@
 //! carries over.
 //!
 //! They are values (configured once, their patterns compiled once) that
-//! implement [`Hook`](crate::Hook): give them to `pre_hooks(...)` like any
+//! implement [`Hook`]: give them to `pre_hooks(...)` like any
 //! hook. As pre-hooks they check the input (`InputCheckError` in Agno); as
 //! post-hooks, which Agno cannot do (its guardrails take only the input),
 //! they check the output's content (`OutputCheckError`).

@@ -11,6 +11,7 @@ use crate::os::state::AppState;
 /// failed, panicked, timed out, rejected, waited, running, queued) and the
 /// hooks in flight.
 pub async fn hooks(State(state): State<AppState>) -> Json<Value> {
+    let global = state.run_hooks_in_background;
     let registered: Vec<Value> = hooks_core::registry::all()
         .iter()
         .map(|r| {
@@ -22,6 +23,9 @@ pub async fn hooks(State(state): State<AppState>) -> Json<Value> {
                 "line": meta.line,
                 "is_async": meta.is_async,
                 "run_in_background": meta.run_in_background,
+                // Where it runs on this server: its attribute, or moved by
+                // the global flag (hooks that can change or block stay).
+                "runs_in_background": meta.runs_in_background(global),
                 "blocking": meta.blocking,
                 "changes_run": meta.mutates,
                 "can_block": meta.can_block,
