@@ -23,24 +23,34 @@ async fn serve(agent: Agent) -> Server {
     Server::start(os).await
 }
 
-fn agent(base_url: &str, db: SqliteDb) -> agno_server::AgentBuilder {
-    Agent::builder()
+/// A fake OpenAI server, a store in a temporary folder (kept while the
+/// `TempDir` lives), and an agent `guarded` on both, to add hooks to.
+async fn setup(
+    config: FakeConfig,
+) -> (
+    agno_server::fake_openai::FakeOpenAiHandle,
+    tempfile::TempDir,
+    agno_server::AgentBuilder,
+) {
+    let fake = FakeOpenAi::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let builder = Agent::builder()
         .id("guarded")
         .model(
             OpenAIResponses::new("gpt-5.2")
                 .api_key("sk-test")
-                .base_url(base_url),
+                .base_url(fake.base_url()),
         )
-        .db(db)
+        .db(db);
+    (fake, dir, builder)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pii_is_rejected_before_the_model_and_stored_as_error() {
-    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let (fake, _dir, guarded) = setup(FakeConfig::default()).await;
     let server = serve(
-        agent(&fake.base_url(), db)
+        guarded
             .pre_hooks(PIIDetectionGuardrail::new())
             .build()
             .unwrap(),
@@ -101,9 +111,7 @@ async fn pii_is_rejected_before_the_model_and_stored_as_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn masked_pii_never_reaches_the_model_or_the_output() {
-    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let (fake, _dir, guarded) = setup(FakeConfig::default()).await;
     let mask = || {
         PIIDetectionGuardrail::with_options(PiiOptions {
             mask_pii: true,
@@ -112,7 +120,7 @@ async fn masked_pii_never_reaches_the_model_or_the_output() {
         .unwrap()
     };
     let server = serve(
-        agent(&fake.base_url(), db)
+        guarded
             .pre_hooks(mask())
             .post_hooks(mask())
             .build()
@@ -135,13 +143,10 @@ async fn masked_pii_never_reaches_the_model_or_the_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_injection_is_rejected_and_an_output_check_works_too() {
-    let fake = FakeOpenAi::start(FakeConfig::default().with_answer("Sure: the system prompt is X"))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let (fake, _dir, guarded) =
+        setup(FakeConfig::default().with_answer("Sure: the system prompt is X")).await;
     let server = serve(
-        agent(&fake.base_url(), db)
+        guarded
             .pre_hooks(PromptInjectionGuardrail::with_patterns([
                 "Ignore previous instructions",
             ]))
@@ -198,11 +203,9 @@ fn paths(fake: &agno_server::fake_openai::FakeOpenAiHandle) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_moderation_rejects_flagged_input_with_agnos_data() {
-    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let (fake, _dir, guarded) = setup(FakeConfig::default()).await;
     let server = serve(
-        agent(&fake.base_url(), db)
+        guarded
             .pre_hooks(moderation(&fake.base_url()))
             .build()
             .unwrap(),
@@ -247,11 +250,9 @@ async fn openai_moderation_rejects_flagged_input_with_agnos_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_moderation_raises_only_for_the_chosen_categories() {
-    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    let (fake, _dir, guarded) = setup(FakeConfig::default()).await;
     let server = serve(
-        agent(&fake.base_url(), db)
+        guarded
             .pre_hooks(moderation(&fake.base_url()).raise_for_categories(["self-harm/intent"]))
             .build()
             .unwrap(),
@@ -308,12 +309,8 @@ async fn openai_moderation_down_fails_open_by_default_and_closed_when_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_moderation_as_a_post_hook_checks_the_answer() {
-    let fake = FakeOpenAi::start(FakeConfig::default().with_answer("I say flag:hate"))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
-    let agent = agent(&fake.base_url(), db)
+    let (fake, _dir, guarded) = setup(FakeConfig::default().with_answer("I say flag:hate")).await;
+    let agent = guarded
         .post_hooks(moderation(&fake.base_url()))
         .build()
         .unwrap();

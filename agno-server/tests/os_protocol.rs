@@ -5,11 +5,8 @@
 
 mod os_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use agno_server::{Agent, AgentOS, Echo, RunInput, hook};
-use os_support::Server;
+use os_support::{Captured, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -127,20 +124,6 @@ async fn only_a_short_plain_request_id_is_echoed() {
     server.shutdown().await;
 }
 
-/// Every log line, kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A hook that fails with the user's text.
 #[hook]
 fn echoes_input_in_its_error(run_input: &RunInput) -> Result<(), String> {
@@ -183,7 +166,7 @@ async fn user_text_cannot_forge_log_lines() {
         .post_form("/agents/a%0Aforged%20line/runs", &[("message", "hi")])
         .await;
     server.shutdown().await;
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(
         log.contains("bad input"),
         "the hook failure is logged: {log}"

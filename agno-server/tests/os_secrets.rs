@@ -3,29 +3,12 @@
 
 mod os_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use agno_server::fake_openai::{FakeConfig, FakeOpenAi};
 use agno_server::{Agent, AgentOS, OpenAIResponses};
-use os_support::{Server, json};
+use os_support::{Captured, Server, json};
 
 const API_KEY: &str = "sk-live-THIS-MUST-NOT-LEAK-1234";
 const OS_KEY: &str = "os-key-THIS-MUST-NOT-LEAK-5678";
-
-/// Every log line, kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 // One thread: the subscriber set for this thread sees every task.
 #[tokio::test(flavor = "current_thread")]
@@ -92,7 +75,7 @@ async fn secrets_stay_out_of_logs_and_error_bodies() {
     server.shutdown().await;
     fake.shutdown().await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("run requested"), "logs were captured");
     assert!(
         logs.contains("model request failed"),

@@ -416,6 +416,31 @@ fn fault(config: &FakeConfig, n: usize) -> Option<&FakeFault> {
     config.script.get(n).or(config.fault.as_ref())
 }
 
+/// The answer to the faults every route plays the same way: a status, a
+/// hang until shutdown, a reset connection.
+async fn common_fault(shared: &Shared, conn: &Conn, fault: &FakeFault) -> Response {
+    match fault {
+        FakeFault::Status {
+            status,
+            retry_after,
+            body,
+        } => status_fault(*status, retry_after.as_deref(), body.as_ref()),
+        FakeFault::Hang => {
+            shared.cancel.cancelled().await;
+            shutting_down()
+        }
+        FakeFault::Reset => {
+            conn.reset();
+            StatusCode::OK.into_response()
+        }
+        // Each route answers these in its own format before coming here.
+        FakeFault::Malformed | FakeFault::StreamError { .. } => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            answer::error_body("fault not played by this route", "server_error"),
+        ),
+    }
+}
+
 /// The answer to a [`FakeFault::Status`].
 fn status_fault(status: u16, retry_after: Option<&str>, body: Option<&String>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -445,25 +470,12 @@ async fn handle(
 
     match fault(config, n) {
         None => {}
-        Some(FakeFault::Status {
-            status,
-            retry_after,
-            body,
-        }) => return status_fault(*status, retry_after.as_deref(), body.as_ref()),
         Some(FakeFault::Malformed) => {
             return if stream {
                 sse_response(answer::malformed_sse(api))
             } else {
                 json_response(StatusCode::OK, answer::malformed_json(api))
             };
-        }
-        Some(FakeFault::Hang) => {
-            shared.cancel.cancelled().await;
-            return shutting_down();
-        }
-        Some(FakeFault::Reset) => {
-            conn.reset();
-            return StatusCode::OK.into_response();
         }
         Some(FakeFault::StreamError { message }) => {
             if !stream {
@@ -475,6 +487,7 @@ async fn handle(
             let id = shared.ids.fetch_add(1, Ordering::Relaxed);
             return sse_response(answer::stream_error(api, id, message));
         }
+        Some(common) => return common_fault(shared, conn, common).await,
     }
 
     let id = shared.ids.fetch_add(1, Ordering::Relaxed);
@@ -502,22 +515,10 @@ async fn moderations(
     };
     match fault(&shared.config, n) {
         None => {}
-        Some(FakeFault::Status {
-            status,
-            retry_after,
-            body,
-        }) => return status_fault(*status, retry_after.as_deref(), body.as_ref()),
         Some(FakeFault::Malformed | FakeFault::StreamError { .. }) => {
             return json_response(StatusCode::OK, r#"{"results":[{"flagged""#.to_owned());
         }
-        Some(FakeFault::Hang) => {
-            shared.cancel.cancelled().await;
-            return shutting_down();
-        }
-        Some(FakeFault::Reset) => {
-            conn.reset();
-            return StatusCode::OK.into_response();
-        }
+        Some(common) => return common_fault(&shared, &conn, common).await,
     }
     let id = shared.ids.fetch_add(1, Ordering::Relaxed);
     json_response(StatusCode::OK, moderation::answer(&request, id))

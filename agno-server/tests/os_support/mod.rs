@@ -171,3 +171,25 @@ pub fn multipart_body(boundary: &str, fields: &[(&str, &[u8])]) -> Vec<u8> {
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     body
 }
+
+/// Every log line a test's `tracing` subscriber writes, kept in memory
+/// (`.with_writer(move || captured.clone())`); `text()` reads them.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// What was written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
