@@ -64,6 +64,31 @@ pub struct InFlightHook {
 #[derive(Clone)]
 pub struct Dispatcher {
     inner: Arc<Inner>,
+    /// Shared by the clones a program holds, not by the hooks' tasks: when
+    /// the last one goes, [`LastHandle`] warns of hooks still running.
+    _handles: Arc<LastHandle>,
+}
+
+/// Dropped with the last [`Dispatcher`] handle (the agent, the server): if
+/// background hooks are still running and nobody called
+/// [`Dispatcher::shutdown`], they are cut when the runtime stops (a
+/// program whose `main` returns). Say so, once, instead of losing them in
+/// silence.
+struct LastHandle(Arc<Inner>);
+
+impl Drop for LastHandle {
+    fn drop(&mut self) {
+        let inner = &self.0;
+        let running = inner.counters.in_flight.load(Ordering::Acquire);
+        if running > 0 && !inner.closed.load(Ordering::Acquire) {
+            tracing::warn!(
+                running,
+                "the last handle to a dispatcher was dropped with background hooks still running: \
+                 they are cut when the runtime stops; call `dispatcher.shutdown(deadline)` \
+                 (for an agent: `agent.dispatcher().shutdown(..)`) before the program exits"
+            );
+        }
+    }
 }
 
 struct Inner {
@@ -175,21 +200,23 @@ impl Dispatcher {
     pub fn new(config: DispatcherConfig) -> Self {
         let slots = (config.max_concurrent < config.max_pending)
             .then(|| Semaphore::new(config.max_concurrent.max(1)));
+        let inner = Arc::new(Inner {
+            global_background: AtomicBool::new(config.run_hooks_in_background),
+            config,
+            closed: AtomicBool::new(false),
+            tracker: TaskTracker::new(),
+            slots,
+            cut: AtomicBool::new(false),
+            cut_now: Notify::new(),
+            waiting: AtomicU64::new(0),
+            room: Notify::new(),
+            counters: Counters::default(),
+            next_id: AtomicU64::new(0),
+            in_flight: InFlightTable::default(),
+        });
         Self {
-            inner: Arc::new(Inner {
-                global_background: AtomicBool::new(config.run_hooks_in_background),
-                config,
-                closed: AtomicBool::new(false),
-                tracker: TaskTracker::new(),
-                slots,
-                cut: AtomicBool::new(false),
-                cut_now: Notify::new(),
-                waiting: AtomicU64::new(0),
-                room: Notify::new(),
-                counters: Counters::default(),
-                next_id: AtomicU64::new(0),
-                in_flight: InFlightTable::default(),
-            }),
+            _handles: Arc::new(LastHandle(inner.clone())),
+            inner,
         }
     }
 

@@ -559,3 +559,52 @@ fn metadata_is_what_the_macro_saw() {
     );
     assert_eq!(Arc::new(first).meta().name, "first");
 }
+
+/// Every log line, kept in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A program that drops its last dispatcher handle (its agent) with a
+/// background hook still running, without `shutdown`, is told so: the
+/// hook would be cut in silence when the runtime stops.
+#[tokio::test(flavor = "current_thread")]
+async fn dropping_the_last_handle_with_hooks_running_warns() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let h = harness();
+    let mut cx = context("late", &h.extensions);
+    let hooks = list(vec![hook_ref(waits_for_gate)]);
+    let dispatcher = Dispatcher::default();
+    let clone = dispatcher.clone();
+    dispatcher.run_phase(&hooks, &mut cx).await.unwrap();
+    drop(clone);
+    let text = || String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!text().contains("last handle"), "a handle remains");
+    drop(dispatcher);
+    assert!(text().contains("call `dispatcher.shutdown(deadline)`"), "{}", text());
+
+    // After a shutdown, dropping says nothing more.
+    let warnings = || text().matches("last handle").count();
+    assert_eq!(warnings(), 1);
+    let mut cx = context("later", &h.extensions);
+    let dispatcher = Dispatcher::default();
+    dispatcher.run_phase(&hooks, &mut cx).await.unwrap();
+    let _ = dispatcher.shutdown(std::time::Duration::ZERO).await;
+    drop(dispatcher);
+    assert_eq!(warnings(), 1);
+}
