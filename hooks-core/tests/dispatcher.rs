@@ -596,7 +596,11 @@ async fn dropping_the_last_handle_with_hooks_running_warns() {
     let text = || String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(!text().contains("last handle"), "a handle remains");
     drop(dispatcher);
-    assert!(text().contains("call `dispatcher.shutdown(deadline)`"), "{}", text());
+    assert!(
+        text().contains("call `dispatcher.shutdown(deadline)`"),
+        "{}",
+        text()
+    );
 
     // After a shutdown, dropping says nothing more.
     let warnings = || text().matches("last handle").count();
