@@ -255,3 +255,32 @@ async fn get_hooks_shows_where_each_hook_runs() {
     assert_eq!(guard["runs_in_background"], false);
     server.shutdown().await;
 }
+
+/// A page of every session at once is refused: `limit` has a ceiling.
+#[tokio::test]
+async fn a_session_page_has_a_size_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::builder()
+        .id("echo")
+        .model(Echo::new())
+        .db(agno_server::SqliteDb::new(dir.path().join("agent.db")).unwrap())
+        .build()
+        .unwrap();
+    let server = Server::start(
+        AgentOS::builder()
+            .agent(agent)
+            .ignore_env_security_key()
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let huge = server.get("/sessions?limit=4294967295").await;
+    assert_eq!(huge.status(), 400);
+    let body: serde_json::Value = huge.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("at most 1000"),
+        "{body}"
+    );
+    assert_eq!(server.get("/sessions?limit=1000").await.status(), 200);
+    server.shutdown().await;
+}

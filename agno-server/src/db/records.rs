@@ -221,14 +221,24 @@ pub struct SessionQuery {
 impl SessionQuery {
     /// The page size used when [`limit`](Self::limit) is `None`.
     pub const DEFAULT_LIMIT: u32 = 20;
+    /// The largest page: a page of every session at once (Agno has no
+    /// bound: `limit=4294967295` answered 116 116 sessions, 16 MB, in one
+    /// body) is refused.
+    pub const MAX_LIMIT: u32 = 1000;
 
     /// The effective `(limit, page)`, or [`DbError::InvalidQuery`] when one
-    /// of them is 0.
+    /// of them is 0 or `limit` is above [`MAX_LIMIT`](Self::MAX_LIMIT).
     pub fn paging(&self) -> Result<(u32, u32), DbError> {
         let limit = self.limit.unwrap_or(Self::DEFAULT_LIMIT);
         let page = self.page.unwrap_or(1);
         if limit == 0 {
             return Err(DbError::InvalidQuery("limit must be at least 1".into()));
+        }
+        if limit > Self::MAX_LIMIT {
+            return Err(DbError::InvalidQuery(format!(
+                "limit must be at most {} (ask for the next page instead)",
+                Self::MAX_LIMIT
+            )));
         }
         if page == 0 {
             return Err(DbError::InvalidQuery(
