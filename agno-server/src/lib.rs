@@ -9,6 +9,7 @@ pub mod agent;
 pub mod db;
 pub mod fake_openai;
 pub mod guardrails;
+pub mod jobs;
 pub mod model;
 pub mod os;
 

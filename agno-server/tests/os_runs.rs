@@ -146,10 +146,20 @@ async fn the_seed_curl_answers_before_the_background_hook_finishes() {
     gate.open.add_permits(1);
     wait_for(&mut events, "send_notification done").await;
 
+    let agent = server.agents[0].clone();
     let report = server.shutdown().await;
     assert!(report.is_clean());
-    assert_eq!(report.stats.spawned, 2, "log_request and send_notification");
-    assert_eq!(report.stats.completed, 2);
+    // With a store, background hooks are durable jobs by default: none
+    // was spawned in memory, both ran as jobs and completed.
+    assert_eq!(report.stats.spawned, 0);
+    let jobs = agent.jobs().counters();
+    assert_eq!(jobs.enqueued, 2, "log_request and send_notification");
+    assert_eq!((jobs.started, jobs.completed), (2, 2), "{jobs:?}");
+    let stored = agent.db().unwrap().job_stats().await.unwrap();
+    assert!(
+        stored.counts.values().all(|n| *n == 0),
+        "completed jobs are deleted: {stored:?}"
+    );
     let _ = run_id;
 }
 

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::{
-    AgentInfo, Extensions, ExtraFields, Phase, RunContext, RunId, RunInput, RunOutput, Session,
-    UserId,
+    AgentInfo, Extensions, ExtraFields, Job, Phase, RunContext, RunId, RunInput, RunOutput,
+    Session, UserId,
 };
 
 /// What does not change while the hooks of a run execute: shared by every
@@ -38,6 +38,8 @@ pub struct HookContext {
     input: Arc<RunInput>,
     output: Option<Arc<RunOutput>>,
     shared: Arc<RunShared>,
+    /// The durable job this context is run as, if any.
+    job: Option<Arc<Job>>,
 }
 
 impl HookContext {
@@ -48,7 +50,37 @@ impl HookContext {
             input: Arc::new(input),
             output: None,
             shared: Arc::new(shared),
+            job: None,
         }
+    }
+
+    /// A context rebuilt from its parts (a durable job's snapshot, read
+    /// back from a store): `output` is `Some` in the post phase.
+    pub fn restore(
+        phase: Phase,
+        input: RunInput,
+        output: Option<RunOutput>,
+        shared: RunShared,
+    ) -> Self {
+        Self {
+            phase,
+            input: Arc::new(input),
+            output: output.map(Arc::new),
+            shared: Arc::new(shared),
+            job: None,
+        }
+    }
+
+    /// This context, run as the durable job `job` (hooks that take a
+    /// [`Job`] argument read it).
+    pub fn with_job(mut self, job: Job) -> Self {
+        self.job = Some(Arc::new(job));
+        self
+    }
+
+    /// The durable job this context is run as, if any.
+    pub fn job(&self) -> Option<&Job> {
+        self.job.as_deref()
     }
 
     /// Moves to the post-hook phase with the model's `output`.
@@ -111,6 +143,7 @@ impl HookContext {
             input: Some(&self.input),
             output: self.output.as_deref(),
             shared: &self.shared,
+            job: self.job.as_deref(),
         }
     }
 
@@ -122,6 +155,7 @@ impl HookContext {
             input: None,
             output: self.output.as_deref(),
             shared: &self.shared,
+            job: self.job.as_deref(),
         };
         (Arc::make_mut(&mut self.input), args)
     }
@@ -135,6 +169,7 @@ impl HookContext {
             input: Some(&self.input),
             output: None,
             shared: &self.shared,
+            job: self.job.as_deref(),
         };
         Some((Arc::make_mut(output), args))
     }
@@ -148,6 +183,7 @@ pub struct HookArgs<'a> {
     input: Option<&'a RunInput>,
     output: Option<&'a RunOutput>,
     shared: &'a RunShared,
+    job: Option<&'a Job>,
 }
 
 impl<'a> HookArgs<'a> {
@@ -169,6 +205,11 @@ impl<'a> HookArgs<'a> {
     /// What does not change during the run.
     pub fn shared(&self) -> &'a RunShared {
         self.shared
+    }
+
+    /// The durable job the hook runs as, if it runs as one.
+    pub fn job(&self) -> Option<&'a Job> {
+        self.job
     }
 
     /// A value the program registered with its agent, by type.

@@ -11,8 +11,8 @@ use tokio_util::task::TaskTracker;
 use crate::guard::run_guarded;
 use crate::stats::{Counters, bump, drop_one};
 use crate::{
-    CheckError, DispatcherConfig, DispatcherStats, HookContext, HookError, HookMeta, HookRef,
-    Phase, RunShared, ShutdownReport, WhenFull,
+    CheckError, DispatcherConfig, DispatcherStats, Hook, HookContext, HookError, HookMeta, HookRef,
+    JobSink, NoJobs, Phase, RunShared, ShutdownReport, WhenFull,
 };
 
 /// What the dispatcher tells an observer while a phase runs (streaming
@@ -316,6 +316,23 @@ impl Dispatcher {
         hooks: &[HookRef],
         cx: &mut HookContext,
         global: bool,
+        observe: impl FnMut(HookEvent<'_>, &HookContext),
+    ) -> Result<(), CheckError> {
+        self.run_phase_into(hooks, cx, global, &mut NoJobs, observe)
+            .await
+    }
+
+    /// [`Dispatcher::run_phase_with`], handing every background hook that
+    /// `jobs` says is durable to `jobs` (with its snapshot) instead of
+    /// spawning it: the caller stores those with the run and starts them
+    /// itself. Durable hooks are never refused for lack of room
+    /// ([`WhenFull`] concerns only the hooks spawned here).
+    pub async fn run_phase_into(
+        &self,
+        hooks: &[HookRef],
+        cx: &mut HookContext,
+        global: bool,
+        jobs: &mut dyn JobSink,
         mut observe: impl FnMut(HookEvent<'_>, &HookContext),
     ) -> Result<(), CheckError> {
         let phase = cx.phase();
@@ -323,7 +340,11 @@ impl Dispatcher {
         for hook in hooks {
             let meta = hook.meta();
             if meta.run_in_background {
-                self.spawn_or_wait(hook.clone(), cx.clone()).await;
+                if jobs.is_durable(meta) {
+                    jobs.push(hook.clone(), cx.clone());
+                } else {
+                    self.spawn_or_wait(hook.clone(), cx.clone()).await;
+                }
                 continue;
             }
             if global && meta.movable_to_background() {
@@ -378,9 +399,21 @@ impl Dispatcher {
             );
         }
         for (hook, snapshot) in deferred {
-            self.spawn_or_wait(hook, snapshot).await;
+            if jobs.is_durable(hook.meta()) {
+                jobs.push(hook, snapshot);
+            } else {
+                self.spawn_or_wait(hook, snapshot).await;
+            }
         }
         Ok(())
+    }
+
+    /// Runs one hook to its end on `cx`, as a background hook runs: its
+    /// panic caught, its time limited by `hook_timeout`. For a durable
+    /// job's worker, which records the outcome itself (retry, failure);
+    /// it is not counted among this dispatcher's background hooks.
+    pub async fn run_job(&self, hook: &dyn Hook, cx: &mut HookContext) -> Result<(), HookError> {
+        run_guarded(hook, cx, self.inner.config.hook_timeout).await
     }
 
     /// Starts `hook` on `snapshot` in the background. The caller never

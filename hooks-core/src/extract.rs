@@ -2,8 +2,8 @@
 //! [`FromHookArgs`] impl.
 
 use crate::{
-    AgentInfo, ExtraFields, HookArgs, HookError, Phases, RunContext, RunId, RunInput, RunOutput,
-    Session, UserId,
+    AgentInfo, ExtraFields, HookArgs, HookError, Job, Phases, RunContext, RunId, RunInput,
+    RunOutput, Session, UserId,
 };
 
 /// A type a hook can take as an argument.
@@ -27,12 +27,17 @@ use crate::{
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a hook argument",
     label = "this argument type cannot be injected into a hook",
-    note = "hook arguments are injected by type; the valid ones are `&RunInput`, `RunInput`, `&mut RunInput` (pre-hooks), `&RunOutput`, `RunOutput`, `&mut RunOutput` (post-hooks), `&AgentInfo`, `&Session`, `&RunContext`, `&RunId`, `&UserId`, `&ExtraFields`, and owned copies of these",
+    note = "hook arguments are injected by type; the valid ones are `&RunInput`, `RunInput`, `&mut RunInput` (pre-hooks), `&RunOutput`, `RunOutput`, `&mut RunOutput` (post-hooks), `&AgentInfo`, `&Session`, `&RunContext`, `&RunId`, `&UserId`, `&ExtraFields`, `&Job` (durable hooks), and owned copies of these",
     note = "to inject a type of your own, implement `FromHookArgs` for it"
 )]
 pub trait FromHookArgs<'a>: Sized {
     /// The phases in which this argument exists.
     const PHASES: Phases;
+
+    /// Whether the argument exists only in a durable job ([`Job`]): an
+    /// agent refuses, at `build()`, a hook that takes one and does not run
+    /// as a durable job.
+    const NEEDS_JOB: bool = false;
 
     /// Draws the argument from the run.
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError>;
@@ -107,6 +112,24 @@ shared_argument!(RunContext, run_context);
 shared_argument!(RunId, run_id);
 shared_argument!(UserId, user_id);
 shared_argument!(ExtraFields, extra);
+
+impl<'a> FromHookArgs<'a> for &'a Job {
+    const PHASES: Phases = Phases::ALL;
+    const NEEDS_JOB: bool = true;
+    #[inline]
+    fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
+        args.job().ok_or_else(|| missing("&Job", args))
+    }
+}
+
+impl<'a> FromHookArgs<'a> for Job {
+    const PHASES: Phases = Phases::ALL;
+    const NEEDS_JOB: bool = true;
+    #[inline]
+    fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
+        args.job().cloned().ok_or_else(|| missing("Job", args))
+    }
+}
 
 impl<'a> FromHookArgs<'a> for HookArgs<'a> {
     const PHASES: Phases = Phases::ALL;

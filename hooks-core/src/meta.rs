@@ -97,6 +97,14 @@ pub struct HookMeta {
     /// of yours), so it can stop the run (a guardrail). Read from the type,
     /// whatever its spelling (aliases, paths).
     pub can_block: bool,
+    /// `#[hook(durable = true)]` / `durable = false`: whether the hook,
+    /// when it runs in the background, runs as a durable job (written to
+    /// the store with its run, run again after a crash). `None`: the
+    /// agent's default decides.
+    pub durable: Option<bool>,
+    /// It takes a [`Job`](crate::Job) argument, which only a durable job
+    /// has (an agent refuses it otherwise, at `build()`).
+    pub takes_job: bool,
 }
 
 impl HookMeta {
@@ -109,6 +117,15 @@ impl HookMeta {
     /// Where the hook runs, given the global `run_hooks_in_background`.
     pub const fn runs_in_background(&self, global_background: bool) -> bool {
         self.run_in_background || (global_background && self.movable_to_background())
+    }
+
+    /// Whether the hook, when it runs in the background, runs as a durable
+    /// job, given the agent's default.
+    pub const fn is_durable(&self, default: bool) -> bool {
+        match self.durable {
+            Some(durable) => durable,
+            None => default,
+        }
     }
 
     /// A metadata record for a hook written by hand (not by `#[hook]`).
@@ -124,6 +141,8 @@ impl HookMeta {
             phases: Phases::ALL,
             mutates: false,
             can_block: false,
+            durable: None,
+            takes_job: false,
         }
     }
 }

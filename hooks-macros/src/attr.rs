@@ -7,7 +7,7 @@ use syn::spanned::Spanned as _;
 use syn::{LitBool, LitStr, Path};
 
 /// The arguments `#[hook(...)]` accepts.
-const VALID: &str = "`run_in_background`, `blocking`, `name` and `crate`";
+const VALID: &str = "`run_in_background`, `durable`, `blocking`, `name` and `crate`";
 
 /// One argument's value and where it was written.
 #[derive(Debug, Clone)]
@@ -21,6 +21,7 @@ pub(crate) struct Spanned<T> {
 pub(crate) struct HookAttr {
     pub run_in_background: Option<Spanned<bool>>,
     pub blocking: Option<Spanned<bool>>,
+    pub durable: Option<Spanned<bool>>,
     pub name: Option<Spanned<String>>,
     pub krate: Option<Spanned<Path>>,
 }
@@ -92,6 +93,7 @@ fn suggestion(key: &str) -> &'static str {
             " (did you mean `run_in_background`?)"
         }
         "block" | "spawn_blocking" => " (did you mean `blocking`?)",
+        "persistent" | "persist" | "durable_job" | "retry" => " (did you mean `durable`?)",
         "rename" | "id" => " (did you mean `name`?)",
         "krate" | "path" | "runtime" => " (did you mean `crate`?)",
         _ => "",
@@ -117,6 +119,9 @@ pub(crate) fn parse(args: TokenStream) -> Result<HookAttr, syn::Error> {
                 .and_then(|v| set_once(&mut attr.run_in_background, v, "run_in_background")),
             "blocking" => parse_bool(&meta, "blocking")
                 .and_then(|v| set_once(&mut attr.blocking, v, "blocking")),
+            "durable" => {
+                parse_bool(&meta, "durable").and_then(|v| set_once(&mut attr.durable, v, "durable"))
+            }
             "name" => parse_str(&meta, "name").and_then(|s| {
                 let value = s.value();
                 if value.trim().is_empty() {

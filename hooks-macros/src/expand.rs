@@ -119,6 +119,20 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
     let blocking = attr.blocking();
     let mutates = sig.mutates();
 
+    let durable = match &attr.durable {
+        Some(d) => {
+            let value = d.value;
+            quote_spanned!(d.span=> ::core::option::Option::Some(#value))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let takes_job = sig.args.iter().filter_map(|arg| match arg {
+        Arg::Extract(ty) => {
+            Some(quote_spanned!(ty.span()=> || <#ty as #p::FromHookArgs<'_>>::NEEDS_JOB))
+        }
+        _ => None,
+    });
+
     let phases = sig.args.iter().map(|arg| match arg {
         Arg::InputMut => quote!(.and(#p::Phases::PRE)),
         Arg::OutputMut => quote!(.and(#p::Phases::POST)),
@@ -175,6 +189,22 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
             const _: () = ::core::assert!(!<#ident>::META.can_block, #message);
         }
     });
+    // `durable = true` on an inline hook takes effect only when the global
+    // `run_hooks_in_background` moves it, which it never does to a hook
+    // that can block the run.
+    let durable_check = attr
+        .durable
+        .as_ref()
+        .filter(|d| d.value && !background)
+        .map(|d| {
+            let message = format!(
+                "`{name}` has `durable = true`, but it runs inline: its return type can carry a check error, so `run_hooks_in_background` never moves it to the background. Add `run_in_background = true` with an error type that cannot carry a check, or drop `durable`"
+            );
+            quote_spanned! {d.span=>
+                #(#cfg_attrs)*
+                const _: () = ::core::assert!(!<#ident>::META.can_block, #message);
+            }
+        });
     // The call's value is bound to the declared return type, then
     // converted: a return type that is not allowed is then reported once,
     // on the type (the same error as `can_block`'s, which rustc merges).
@@ -238,6 +268,8 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
                 phases: #p::Phases::ALL #(#phases)*,
                 mutates: #mutates,
                 can_block: #can_block,
+                durable: #durable,
+                takes_job: false #(#takes_job)*,
             };
         }
 
@@ -262,6 +294,7 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         }
 
         #background_check
+        #durable_check
 
         #(#cfg_attrs)*
         #p::inventory::submit! {

@@ -204,6 +204,15 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
                 );
             }
         }
+        if let (Arg::InputMut | Arg::OutputMut, Some(durable)) = (&arg, &attr.durable)
+            && durable.value
+            && !attr.background()
+        {
+            errors.push(
+                durable.span,
+                "`durable = true` is for background hooks, and a hook that takes `&mut RunInput` or `&mut RunOutput` changes the run, so it always runs inline; drop `durable`",
+            );
+        }
         args.push(arg);
     }
 

@@ -9,6 +9,7 @@ use hooks_core::{
 use super::prompt::system_message;
 use super::{Agent, AgentError, AgentInner};
 use crate::db::Db;
+use crate::jobs::{JobOptions, JobWorker};
 use crate::model::Model;
 
 /// Builds an [`Agent`]: `Agent::builder().id(..).model(..).build()`.
@@ -33,6 +34,8 @@ pub struct AgentBuilder {
     dispatcher: Option<Dispatcher>,
     num_history_runs: usize,
     extensions: Extensions,
+    durable_hooks: Option<bool>,
+    job_options: JobOptions,
 }
 
 impl AgentBuilder {
@@ -147,6 +150,22 @@ impl AgentBuilder {
         self
     }
 
+    /// Whether a background hook that does not say (`#[hook]` without
+    /// `durable = ...`) runs as a durable job: written to the store with
+    /// its run, run again after a crash (see [`crate::jobs`]). Default: on
+    /// when the agent has a store. A hook's own `durable = true/false`
+    /// always wins.
+    pub fn durable_hooks(mut self, on: bool) -> Self {
+        self.durable_hooks = Some(on);
+        self
+    }
+
+    /// How durable jobs are retried and how many run at once.
+    pub fn job_options(mut self, options: JobOptions) -> Self {
+        self.job_options = options;
+        self
+    }
+
     /// Checks and builds the agent.
     pub fn build(self) -> Result<Agent, AgentError> {
         let id = match (self.id, &self.name) {
@@ -170,6 +189,32 @@ impl AgentBuilder {
                 phase: Phase::Post,
                 why: "`&mut RunInput`, which only pre-hooks have",
             });
+        }
+        let durable_hooks = self.durable_hooks.unwrap_or(self.db.is_some()) && self.db.is_some();
+        for hook in self.pre_hooks.iter().chain(&self.post_hooks) {
+            let meta = hook.meta();
+            if meta.durable == Some(true) && self.db.is_none() {
+                return Err(AgentError::DurableWithoutStore {
+                    hook: meta.name,
+                    agent: id,
+                });
+            }
+            if meta.takes_job {
+                let why = if !meta.runs_in_background(self.run_hooks_in_background) {
+                    Some("runs inline (add `run_in_background = true`)")
+                } else if !meta.is_durable(durable_hooks) || self.db.is_none() {
+                    Some("is not durable (add `durable = true`, and give the agent a store)")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(AgentError::JobWithoutDurable {
+                        hook: meta.name,
+                        agent: id,
+                        why,
+                    });
+                }
+            }
         }
         let info = AgentInfo {
             id,
@@ -199,6 +244,8 @@ impl AgentBuilder {
                 dispatcher,
                 num_history_runs: self.num_history_runs,
                 extensions: Arc::new(self.extensions),
+                durable_hooks,
+                jobs: JobWorker::new(self.job_options),
             }),
         };
         agent.log_pinned_hooks();

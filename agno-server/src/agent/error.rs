@@ -29,6 +29,33 @@ pub enum AgentError {
         /// Which argument is missing in that phase.
         why: &'static str,
     },
+    /// A hook says `durable = true`, and the agent has no store to keep
+    /// its jobs in.
+    #[error(
+        "hook `{hook}` is durable (`durable = true`), but agent `{agent}` has no store to keep its jobs in: give the agent a store (.db(SqliteDb::new(..)?)) or drop `durable = true`"
+    )]
+    DurableWithoutStore {
+        /// The hook's name.
+        hook: &'static str,
+        /// The agent's id.
+        agent: String,
+    },
+    /// A hook takes a `Job` argument, which only a durable job has, and
+    /// does not run as one on this agent.
+    #[error(
+        "hook `{hook}` takes a `Job` argument, which only a durable background hook has, but on agent `{agent}` it {why}"
+    )]
+    JobWithoutDurable {
+        /// The hook's name.
+        hook: &'static str,
+        /// The agent's id.
+        agent: String,
+        /// Why it is not a durable job.
+        why: &'static str,
+    },
+    /// Something that cannot fail did (a bug): reported, never a panic.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The session store failed.
     #[error("session store: {0}")]
     Db(#[from] DbError),

@@ -7,7 +7,7 @@ mod prompt;
 mod request;
 mod run;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use hooks_core::{AgentInfo, Dispatcher, Extensions, HookRef, Phase};
 
@@ -19,6 +19,7 @@ pub use request::RunRequest;
 pub use run::RunEventStream;
 
 use crate::db::Db;
+use crate::jobs::JobWorker;
 use crate::model::Model;
 
 /// An agent: what Agno calls `Agent(...)`. Cheap to clone (shared inside).
@@ -67,6 +68,23 @@ struct AgentInner {
     dispatcher: Dispatcher,
     num_history_runs: usize,
     extensions: Arc<Extensions>,
+    /// Whether a background hook that says nothing (`#[hook]` without
+    /// `durable`) runs as a durable job.
+    durable_hooks: bool,
+    /// Runs the durable jobs.
+    jobs: JobWorker,
+}
+
+/// An agent that does not keep it alive (the job worker's claim loop
+/// holds one, so an agent dropped by the program stops its loop).
+#[derive(Clone)]
+pub(crate) struct WeakAgent(Weak<AgentInner>);
+
+impl WeakAgent {
+    /// The agent, if it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<Agent> {
+        self.0.upgrade().map(|inner| Agent { inner })
+    }
 }
 
 impl std::fmt::Debug for Agent {
@@ -138,6 +156,47 @@ impl Agent {
             Phase::Pre => &self.inner.pre_hooks,
             Phase::Post => &self.inner.post_hooks,
         }
+    }
+
+    /// The values its hooks' own argument types read
+    /// ([`AgentBuilder::extension`]).
+    pub fn extensions(&self) -> &Arc<Extensions> {
+        &self.inner.extensions
+    }
+
+    /// Whether a background hook that does not say (`#[hook]` without
+    /// `durable`) runs as a durable job on this agent
+    /// ([`AgentBuilder::durable_hooks`]).
+    pub fn durable_hooks(&self) -> bool {
+        self.inner.durable_hooks
+    }
+
+    /// The worker of its durable jobs (counters, shutdown).
+    pub fn jobs(&self) -> &JobWorker {
+        &self.inner.jobs
+    }
+
+    /// Starts the worker of its durable jobs (see [`JobWorker::start`]):
+    /// jobs a crashed process left are run again. A server calls it at
+    /// start-up; a run starts it too.
+    pub fn start_jobs(&self) {
+        self.inner.jobs.start(self);
+    }
+
+    /// The hook named `name`: one of its own, else one of the program's
+    /// registry (a durable job names its hook).
+    pub fn find_hook(&self, name: &str) -> Option<HookRef> {
+        self.inner
+            .pre_hooks
+            .iter()
+            .chain(&self.inner.post_hooks)
+            .find(|h| h.meta().name == name)
+            .cloned()
+            .or_else(|| hooks_core::registry::get(name).ok().map(|r| r.hook_ref()))
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakAgent {
+        WeakAgent(Arc::downgrade(&self.inner))
     }
 
     /// The names of the hooks of `phase`, in order.

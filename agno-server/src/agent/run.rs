@@ -6,8 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{Stream, StreamExt};
 use hooks_core::{
-    CheckError, ExtraFields, HookContext, HookEvent, Message, Metrics, RunContext, RunId, RunInput,
-    RunOutput, RunShared, RunStatus, Session, UserId,
+    CheckError, DurableHooks, ExtraFields, HookContext, HookEvent, Message, Metrics, RunContext,
+    RunId, RunInput, RunOutput, RunShared, RunStatus, Session, UserId,
 };
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -56,8 +56,8 @@ struct Events<'a> {
     tx: Option<&'a mpsc::UnboundedSender<RunEvent>>,
     agent_id: &'a str,
     agent_name: Option<&'a str>,
-    run_id: &'a str,
-    session_id: &'a str,
+    run_id: String,
+    session_id: String,
 }
 
 impl Events<'_> {
@@ -68,8 +68,8 @@ impl Events<'_> {
                 created_at: now_secs(),
                 agent_id: self.agent_id.to_owned(),
                 agent_name: self.agent_name.map(str::to_owned),
-                run_id: self.run_id.to_owned(),
-                session_id: self.session_id.to_owned(),
+                run_id: self.run_id.clone(),
+                session_id: self.session_id.clone(),
                 kind,
             });
         }
@@ -115,17 +115,22 @@ impl Agent {
         stream
     }
 
-    /// The task that carries out a streaming run, and its events.
+    /// The task that carries out a streaming run, and its events. The ids
+    /// are made here, before the task starts, so that even a run that
+    /// fails before its first step reports its real run and session ids.
     fn streaming(
         &self,
         request: RunRequest,
     ) -> (impl Future<Output = ()> + Send + 'static, RunEventStream) {
         let (tx, rx) = mpsc::unbounded_channel();
         let agent = self.clone();
+        let ids = RunIds::new(&request);
         let run = async move {
-            if let Err(error) = agent.execute(request, Some(&tx)).await {
+            let (run_id, session_id) = (ids.run_id.clone(), ids.session_id.clone());
+            if let Err(error) = agent.execute_with(request, ids, Some(&tx)).await {
                 tracing::error!(
                     agent = agent.id(),
+                    run_id = %run_id,
                     "streaming run failed: {}",
                     error.to_string().escape_debug()
                 );
@@ -133,8 +138,8 @@ impl Agent {
                     created_at: now_secs(),
                     agent_id: agent.id().to_owned(),
                     agent_name: agent.name().map(str::to_owned),
-                    run_id: String::new(),
-                    session_id: String::new(),
+                    run_id,
+                    session_id,
                     kind: RunEventKind::RunError {
                         content: error.to_string(),
                         error_type: "internal_error".into(),
@@ -152,21 +157,119 @@ impl Agent {
         request: RunRequest,
         tx: Option<&mpsc::UnboundedSender<RunEvent>>,
     ) -> Result<RunOutput, AgentError> {
-        let started = Instant::now();
-        let inner = &*self.inner;
-        let info = &inner.info;
-        let run_id = new_id();
-        let created_at = now_secs();
-        let session_id = request.session_id.clone().unwrap_or_else(new_id);
-        let events = Events {
-            tx,
-            agent_id: &info.id,
-            agent_name: info.name.as_deref(),
-            run_id: &run_id,
-            session_id: &session_id,
-        };
+        let ids = RunIds::new(&request);
+        self.execute_with(request, ids, tx).await
+    }
 
-        // A run without a session id starts a new session: nothing to load.
+    /// The run, step by step: load, pre-hooks, model, post-hooks, then
+    /// finish (store and answer). A step that fails the run returns a
+    /// [`Failure`]; [`Run::finish`] is the one place a run ends, completed
+    /// or not. `Err` is only for a store that fails.
+    async fn execute_with(
+        &self,
+        request: RunRequest,
+        ids: RunIds,
+        tx: Option<&mpsc::UnboundedSender<RunEvent>>,
+    ) -> Result<RunOutput, AgentError> {
+        let mut run = Run::load(self, request, ids, tx).await?;
+        let outcome = async {
+            run.pre_hooks().await?;
+            let answer = run.model().await?;
+            run.post_hooks(answer).await
+        }
+        .await;
+        run.finish(outcome).await
+    }
+
+    /// Calls the model streaming, emitting `RunContent` for each delta.
+    async fn stream_model(
+        &self,
+        request: &ModelRequest,
+        events: &Events<'_>,
+        first_token: &mut Option<f64>,
+        model_started: Instant,
+    ) -> Result<ModelResponse, ModelError> {
+        let mut stream = self.inner.model.invoke_stream(request);
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            match event? {
+                ModelStreamEvent::Delta(delta) => {
+                    if first_token.is_none() {
+                        *first_token = Some(model_started.elapsed().as_secs_f64());
+                    }
+                    text.push_str(&delta);
+                    events.emit(RunEventKind::RunContent {
+                        content: delta,
+                        content_type: "str".into(),
+                    });
+                }
+                ModelStreamEvent::Completed(response) => return Ok(response),
+            }
+        }
+        Err(ModelError::InvalidResponse(format!(
+            "the stream ended without a completion after {} bytes",
+            text.len()
+        )))
+    }
+}
+
+/// A run's ids, made before anything else (a stream reports them even if
+/// the run fails at once).
+struct RunIds {
+    run_id: String,
+    session_id: String,
+}
+
+impl RunIds {
+    fn new(request: &RunRequest) -> Self {
+        Self {
+            run_id: new_id(),
+            session_id: request.session_id.clone().unwrap_or_else(new_id),
+        }
+    }
+}
+
+/// Why a step ended the run early (status `ERROR`).
+enum Failure {
+    /// A hook's check rejected the run.
+    Check(CheckError),
+    /// The model could not answer.
+    Model(String),
+    /// The store failed (reading the history): the run is not stored and
+    /// the caller gets the error.
+    Store(AgentError),
+}
+
+/// A run between its steps: what the steps share, and the output being
+/// made.
+struct Run<'a> {
+    agent: &'a Agent,
+    events: Events<'a>,
+    started: Instant,
+    /// Whether the session existed before this run (it has history).
+    stored: bool,
+    /// The session row this run writes (only the state keys it changed).
+    session: SessionRecord,
+    cx: HookContext,
+    output: RunOutput,
+    /// The run's durable background hooks, stored with it.
+    durable: DurableHooks,
+}
+
+impl<'a> Run<'a> {
+    /// Step 1: loads the session (a run without a session id starts a new
+    /// one: nothing to load) and makes the run's context and output.
+    async fn load(
+        agent: &'a Agent,
+        request: RunRequest,
+        ids: RunIds,
+        tx: Option<&'a mpsc::UnboundedSender<RunEvent>>,
+    ) -> Result<Run<'a>, AgentError> {
+        let started = Instant::now();
+        let inner = &*agent.inner;
+        let info = &inner.info;
+        let RunIds { run_id, session_id } = ids;
+        let created_at = now_secs();
         let stored = match (&inner.db, &request.session_id) {
             (Some(db), Some(_)) => db.get_session(&session_id).await?,
             _ => None,
@@ -202,9 +305,9 @@ impl Agent {
             extra: ExtraFields(request.extra),
             extensions: inner.extensions.clone(),
         };
-        let mut cx = HookContext::new(RunInput::new(request.message), shared);
-        let mut output = RunOutput {
-            run_id: run_id.clone(),
+        let cx = HookContext::new(RunInput::new(request.message), shared);
+        let output = RunOutput {
+            run_id,
             agent_id: Some(info.id.clone()),
             agent_name: info.name.clone(),
             session_id: Some(session_id.clone()),
@@ -217,7 +320,7 @@ impl Agent {
             ..RunOutput::default()
         };
         let session = SessionRecord {
-            session_id: session_id.clone(),
+            session_id,
             session_type: SessionType::Agent,
             agent_id: Some(info.id.clone()),
             user_id,
@@ -240,47 +343,76 @@ impl Agent {
             created_at: session_created,
             updated_at: created_at,
         };
-
-        events.emit(RunEventKind::RunStarted {
+        let run = Run {
+            agent,
+            events: Events {
+                tx,
+                agent_id: &info.id,
+                agent_name: info.name.as_deref(),
+                run_id: cx.shared().run_id.0.clone(),
+                session_id: cx.shared().session.session_id.clone(),
+            },
+            started,
+            stored: stored.is_some(),
+            session,
+            cx,
+            output,
+            durable: DurableHooks::new(inner.durable_hooks),
+        };
+        run.events.emit(RunEventKind::RunStarted {
             model: inner.model.id().to_owned(),
             model_provider: inner.model.provider().to_owned(),
         });
-        let global = self.runs_hooks_in_background();
-        let pre = inner
-            .dispatcher
-            .run_phase_with(&inner.pre_hooks, &mut cx, global, |event, cx| {
-                if events.tx.is_none() {
-                    return;
-                }
-                let run_input = cx.input().clone();
-                events.emit(match event {
-                    HookEvent::Started { name, .. } => RunEventKind::PreHookStarted {
-                        pre_hook_name: name.to_owned(),
-                        run_input,
-                    },
-                    HookEvent::Completed { name, .. } => RunEventKind::PreHookCompleted {
-                        pre_hook_name: name.to_owned(),
-                        run_input,
-                    },
-                });
-            })
-            .await;
-        output.input = Some(cx.input().clone());
-        if let Err(check) = pre {
-            output.status = RunStatus::Error;
-            output.content = Some(check.message.clone());
-            output.metrics = Some(Metrics {
-                duration: Some(started.elapsed().as_secs_f64()),
-                ..Metrics::default()
-            });
-            self.store(session, &output).await?;
-            events.error(&check.message, check.kind.error_type(), Some(&check));
-            return Ok(output);
-        }
+        Ok(run)
+    }
 
+    /// Step 2: the pre-hooks, which may change the input or reject it.
+    async fn pre_hooks(&mut self) -> Result<(), Failure> {
+        let inner = &*self.agent.inner;
+        let events = &self.events;
+        let result = inner
+            .dispatcher
+            .run_phase_into(
+                &inner.pre_hooks,
+                &mut self.cx,
+                self.agent.runs_hooks_in_background(),
+                &mut self.durable,
+                |event, cx| {
+                    if events.tx.is_none() {
+                        return;
+                    }
+                    let run_input = cx.input().clone();
+                    events.emit(match event {
+                        HookEvent::Started { name, .. } => RunEventKind::PreHookStarted {
+                            pre_hook_name: name.to_owned(),
+                            run_input,
+                        },
+                        HookEvent::Completed { name, .. } => RunEventKind::PreHookCompleted {
+                            pre_hook_name: name.to_owned(),
+                            run_input,
+                        },
+                    });
+                },
+            )
+            .await;
+        self.output.input = Some(self.cx.input().clone());
+        result.map_err(Failure::Check)
+    }
+
+    /// Step 3: the model, given the system message, the session's recent
+    /// history and the input.
+    async fn model(&mut self) -> Result<ModelResponse, Failure> {
+        let agent = self.agent;
+        let inner = &*agent.inner;
         // Runs exist only in a stored session.
-        let earlier = match (&inner.db, inner.num_history_runs, stored.is_some()) {
-            (Some(db), n @ 1.., true) => history(&db.recent_runs(&session_id, n).await?),
+        let earlier = match (&inner.db, inner.num_history_runs, self.stored) {
+            (Some(db), n @ 1.., true) => {
+                let session_id = &self.cx.shared().session.session_id;
+                match db.recent_runs(session_id, n).await {
+                    Ok(runs) => history(&runs),
+                    Err(error) => return Err(Failure::Store(error.into())),
+                }
+            }
             _ => Vec::new(),
         };
         // Sized for the system, user and assistant messages: the output
@@ -292,136 +424,147 @@ impl Agent {
         messages.extend(earlier);
         messages.push(Message {
             created_at: Some(now_secs()),
-            ..Message::new("user", cx.input().input_content.clone())
+            ..Message::new("user", self.cx.input().input_content.clone())
         });
-        let model_request = ModelRequest { messages };
+        let request = ModelRequest { messages };
 
-        events.emit(RunEventKind::ModelRequestStarted {
+        self.events.emit(RunEventKind::ModelRequestStarted {
             model: inner.model.id().to_owned(),
             model_provider: inner.model.provider().to_owned(),
         });
         let model_started = Instant::now();
         let mut first_token = None;
-        let answer = if events.tx.is_some() {
-            self.stream_model(&model_request, &events, &mut first_token, model_started)
+        let answer = if self.events.tx.is_some() {
+            agent
+                .stream_model(&request, &self.events, &mut first_token, model_started)
                 .await
         } else {
-            inner.model.invoke(&model_request).await
+            inner.model.invoke(&request).await
         };
-        let ModelRequest { mut messages } = model_request;
+        let ModelRequest { mut messages } = request;
         let response = match answer {
             Ok(response) => response,
             Err(error) => {
-                tracing::error!(agent = %info.id, run_id = %run_id, "model request failed: {}", error.to_string().escape_debug());
-                let message = format!("model request failed: {}", error.to_string().escape_debug());
-                output.status = RunStatus::Error;
-                output.content = Some(message.clone());
-                output.messages = messages;
-                output.metrics = Some(Metrics {
-                    duration: Some(started.elapsed().as_secs_f64()),
-                    ..Metrics::default()
-                });
-                self.store(session, &output).await?;
-                events.error(&message, "model_error", None);
-                return Ok(output);
+                let error = error.to_string();
+                tracing::error!(agent = %inner.info.id, run_id = %self.output.run_id, "model request failed: {}", error.escape_debug());
+                self.output.messages = messages;
+                return Err(Failure::Model(format!(
+                    "model request failed: {}",
+                    error.escape_debug()
+                )));
             }
         };
-        let model_duration = model_started.elapsed().as_secs_f64();
-        events.emit(RunEventKind::ModelRequestCompleted {
+        self.events.emit(RunEventKind::ModelRequestCompleted {
             model: inner.model.id().to_owned(),
             model_provider: inner.model.provider().to_owned(),
             input_tokens: response.usage.input_tokens,
             output_tokens: response.usage.output_tokens,
-            duration: model_duration,
+            duration: model_started.elapsed().as_secs_f64(),
         });
-        events.emit(RunEventKind::RunContentCompleted {});
+        self.events.emit(RunEventKind::RunContentCompleted {});
         messages.push(Message {
             created_at: Some(now_secs()),
             ..Message::new("assistant", response.content.clone())
         });
-        output.content = Some(response.content);
-        output.messages = messages;
-        output.metrics = Some(Metrics {
+        self.output.messages = messages;
+        self.output.metrics = Some(Metrics {
             input_tokens: response.usage.input_tokens,
             output_tokens: response.usage.output_tokens,
-            total_tokens: response.usage.input_tokens + response.usage.output_tokens,
+            total_tokens: response.usage.total_tokens(),
             duration: None,
             time_to_first_token: first_token,
         });
+        Ok(response)
+    }
 
-        cx.enter_post(output);
-        let post = inner
+    /// Step 4: the post-hooks, on the model's answer; they may change the
+    /// output or reject it.
+    async fn post_hooks(&mut self, answer: ModelResponse) -> Result<(), Failure> {
+        let inner = &*self.agent.inner;
+        let events = &self.events;
+        let mut output = std::mem::take(&mut self.output);
+        output.content = Some(answer.content);
+        self.cx.enter_post(output);
+        let result = inner
             .dispatcher
-            .run_phase_with(&inner.post_hooks, &mut cx, global, |event, _| {
-                events.emit(match event {
-                    HookEvent::Started { name, .. } => RunEventKind::PostHookStarted {
-                        post_hook_name: name.to_owned(),
-                    },
-                    HookEvent::Completed { name, .. } => RunEventKind::PostHookCompleted {
-                        post_hook_name: name.to_owned(),
-                    },
-                });
-            })
-            .await;
-        let mut output = cx.take_output().unwrap_or_default();
-        if let Some(metrics) = &mut output.metrics {
-            metrics.duration = Some(started.elapsed().as_secs_f64());
-        }
-        match post {
-            Ok(()) => {
-                output.status = RunStatus::Completed;
-                self.store(session, &output).await?;
-                events.emit(events::completed(&output));
-            }
-            Err(check) => {
-                output.status = RunStatus::Error;
-                output.content = Some(check.message.clone());
-                self.store(session, &output).await?;
-                events.error(&check.message, check.kind.error_type(), Some(&check));
-            }
-        }
-        Ok(output)
-    }
-
-    /// Calls the model streaming, emitting `RunContent` for each delta.
-    async fn stream_model(
-        &self,
-        request: &ModelRequest,
-        events: &Events<'_>,
-        first_token: &mut Option<f64>,
-        model_started: Instant,
-    ) -> Result<ModelResponse, ModelError> {
-        let mut stream = self.inner.model.invoke_stream(request);
-        let mut text = String::new();
-        while let Some(event) = stream.next().await {
-            match event? {
-                ModelStreamEvent::Delta(delta) => {
-                    if first_token.is_none() {
-                        *first_token = Some(model_started.elapsed().as_secs_f64());
-                    }
-                    text.push_str(&delta);
-                    events.emit(RunEventKind::RunContent {
-                        content: delta,
-                        content_type: "str".into(),
+            .run_phase_into(
+                &inner.post_hooks,
+                &mut self.cx,
+                self.agent.runs_hooks_in_background(),
+                &mut self.durable,
+                |event, _| {
+                    events.emit(match event {
+                        HookEvent::Started { name, .. } => RunEventKind::PostHookStarted {
+                            post_hook_name: name.to_owned(),
+                        },
+                        HookEvent::Completed { name, .. } => RunEventKind::PostHookCompleted {
+                            post_hook_name: name.to_owned(),
+                        },
                     });
-                }
-                ModelStreamEvent::Completed(response) => return Ok(response),
-            }
-        }
-        Err(ModelError::InvalidResponse(format!(
-            "the stream ended without a completion after {} bytes",
-            text.len()
-        )))
+                },
+            )
+            .await;
+        self.output = self.cx.take_output().unwrap_or_default();
+        result.map_err(Failure::Check)
     }
 
-    async fn store(&self, session: SessionRecord, output: &RunOutput) -> Result<(), AgentError> {
-        if let Some(db) = &self.inner.db {
-            db.save_run(session, output).await?;
+    /// Step 5, the only way a run ends: sets its status, stores it with
+    /// its durable jobs in one transaction, starts those jobs, and tells
+    /// the stream.
+    async fn finish(mut self, outcome: Result<(), Failure>) -> Result<RunOutput, AgentError> {
+        let duration = Some(self.started.elapsed().as_secs_f64());
+        match &outcome {
+            Err(Failure::Store(_)) => {}
+            Ok(()) => self.output.status = RunStatus::Completed,
+            Err(Failure::Check(check)) => {
+                self.output.status = RunStatus::Error;
+                self.output.content = Some(check.message.clone());
+            }
+            Err(Failure::Model(message)) => {
+                self.output.status = RunStatus::Error;
+                self.output.content = Some(message.clone());
+            }
         }
+        self.output
+            .metrics
+            .get_or_insert_with(Metrics::default)
+            .duration = duration;
+        if let Err(Failure::Store(error)) = outcome {
+            return Err(error);
+        }
+        self.store().await?;
+        match outcome {
+            Err(Failure::Store(_)) => {}
+            Ok(()) => self.events.emit(events::completed(&self.output)),
+            Err(Failure::Check(check)) => {
+                self.events
+                    .error(&check.message, check.kind.error_type(), Some(&check))
+            }
+            Err(Failure::Model(message)) => self.events.error(&message, "model_error", None),
+        }
+        Ok(self.output)
+    }
+
+    /// Stores the run, and its durable jobs in the same transaction; the
+    /// jobs start once it is committed.
+    async fn store(&mut self) -> Result<(), AgentError> {
+        let agent = self.agent;
+        let Some(db) = &agent.inner.db else {
+            return Ok(());
+        };
+        let session = std::mem::take(&mut self.session);
+        let durable = std::mem::take(&mut self.durable);
+        if durable.is_empty() {
+            return Ok(db.save_run(session, &self.output).await?);
+        }
+        let jobs = agent.jobs();
+        let prepared = jobs.prepare(agent, durable)?;
+        let rows = prepared.rows.clone();
+        db.save_run_with_jobs(session, &self.output, rows).await?;
+        jobs.launch(agent, prepared);
         Ok(())
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::new_id;

@@ -27,6 +27,7 @@ use hooks_core::RunOutput;
 mod checkpoint;
 mod connection;
 mod error;
+mod jobs;
 mod queries;
 mod read_pool;
 mod records;
@@ -36,6 +37,9 @@ mod sqlite;
 mod writer;
 
 pub use error::DbError;
+pub use jobs::{
+    ClaimedJob, JOBS_TABLE, JobOutcome, JobRecord, JobSettlement, JobStats, JobStatus, NewJob,
+};
 pub use records::{
     MAX_JSON_DEPTH, SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder,
     json_depth,
@@ -72,7 +76,57 @@ pub trait Db: Send + Sync + 'static {
     /// session is refused ([`DbError::InvalidInput`]). The run is borrowed:
     /// the store serialises what it needs before the write, and the caller
     /// keeps its output (an agent returns it to whoever ran it).
-    fn save_run<'a>(&'a self, session: SessionRecord, run: &'a RunOutput) -> DbFuture<'a, ()>;
+    fn save_run<'a>(&'a self, session: SessionRecord, run: &'a RunOutput) -> DbFuture<'a, ()> {
+        self.save_run_with_jobs(session, run, Vec::new())
+    }
+
+    /// [`Db::save_run`], and inserts `jobs` (the run's durable background
+    /// hooks) in the SAME transaction: a run that is stored has its jobs,
+    /// a run that is not has none.
+    fn save_run_with_jobs<'a>(
+        &'a self,
+        session: SessionRecord,
+        run: &'a RunOutput,
+        jobs: Vec<NewJob>,
+    ) -> DbFuture<'a, ()>;
+
+    /// Claims up to `limit` due, queued jobs of the agents `components`
+    /// for the worker `owner` (each becomes `running`, its attempt
+    /// counted), oldest first.
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        components: Vec<String>,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<ClaimedJob>>;
+
+    /// Records how attempts ended; returns how many jobs changed (an
+    /// attempt that is no longer the job's current one changes nothing).
+    fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize>;
+
+    /// At start-up: the jobs of `components` left `running` by a process
+    /// that is gone are queued again (or failed, when out of attempts).
+    /// Returns (queued again, failed).
+    fn recover_jobs(&self, owner: &str, components: Vec<String>) -> DbFuture<'_, (usize, usize)>;
+
+    /// One job with its payload, or `None`.
+    fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>>;
+
+    /// A page of jobs (newest first, without payloads), optionally of one
+    /// status, and how many match in all.
+    fn list_jobs(
+        &self,
+        status: Option<JobStatus>,
+        limit: usize,
+        page: usize,
+    ) -> DbFuture<'_, (Vec<JobRecord>, u64)>;
+
+    /// Queues a failed or cancelled job again with fresh attempts: `None`
+    /// when no such job exists, `Some(false)` when it is in another state.
+    fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>>;
+
+    /// Counts by status and the age of the oldest queued job.
+    fn job_stats(&self) -> DbFuture<'_, JobStats>;
 
     /// Inserts or replaces a session row (keeping its original
     /// `created_at`).

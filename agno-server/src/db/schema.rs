@@ -27,7 +27,7 @@ pub const VERSIONS_TABLE: &str = "agno_schema_versions";
 /// [`VERSIONS_TABLE`] (Agno 3.1.10 stamps `"3.0.0"`).
 pub const AGNO_SCHEMA_VERSION: &str = "3.0.0";
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// One step of the schema's history.
 pub(crate) struct Migration {
@@ -66,7 +66,50 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "Agno 3.1.10's layout: team_data, workflow_data, nullable run_index, agno_schema_versions",
         apply: v4_agno_3_layout,
     },
+    Migration {
+        version: 5,
+        description: "agno_jobs, the durable job queue (Agno 3.1.10's layout)",
+        apply: v5_jobs,
+    },
 ];
+
+/// `agno_jobs` as Agno 3.1.10 declares it (`JOBS_TABLE_SCHEMA`; Agno makes
+/// it only on Postgres and Redis, we make it on SQLite too), with its
+/// indexes: the claim's `(status, available_at)` and the idempotency keys.
+const V5_JOBS_DDL: &str = "
+CREATE TABLE IF NOT EXISTS agno_jobs (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    component_type VARCHAR NOT NULL,
+    job_type VARCHAR NOT NULL,
+    deployment_id VARCHAR,
+    component_id VARCHAR NOT NULL,
+    session_id VARCHAR NOT NULL,
+    user_id VARCHAR,
+    payload JSON NOT NULL,
+    status VARCHAR NOT NULL,
+    attempt BIGINT NOT NULL,
+    max_attempts BIGINT NOT NULL,
+    idempotency_key VARCHAR,
+    available_at BIGINT NOT NULL,
+    locked_by VARCHAR,
+    locked_at BIGINT,
+    error TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT,
+    completed_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS idx_agno_jobs_status_available_at ON agno_jobs (status, available_at);
+CREATE INDEX IF NOT EXISTS idx_agno_jobs_session_id ON agno_jobs (session_id);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_jobs_idempotency_key ON agno_jobs (idempotency_key, user_id)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS uq_jobs_idempotency_key_anon ON agno_jobs (idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND user_id IS NULL;";
+
+/// Version 5: the durable job queue's table.
+fn v5_jobs(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch(V5_JOBS_DDL)?;
+    Ok(())
+}
 
 /// Column name and declared type (as SQLAlchemy declares Agno's columns on
 /// SQLite) of `agno_sessions`, in Agno's order. A file made before version

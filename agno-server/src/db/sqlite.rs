@@ -13,7 +13,10 @@ use super::read_pool::ReadPool;
 use super::records::now_epoch_secs;
 use super::run_row::RunRow;
 use super::writer::{WriteGate, Writer};
-use super::{Db, DbError, DbFuture, SessionPage, SessionQuery, SessionRecord, queries, schema};
+use super::{
+    ClaimedJob, Db, DbError, DbFuture, JobRecord, JobSettlement, JobStats, JobStatus, NewJob,
+    SessionPage, SessionQuery, SessionRecord, jobs, queries, schema,
+};
 
 /// Tuning of a [`SqliteDb`]; `SqliteDbOptions::default()` suits a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,13 +175,102 @@ impl Db for SqliteDb {
         Some(format!("sqlite:{}", self.inner.path.display()))
     }
 
-    fn save_run<'a>(&'a self, session: SessionRecord, run: &'a RunOutput) -> DbFuture<'a, ()> {
+    fn save_run_with_jobs<'a>(
+        &'a self,
+        session: SessionRecord,
+        run: &'a RunOutput,
+        new_jobs: Vec<NewJob>,
+    ) -> DbFuture<'a, ()> {
         Box::pin(async move {
             let row = RunRow::new(&session, run)?;
             let now = now_epoch_secs();
             self.inner
                 .writer
-                .submit(move |conn| queries::save_run(conn, &session, &row, now))
+                .submit(move |conn| {
+                    queries::save_run(conn, &session, &row, now)?;
+                    jobs::insert(conn, &new_jobs, now)
+                })
+                .await
+        })
+    }
+
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        components: Vec<String>,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<ClaimedJob>> {
+        let owner = owner.to_owned();
+        Box::pin(async move {
+            self.inner
+                .writer
+                .submit(move |conn| jobs::claim(conn, &owner, &components, limit, now_epoch_secs()))
+                .await
+        })
+    }
+
+    fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize> {
+        Box::pin(async move {
+            if settlements.is_empty() {
+                return Ok(0);
+            }
+            self.inner
+                .writer
+                .submit(move |conn| jobs::settle(conn, &settlements, now_epoch_secs()))
+                .await
+        })
+    }
+
+    fn recover_jobs(&self, owner: &str, components: Vec<String>) -> DbFuture<'_, (usize, usize)> {
+        let owner = owner.to_owned();
+        Box::pin(async move {
+            self.inner
+                .writer
+                .submit(move |conn| jobs::recover(conn, &owner, &components, now_epoch_secs()))
+                .await
+        })
+    }
+
+    fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>> {
+        let id = id.to_owned();
+        Box::pin(async move { self.inner.reads.run(move |conn| jobs::get(conn, &id)).await })
+    }
+
+    fn list_jobs(
+        &self,
+        status: Option<JobStatus>,
+        limit: usize,
+        page: usize,
+    ) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
+        Box::pin(async move {
+            if limit == 0 || page == 0 {
+                return Err(DbError::InvalidQuery(
+                    "limit and page start at 1".to_owned(),
+                ));
+            }
+            let offset = limit.saturating_mul(page - 1);
+            self.inner
+                .reads
+                .run(move |conn| jobs::list(conn, status, limit, offset))
+                .await
+        })
+    }
+
+    fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            self.inner
+                .writer
+                .submit(move |conn| jobs::requeue(conn, &id, now_epoch_secs()))
+                .await
+        })
+    }
+
+    fn job_stats(&self) -> DbFuture<'_, JobStats> {
+        Box::pin(async move {
+            self.inner
+                .reads
+                .run(move |conn| jobs::stats(conn, now_epoch_secs()))
                 .await
         })
     }

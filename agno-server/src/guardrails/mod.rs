@@ -86,6 +86,8 @@ const fn meta(name: &'static str, line: u32, mutates: bool, can_block: bool) -> 
         phases: Phases::ALL,
         mutates,
         can_block,
+        durable: None,
+        takes_job: false,
     }
 }
 

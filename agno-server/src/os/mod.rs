@@ -147,6 +147,7 @@ impl AgentOS {
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<ShutdownReport> {
+        self.start_jobs();
         let state = self.state.clone();
         let left = listener::serve(
             listener,
@@ -158,6 +159,16 @@ impl AgentOS {
         )
         .await;
         Ok(shutdown::drain(&self.state, left).await)
+    }
+
+    /// Starts every agent's durable-job worker (see
+    /// [`JobWorker::start`](crate::jobs::JobWorker::start)): jobs a
+    /// stopped process left are run again. Serving starts them; call it
+    /// if you serve [`AgentOS::get_app`] yourself. Needs a tokio runtime.
+    pub fn start_jobs(&self) {
+        for agent in &self.state.agents {
+            agent.start_jobs();
+        }
     }
 
     /// Waits for runs in progress, then drains background hooks within

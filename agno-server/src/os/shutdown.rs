@@ -60,7 +60,26 @@ pub async fn drain(state: &AppState, deadline: Duration) -> ShutdownReport {
         deadline_ms = deadline.as_millis() as u64,
         "draining background hooks"
     );
-    let report = state.dispatcher.shutdown(deadline).await;
+    // Durable jobs drain alongside: what is still running at the deadline
+    // is left queued in the store for the next start, not cut.
+    let jobs = futures_util::future::join_all(
+        state
+            .agents
+            .iter()
+            .filter(|agent| agent.db().is_some())
+            .map(|agent| agent.jobs().shutdown(deadline)),
+    );
+    let (report, jobs) = tokio::join!(state.dispatcher.shutdown(deadline), jobs);
+    let (waited, released) = jobs
+        .iter()
+        .fold((0, 0), |(w, r), j| (w + j.waited_for, r + j.released));
+    if released > 0 {
+        tracing::warn!(
+            released,
+            "durable hooks still running at the shutdown deadline: stopped and left queued in the store; they run at the next start"
+        );
+    }
+    tracing::info!(waited_for = waited, released, "durable jobs drained");
     for hook in &report.cut {
         tracing::warn!(hook = hook.name, run_id = %hook.run_id, "background hook cut at the shutdown deadline");
     }

@@ -53,6 +53,8 @@ impl<'a> FromHookArgs<'a> for &'a Gate {
 /// A running server and how to stop it.
 pub struct Server {
     pub base: String,
+    /// The agents served (their job workers' counters).
+    pub agents: Vec<agno_server::Agent>,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<ShutdownReport>>,
@@ -63,6 +65,7 @@ impl Server {
     pub async fn start(os: AgentOS) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let agents = os.agents().to_vec();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             os.serve_with_shutdown(listener, async {
@@ -72,6 +75,7 @@ impl Server {
         });
         Server {
             base,
+            agents,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             stop: Some(stop),
             task,

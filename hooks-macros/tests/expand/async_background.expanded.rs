@@ -22,6 +22,10 @@ impl send_notification {
                 <() as ::hooks_core::__private::IntoHookResult>::Error,
             >>::CAN_CHECK
         },
+        durable: ::core::option::Option::None,
+        takes_job: false
+            || <&RunOutput as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB
+            || <&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB,
     };
 }
 impl ::hooks_core::__private::Hook for send_notification {

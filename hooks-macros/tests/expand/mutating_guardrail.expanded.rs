@@ -25,6 +25,9 @@ impl redact {
                 > as ::hooks_core::__private::IntoHookResult>::Error,
             >>::CAN_CHECK
         },
+        durable: ::core::option::Option::None,
+        takes_job: false
+            || <&Session as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB,
     };
 }
 impl ::hooks_core::__private::Hook for redact {

@@ -21,6 +21,9 @@ impl audit_log {
                 <() as my_app::hooks::__private::IntoHookResult>::Error,
             >>::CAN_CHECK
         },
+        durable: ::core::option::Option::None,
+        takes_job: false
+            || <&UserId as my_app::hooks::__private::FromHookArgs<'_>>::NEEDS_JOB,
     };
 }
 impl my_app::hooks::__private::Hook for audit_log {

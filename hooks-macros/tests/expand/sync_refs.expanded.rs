@@ -23,6 +23,10 @@ impl log_request {
                 <() as ::hooks_core::__private::IntoHookResult>::Error,
             >>::CAN_CHECK
         },
+        durable: ::core::option::Option::None,
+        takes_job: false
+            || <&RunInput as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB
+            || <&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB,
     };
 }
 impl ::hooks_core::__private::Hook for log_request {

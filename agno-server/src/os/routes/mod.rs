@@ -21,6 +21,7 @@ pub mod agents;
 pub mod config;
 pub mod health;
 pub mod hooks;
+pub mod queue;
 pub mod runs;
 pub mod sessions;
 
@@ -38,6 +39,10 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .route("/config", get(config::config))
         .route("/openapi.json", get(openapi::openapi))
         .route("/hooks", get(hooks::hooks))
+        .route("/queue/jobs", get(queue::list))
+        .route("/queue/jobs/{job_id}", get(queue::get))
+        .route("/queue/jobs/{job_id}/requeue", post(queue::requeue))
+        .route("/queue/stats", get(queue::stats))
         .route("/agents", get(agents::list))
         .route("/agents/{agent_id}", get(agents::get))
         .route("/agents/{agent_id}/runs", post(runs::create))

@@ -1,0 +1,508 @@
+//! [`JobWorker`]: runs an agent's durable jobs, at once after their run
+//! is stored, and from the store after a crash or when places free up.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use hooks_core::{DurableHooks, HookContext, HookError, HookRef, Job};
+use serde::Serialize;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{HookPayload, JobOptions, payload};
+use crate::agent::{Agent, AgentError, WeakAgent};
+use crate::db::{ClaimedJob, JobOutcome, JobSettlement, NewJob};
+
+/// Who claims jobs here: one id per process, so that at start-up every
+/// `running` job held by another id is known to be a dead process's (one
+/// process per SQLite file), and two workers of this process never take
+/// each other's jobs for abandoned ones.
+static OWNER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "pid-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    )
+});
+
+/// The most jobs claimed in one go.
+const CLAIM_BATCH: usize = 64;
+
+/// What a worker did since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct JobCounters {
+    /// Durable jobs written with their runs.
+    pub enqueued: u64,
+    /// Attempts started (at once after the run, or claimed from the store).
+    pub started: u64,
+    /// Attempts that completed (the job is done).
+    pub completed: u64,
+    /// Attempts that failed with attempts left (queued again).
+    pub retried: u64,
+    /// Jobs failed for good.
+    pub failed: u64,
+    /// Attempts cut by a shutdown and left queued for the next start.
+    pub released: u64,
+    /// Jobs queued again at start-up because a process died running them.
+    pub recovered: u64,
+    /// Attempts whose outcome could not be written (the job stays
+    /// `running` and is recovered at the next start).
+    pub unsettled: u64,
+    /// Attempts running now.
+    pub running: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    enqueued: AtomicU64,
+    started: AtomicU64,
+    completed: AtomicU64,
+    retried: AtomicU64,
+    failed: AtomicU64,
+    released: AtomicU64,
+    recovered: AtomicU64,
+    unsettled: AtomicU64,
+    running: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+/// What [`JobWorker::shutdown`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct JobsShutdown {
+    /// Attempts running when the shutdown began.
+    pub waited_for: u64,
+    /// Attempts still running at the deadline: stopped and left queued in
+    /// the store (not lost: they run at the next start).
+    pub released: u64,
+}
+
+/// Runs the durable jobs of one agent. Cheap to clone.
+#[derive(Clone)]
+pub struct JobWorker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: JobOptions,
+    slots: Arc<Semaphore>,
+    tracker: TaskTracker,
+    /// Wakes the claim loop: jobs were queued, or a place freed while some
+    /// are.
+    wake: Notify,
+    /// Jobs may be waiting in the store.
+    backlog: AtomicBool,
+    loop_started: AtomicBool,
+    closed: AtomicBool,
+    /// Cancelled at the shutdown deadline.
+    cut: CancellationToken,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for JobWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobWorker")
+            .field("options", &self.inner.options)
+            .field("counters", &self.counters())
+            .finish()
+    }
+}
+
+/// A durable job whose run is being stored, holding its place to start
+/// at once when the store commits.
+pub(crate) struct ReadyJob {
+    hook: HookRef,
+    snapshot: HookContext,
+    id: String,
+    permit: OwnedSemaphorePermit,
+}
+
+/// The jobs of one run: the rows to store with it, and those to start
+/// once it is stored.
+pub(crate) struct PreparedJobs {
+    pub(crate) rows: Vec<NewJob>,
+    ready: Vec<ReadyJob>,
+    queued: bool,
+}
+
+impl JobWorker {
+    /// A worker with `options`; it starts claiming from the store at
+    /// [`JobWorker::start`].
+    pub(crate) fn new(options: JobOptions) -> Self {
+        let slots = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
+        Self {
+            inner: Arc::new(Inner {
+                options,
+                slots,
+                tracker: TaskTracker::new(),
+                wake: Notify::new(),
+                backlog: AtomicBool::new(true),
+                loop_started: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+                cut: CancellationToken::new(),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// Its settings.
+    pub fn options(&self) -> &JobOptions {
+        &self.inner.options
+    }
+
+    /// What it did so far.
+    pub fn counters(&self) -> JobCounters {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        JobCounters {
+            enqueued: get(&c.enqueued),
+            started: get(&c.started),
+            completed: get(&c.completed),
+            retried: get(&c.retried),
+            failed: get(&c.failed),
+            released: get(&c.released),
+            recovered: get(&c.recovered),
+            unsettled: get(&c.unsettled),
+            running: get(&c.running),
+        }
+    }
+
+    /// Makes the rows of `durable` (a run's durable hooks) and takes a
+    /// place for each that can start at once; the others are stored
+    /// `queued`.
+    pub(crate) fn prepare(
+        &self,
+        agent: &Agent,
+        durable: DurableHooks,
+    ) -> Result<PreparedJobs, AgentError> {
+        let mut prepared = PreparedJobs {
+            rows: Vec::with_capacity(durable.len()),
+            ready: Vec::new(),
+            queued: false,
+        };
+        let open = !self.inner.closed.load(Ordering::Acquire);
+        for (hook, snapshot) in durable.into_inner() {
+            let id = uuid::Uuid::now_v7().to_string();
+            let payload = payload::write(hook.meta().name, &snapshot)
+                .map_err(|e| AgentError::Internal(format!("a durable job's payload: {e}")))?;
+            let permit = open
+                .then(|| self.inner.slots.clone().try_acquire_owned().ok())
+                .flatten();
+            let shared = snapshot.shared();
+            prepared.rows.push(NewJob {
+                id: id.clone(),
+                job_type: "hook",
+                component_id: agent.id().to_owned(),
+                session_id: shared.session.session_id.clone(),
+                user_id: shared.user_id.as_deref().map(str::to_owned),
+                payload,
+                max_attempts: self.inner.options.max_attempts.max(1),
+                claimed_by: permit.as_ref().map(|_| OWNER.clone()),
+            });
+            match permit {
+                Some(permit) => prepared.ready.push(ReadyJob {
+                    hook,
+                    snapshot,
+                    id,
+                    permit,
+                }),
+                None => prepared.queued = true,
+            }
+        }
+        Ok(prepared)
+    }
+
+    /// Starts the jobs of a run that is now stored (their rows committed).
+    pub(crate) fn launch(&self, agent: &Agent, prepared: PreparedJobs) {
+        bump(&self.inner.counters.enqueued, prepared.rows.len() as u64);
+        // Retries and a backlog need the claim loop: the first run starts it.
+        if !self.inner.loop_started.load(Ordering::Acquire) {
+            self.start(agent);
+        }
+        for job in prepared.ready {
+            let cx = job.snapshot.with_job(Job {
+                id: job.id.clone(),
+                attempt: 1,
+            });
+            let max_attempts = self.inner.options.max_attempts.max(1);
+            self.spawn(
+                agent.clone(),
+                job.hook,
+                cx,
+                job.id,
+                1,
+                max_attempts,
+                job.permit,
+            );
+        }
+        if prepared.queued {
+            self.inner.backlog.store(true, Ordering::Release);
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Wakes the claim loop (jobs were queued from outside: a requeue).
+    pub fn wake(&self) {
+        self.inner.backlog.store(true, Ordering::Release);
+        self.inner.wake.notify_one();
+    }
+
+    /// Starts the claim loop of `agent` once: it first queues again the
+    /// jobs a dead process left running, then runs what is queued, and
+    /// from then on what is queued when places free up. Needs a tokio
+    /// runtime; an agent without a store has nothing to claim.
+    pub fn start(&self, agent: &Agent) {
+        if agent.db().is_none() || self.inner.loop_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let worker = self.clone();
+        let agent = agent.downgrade();
+        self.inner.tracker.spawn(worker.claim_loop(agent));
+    }
+
+    /// Stops claiming, waits up to `deadline` for the attempts running,
+    /// then stops the rest: they are left `queued` in the store (their
+    /// attempt not counted) and run at the next start.
+    pub async fn shutdown(&self, deadline: Duration) -> JobsShutdown {
+        let inner = &self.inner;
+        inner.closed.store(true, Ordering::Release);
+        inner.wake.notify_one();
+        inner.tracker.close();
+        let waited_for = inner.counters.running.load(Ordering::Relaxed);
+        let released_before = inner.counters.released.load(Ordering::Relaxed);
+        if tokio::time::timeout(deadline, inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            inner.cut.cancel();
+            inner.tracker.wait().await;
+        }
+        JobsShutdown {
+            waited_for,
+            released: inner.counters.released.load(Ordering::Relaxed) - released_before,
+        }
+    }
+
+    async fn claim_loop(self, agent: WeakAgent) {
+        let inner = &self.inner;
+        let Some(first) = agent.upgrade() else {
+            return;
+        };
+        let id = first.id().to_owned();
+        if let Some(db) = first.db() {
+            match db.recover_jobs(&OWNER, vec![id.clone()]).await {
+                Ok((0, 0)) => {}
+                Ok((queued, failed)) => {
+                    bump(&inner.counters.recovered, queued as u64);
+                    bump(&inner.counters.failed, failed as u64);
+                    tracing::warn!(
+                        agent = %id,
+                        queued_again = queued,
+                        failed,
+                        "durable jobs left running by a process that stopped: queued again (failed when out of attempts)"
+                    );
+                }
+                Err(error) => {
+                    tracing::error!(agent = %id, %error, "recovering durable jobs failed")
+                }
+            }
+        }
+        drop(first);
+        loop {
+            if inner.closed.load(Ordering::Acquire) {
+                return;
+            }
+            let room = inner.slots.available_permits().min(CLAIM_BATCH);
+            let mut more = false;
+            if room > 0 {
+                inner.backlog.store(false, Ordering::Release);
+                let Some(agent) = agent.upgrade() else {
+                    return;
+                };
+                let Some(db) = agent.db() else {
+                    return;
+                };
+                match db.claim_jobs(&OWNER, vec![id.clone()], room).await {
+                    Ok(claimed) => {
+                        more = claimed.len() == room;
+                        for job in claimed {
+                            self.start_claimed(&agent, job).await;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(agent = %id, %error, "claiming durable jobs failed");
+                    }
+                }
+            }
+            if more && inner.slots.available_permits() > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = inner.wake.notified() => {}
+                () = tokio::time::sleep(inner.options.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Starts a job claimed from the store, or fails it when its hook or
+    /// payload cannot be found again.
+    async fn start_claimed(&self, agent: &Agent, job: ClaimedJob) {
+        let permit = match self.inner.slots.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => return,
+        };
+        let restored = HookPayload::read(&job.payload).and_then(|payload| {
+            let hook = agent.find_hook(&payload.hook).ok_or_else(|| {
+                format!(
+                    "no hook named {:?} in agent {:?} nor in the registry (renamed or removed)",
+                    payload.hook,
+                    agent.id()
+                )
+            })?;
+            let cx = payload.restore(agent.extensions().clone())?;
+            Ok((hook, cx))
+        });
+        match restored {
+            Ok((hook, cx)) => {
+                let cx = cx.with_job(Job {
+                    id: job.id.clone(),
+                    attempt: job.attempt,
+                });
+                self.spawn(
+                    agent.clone(),
+                    hook,
+                    cx,
+                    job.id,
+                    job.attempt,
+                    job.max_attempts,
+                    permit,
+                );
+            }
+            Err(error) => {
+                tracing::error!(agent = agent.id(), job = %job.id, "durable job failed: {}", error.escape_debug());
+                bump(&self.inner.counters.failed, 1);
+                let settlement = JobSettlement {
+                    id: job.id,
+                    attempt: job.attempt,
+                    outcome: JobOutcome::Failed { error },
+                };
+                self.settle(agent, settlement).await;
+            }
+        }
+    }
+
+    /// Runs one attempt on its own tracked task and records how it ended.
+    #[allow(clippy::too_many_arguments)]
+    fn spawn(
+        &self,
+        agent: Agent,
+        hook: HookRef,
+        mut cx: HookContext,
+        id: String,
+        attempt: u32,
+        max_attempts: u32,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let worker = self.clone();
+        bump(&self.inner.counters.started, 1);
+        bump(&self.inner.counters.running, 1);
+        self.inner.tracker.spawn(async move {
+            let inner = &worker.inner;
+            let outcome = tokio::select! {
+                biased;
+                result = agent.dispatcher().run_job(&*hook, &mut cx) => Some(result),
+                () = inner.cut.cancelled() => None,
+            };
+            let name = hook.meta().name;
+            let run_id = &cx.shared().run_id;
+            let outcome = match outcome {
+                None => {
+                    bump(&inner.counters.released, 1);
+                    tracing::warn!(hook = name, run_id = %run_id, job = %id, "durable hook stopped by the shutdown deadline: left queued for the next start");
+                    JobOutcome::Released
+                }
+                Some(Ok(())) => {
+                    bump(&inner.counters.completed, 1);
+                    JobOutcome::Completed
+                }
+                Some(Err(error)) => worker.failed(name, run_id, &id, attempt, max_attempts, &error),
+            };
+            drop(cx);
+            worker
+                .settle(
+                    &agent,
+                    JobSettlement {
+                        id,
+                        attempt,
+                        outcome,
+                    },
+                )
+                .await;
+            inner.counters.running.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+            if inner.backlog.load(Ordering::Acquire) {
+                inner.wake.notify_one();
+            }
+        });
+    }
+
+    /// The outcome of a failed attempt: a retry after the back-off, or the
+    /// end.
+    fn failed(
+        &self,
+        name: &str,
+        run_id: &str,
+        id: &str,
+        attempt: u32,
+        max_attempts: u32,
+        error: &HookError,
+    ) -> JobOutcome {
+        let text = error.to_string();
+        if attempt < max_attempts {
+            let delay = self.inner.options.backoff(attempt);
+            bump(&self.inner.counters.retried, 1);
+            tracing::warn!(
+                hook = name,
+                run_id,
+                job = id,
+                attempt,
+                max_attempts,
+                retry_in_s = delay.as_secs_f64(),
+                "durable hook failed, will retry: {}",
+                text.escape_debug()
+            );
+            self.inner.backlog.store(true, Ordering::Release);
+            JobOutcome::Retry {
+                error: text,
+                delay_secs: delay.as_secs().max(1) as i64,
+            }
+        } else {
+            bump(&self.inner.counters.failed, 1);
+            tracing::error!(
+                hook = name,
+                run_id,
+                job = id,
+                attempt,
+                max_attempts,
+                "durable hook failed for good (requeue it with POST /queue/jobs/{{id}}/requeue): {}",
+                text.escape_debug()
+            );
+            JobOutcome::Failed { error: text }
+        }
+    }
+
+    async fn settle(&self, agent: &Agent, settlement: JobSettlement) {
+        let Some(db) = agent.db() else {
+            return;
+        };
+        let id = settlement.id.clone();
+        if let Err(error) = db.settle_jobs(vec![settlement]).await {
+            bump(&self.inner.counters.unsettled, 1);
+            tracing::error!(job = %id, %error, "recording a durable job's outcome failed: it stays running and is recovered at the next start");
+        }
+    }
+}

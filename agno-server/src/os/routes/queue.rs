@@ -1,0 +1,165 @@
+//! The job queue's ops routes, in the shape of Agno's `/queue/*`: list
+//! jobs, read one, requeue a failed one, counts.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+
+use crate::db::{Db, JobRecord, JobStats, JobStatus};
+use crate::os::error::{ApiError, ApiResult};
+use crate::os::state::AppState;
+
+/// The most jobs one page holds (Agno's `le=1000`).
+pub const MAX_JOBS_PAGE: usize = 1000;
+
+/// `?status=&limit=&page=&db_id=` of `GET /queue/jobs`.
+#[derive(Debug, Deserialize)]
+pub struct JobsQuery {
+    /// Only jobs in this status.
+    pub status: Option<String>,
+    /// Jobs per page (1 to 1000, default 20).
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    /// The page, from 1.
+    #[serde(default = "default_page")]
+    pub page: usize,
+    /// The store (the first one when absent).
+    pub db_id: Option<String>,
+}
+
+fn default_limit() -> usize {
+    20
+}
+
+fn default_page() -> usize {
+    1
+}
+
+/// `?db_id=` of the other queue routes.
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueDb {
+    /// The store (the first one when absent).
+    pub db_id: Option<String>,
+}
+
+/// Agno's `PaginationInfo`.
+#[derive(Debug, Serialize)]
+pub struct PageInfo {
+    /// This page, from 1.
+    pub page: usize,
+    /// Items per page.
+    pub limit: usize,
+    /// Pages in all.
+    pub total_pages: u64,
+    /// Items in all.
+    pub total_count: u64,
+}
+
+/// Agno's `PaginatedResponse[QueueJobSchema]`.
+#[derive(Debug, Serialize)]
+pub struct JobPage {
+    /// The jobs.
+    pub data: Vec<JobRecord>,
+    /// Where the page is.
+    pub meta: PageInfo,
+}
+
+fn store<'a>(state: &'a AppState, db_id: Option<&str>) -> ApiResult<&'a Arc<dyn Db>> {
+    if state.dbs.is_empty() {
+        // Agno's answer where the durable queue is off.
+        return Err(ApiError::unavailable(
+            "Durable job queue is not enabled on this replica",
+        ));
+    }
+    state.db(db_id)
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+}
+
+/// `GET /queue/jobs`: a page of jobs, newest first (payloads are `{}`
+/// here; `GET /queue/jobs/{id}` has the payload).
+pub async fn list(
+    State(state): State<AppState>,
+    params: Result<Query<JobsQuery>, QueryRejection>,
+) -> ApiResult<Json<JobPage>> {
+    let params = query(params)?;
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(text) => Some(JobStatus::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid status {text:?}; expected one of queued, running, completed, failed, cancelled"
+            ))
+        })?),
+    };
+    if !(1..=MAX_JOBS_PAGE).contains(&params.limit) || params.page == 0 {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_JOBS_PAGE}, and page at least 1"
+        )));
+    }
+    let db = store(&state, params.db_id.as_deref())?;
+    let (data, total) = db.list_jobs(status, params.limit, params.page).await?;
+    Ok(Json(JobPage {
+        data,
+        meta: PageInfo {
+            page: params.page,
+            limit: params.limit,
+            total_pages: total.div_ceil(params.limit as u64),
+            total_count: total,
+        },
+    }))
+}
+
+/// `GET /queue/jobs/{job_id}`: one job with its payload.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+    params: Result<Query<QueueDb>, QueryRejection>,
+) -> ApiResult<Json<JobRecord>> {
+    let params = query(params)?;
+    let db = store(&state, params.db_id.as_deref())?;
+    db.get_job(&job_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("Job queue job {job_id} not found")))
+}
+
+/// `POST /queue/jobs/{job_id}/requeue`: a failed (or cancelled) job is
+/// queued again with fresh attempts, and its agent's worker woken.
+pub async fn requeue(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+    params: Result<Query<QueueDb>, QueryRejection>,
+) -> ApiResult<Json<JobRecord>> {
+    let params = query(params)?;
+    let db = store(&state, params.db_id.as_deref())?;
+    let not_requeueable = || {
+        ApiError::bad_request(format!(
+            "Job {job_id} not found or not in a requeueable state"
+        ))
+    };
+    if db.requeue_job(&job_id).await? != Some(true) {
+        return Err(not_requeueable());
+    }
+    let job = db.get_job(&job_id).await?.ok_or_else(not_requeueable)?;
+    if let Ok(agent) = state.agent(&job.component_id) {
+        agent.jobs().wake();
+    }
+    Ok(Json(job))
+}
+
+/// `GET /queue/stats`: counts by status and the oldest queued job's age.
+pub async fn stats(
+    State(state): State<AppState>,
+    params: Result<Query<QueueDb>, QueryRejection>,
+) -> ApiResult<Json<JobStats>> {
+    let params = query(params)?;
+    let db = store(&state, params.db_id.as_deref())?;
+    Ok(Json(db.job_stats().await?))
+}
