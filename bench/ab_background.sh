@@ -6,7 +6,11 @@
 # the median of each side. Alternating fresh servers spreads the machine's
 # drift over both sides instead of charging it to one.
 #
-# usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" bench/ab_background.sh
+# AB=durable compares instead the seed with its background hooks as durable
+# jobs ("with", the default with a store) and in memory only ("without",
+# AGNO_DURABLE_HOOKS=0).
+#
+# usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" [AB=durable] bench/ab_background.sh
 # Every process it starts is stopped by PID on exit.
 source "$(dirname "$0")/../scripts/lib.sh"
 export BENCH_DIR="$ROOT/bench"
@@ -23,7 +27,10 @@ start_fake "$WORK/fake.log"
 # line "SIDE C rps p50 p99" into results.
 one_round() {
     local side=$1 c=$2 port extra=()
-    [ "$side" = without ] && extra=(SEED_SKIP_NOTIFICATION=1)
+    if [ "$side" = without ]; then
+        if [ "${AB:-notification}" = durable ]; then extra=(AGNO_DURABLE_HOOKS=0)
+        else extra=(SEED_SKIP_NOTIFICATION=1); fi
+    fi
     port=$(free_port)
     rm -f "$WORK/ab.db"*
     start_seed "$port" "$WORK/ab.db" "$WORK/$side.log" \
@@ -46,7 +53,7 @@ done
 echo
 echo "| c | side | runs/s (median) | p50 ms (median) | p99 ms (median) | errors |"
 echo "|---|---|---|---|---|---|"
-python3 - "$WORK/results.txt" <<'EOF'
+python3 - "$WORK/results.txt" "${AB:-notification}" <<'EOF'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 for c in sorted({int(r[1]) for r in rows}):
@@ -55,7 +62,8 @@ for c in sorted({int(r[1]) for r in rows}):
         sel = [r for r in rows if r[0] == side and int(r[1]) == c]
         med[side] = [statistics.median(float(r[i]) for r in sel) for i in (2, 3, 4)]
         errors = sum(int(r[5]) for r in sel)
-        print(f"| {c} | {side} send_notification | {med[side][0]:.0f} | {med[side][1]:.3f} | {med[side][2]:.2f} | {errors} |")
+        label = {"with": "durable", "without": "in memory"}[side] if sys.argv[2] == "durable" else f"{side} send_notification"
+        print(f"| {c} | {label} | {med[side][0]:.0f} | {med[side][1]:.3f} | {med[side][2]:.2f} | {errors} |")
     w, wo = med["with"], med["without"]
     print(f"| {c} | with vs without | {100 * (w[0] / wo[0] - 1):+.1f} % | {100 * (w[1] / wo[1] - 1):+.1f} % | {100 * (w[2] / wo[2] - 1):+.1f} % | |")
 EOF

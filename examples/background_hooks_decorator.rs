@@ -17,7 +17,9 @@
 //! the offline `Echo` model. `HOST` (default 127.0.0.1), `PORT` (default
 //! 7777) and `AGNO_DB` (default `tmp/agent.db`) change where it listens and
 //! stores; `AGNO_MAX_CONCURRENT` and `AGNO_MAX_PENDING` bound the background
-//! hooks.
+//! hooks kept in memory. With the store, `log_request` and
+//! `send_notification` are durable jobs (see `durable_hooks.rs`);
+//! `AGNO_DURABLE_HOOKS=0` keeps them in memory only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,6 +93,17 @@ fn post_hooks() -> Vec<HookRef> {
     }
 }
 
+/// Whether the background hooks are durable jobs (the default with a
+/// store); `AGNO_DURABLE_HOOKS=0` keeps them in memory only (the
+/// benchmarks compare the two).
+fn durable_hooks() -> bool {
+    let on = std::env::var("AGNO_DURABLE_HOOKS").map_or(true, |v| v != "0");
+    if !on {
+        println!("AGNO_DURABLE_HOOKS=0: background hooks run in memory only (lost if the process dies).");
+    }
+    on
+}
+
 /// The background-hook bounds, from `AGNO_MAX_CONCURRENT`,
 /// `AGNO_MAX_PENDING` and `AGNO_WHEN_FULL` (`refuse` or `wait`) when set
 /// (the reliability scripts use them).
@@ -137,6 +150,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .pre_hooks([log_request]) // Runs in background
         .post_hooks(post_hooks()) // log_analytics is sync, send_notification is background
         .markdown(true)
+        .durable_hooks(durable_hooks())
         .build()?;
 
     // Create AgentOS (run_hooks_in_background is false by default)

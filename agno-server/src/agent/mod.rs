@@ -224,6 +224,19 @@ impl Agent {
         agent
     }
 
+    /// The same agent with `durable_hooks` as its default for background
+    /// hooks that do not say (AgentOS's default; ignored without a store).
+    pub(crate) fn with_durable_hooks(self, on: bool) -> Agent {
+        if self.inner.db.is_none() || self.inner.durable_hooks == on {
+            return self;
+        }
+        let mut inner = (*self.inner).clone();
+        inner.durable_hooks = on;
+        Agent {
+            inner: Arc::new(inner),
+        }
+    }
+
     fn log_pinned_hooks(&self) {
         let global = self.runs_hooks_in_background();
         for phase in [Phase::Pre, Phase::Post] {

@@ -50,8 +50,10 @@ pub struct JobOptions {
     pub retry_delay: Duration,
     /// The longest wait between two attempts (default 5 min).
     pub max_retry_delay: Duration,
-    /// How many durable jobs of an agent run at once (default 256); the
-    /// rest wait in the store.
+    /// How many durable jobs of an agent run at once (default 4 096); the
+    /// rest wait in the store. Each running job holds its snapshot in
+    /// memory; a hook that mostly waits (a 3 s e-mail call) needs many
+    /// places to keep up with a busy server.
     pub max_concurrent: usize,
     /// How often the worker looks for due jobs when nothing woke it
     /// (retries whose back-off ended; default 1 s). New jobs and freed
@@ -65,7 +67,7 @@ impl Default for JobOptions {
             max_attempts: 3,
             retry_delay: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(300),
-            max_concurrent: 256,
+            max_concurrent: 4096,
             poll_interval: Duration::from_secs(1),
         }
     }

@@ -289,8 +289,11 @@ impl JobWorker {
 
     async fn claim_loop(self, agent: WeakAgent) {
         let inner = &self.inner;
+        // The agent that started the loop is gone: the next run (of a
+        // clone sharing this worker) starts it again.
+        let stop = || inner.loop_started.store(false, Ordering::Release);
         let Some(first) = agent.upgrade() else {
-            return;
+            return stop();
         };
         let id = first.id().to_owned();
         if let Some(db) = first.db() {
@@ -321,7 +324,7 @@ impl JobWorker {
             if room > 0 {
                 inner.backlog.store(false, Ordering::Release);
                 let Some(agent) = agent.upgrade() else {
-                    return;
+                    return stop();
                 };
                 let Some(db) = agent.db() else {
                     return;

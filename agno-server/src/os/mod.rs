@@ -193,6 +193,7 @@ pub struct AgentOSBuilder {
     dispatcher: DispatcherConfig,
     cors_origins: Vec<String>,
     shutdown_deadline: Option<Duration>,
+    durable_hooks: Option<bool>,
 }
 
 impl AgentOSBuilder {
@@ -232,6 +233,15 @@ impl AgentOSBuilder {
     /// inline are logged once at start-up.
     pub fn run_hooks_in_background(mut self, on: bool) -> Self {
         self.run_hooks_in_background = on;
+        self
+    }
+
+    /// Whether background hooks that do not say (`#[hook]` without
+    /// `durable = ...`) run as durable jobs, for every agent with a store
+    /// (overrides each agent's [`durable_hooks`](crate::AgentBuilder::durable_hooks);
+    /// default: each agent's own, on with a store).
+    pub fn durable_hooks(mut self, on: bool) -> Self {
+        self.durable_hooks = Some(on);
         self
     }
 
@@ -311,7 +321,13 @@ impl AgentOSBuilder {
         let agents = self
             .agents
             .iter()
-            .map(|agent| agent.with_dispatcher(dispatcher.clone(), global))
+            .map(|agent| {
+                let agent = agent.with_dispatcher(dispatcher.clone(), global);
+                match self.durable_hooks {
+                    Some(on) => agent.with_durable_hooks(on),
+                    None => agent,
+                }
+            })
             .collect();
         let state = AppState::new(
             self.id.unwrap_or_else(|| "agno-server".into()),

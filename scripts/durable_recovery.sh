@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Durable hooks are never lost: drive runs at the durable_hooks example
+# (the seed's agent; send_notification appends and fsyncs a receipt per
+# job), SIGKILL it mid-load, restart it on the same SQLite file, wait until
+# the queue is empty, and count by run id: every acknowledged run has its
+# notification at least once; duplicates (a hook run again after the
+# crash) are counted.
+#
+# usage: scripts/durable_recovery.sh [ROUNDS] (default 2); CONCURRENCY
+# (16), KILL_AFTER seconds (3), NOTIFY_MS per notification (200).
+source "$(dirname "$0")/lib.sh"
+ROUNDS=${1:-2}
+CONCURRENCY=${CONCURRENCY:-16}
+KILL_AFTER=${KILL_AFTER:-3}
+export NOTIFY_MS=${NOTIFY_MS:-200}
+EXAMPLE="$CARGO_TARGET_DIR/release/examples/durable_hooks"
+(cd "$ROOT" && cargo build --release --locked -p examples --example durable_hooks >&2)
+
+WORK=$(mktemp -d)
+DB="$WORK/agent.db"
+LOG="$WORK/server.log"
+export NOTIFY_LOG="$WORK/notifications.log"
+: >"$WORK/acked.tsv"
+
+start() {
+    local port=$1
+    env -u OPENAI_API_KEY PORT="$port" AGNO_DB="$DB" RUST_LOG="${RUST_LOG:-info}" \
+        "$EXAMPLE" >>"$LOG" 2>&1 &
+    SEED_PID=$!
+    STARTED_PIDS+=("$SEED_PID")
+    wait_health "$port"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    PORT=$(free_port)
+    start "$PORT"
+    python3 "$ROOT/scripts/drive.py" --url "http://127.0.0.1:$PORT" \
+        --concurrency "$CONCURRENCY" --duration $((KILL_AFTER + 2)) \
+        --out "$WORK/acked-$round.tsv" >"$WORK/drive-$round.json" &
+    DRIVER=$!
+    STARTED_PIDS+=("$DRIVER")
+    sleep "$KILL_AFTER"
+    stats=$(curl -s "http://127.0.0.1:$PORT/queue/stats" || echo '{}')
+    kill -9 "$SEED_PID"
+    wait "$SEED_PID" 2>/dev/null || true
+    wait "$DRIVER"
+    cat "$WORK/acked-$round.tsv" >>"$WORK/acked.tsv"
+    echo "round $round: $(cat "$WORK/drive-$round.json"); queue just before the SIGKILL: $stats"
+done
+
+# Restart on the same file: the jobs the killed processes left run now.
+PORT=$(free_port)
+started=$(date +%s.%N)
+start "$PORT"
+python3 - "$PORT" <<'PY'
+import json, sys, time, urllib.request
+port = sys.argv[1]
+for _ in range(6000):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/queue/stats") as r:
+        counts = json.load(r)["counts"]
+    if counts["queued"] == 0 and counts["running"] == 0:
+        break
+    time.sleep(0.05)
+else:
+    sys.exit(f"the queue did not drain: {counts}")
+PY
+drained=$(date +%s.%N)
+kill -TERM "$SEED_PID"
+wait "$SEED_PID" 2>/dev/null || true
+
+python3 - "$DB" "$WORK/acked.tsv" "$NOTIFY_LOG" "$started" "$drained" <<'PY'
+import collections, json, sqlite3, sys
+db, acked_file, receipts, started, drained = sys.argv[1:6]
+acked = [line.split("\t")[0] for line in open(acked_file).read().splitlines()]
+lines = [l.split("\t") for l in open(receipts).read().splitlines() if l]
+per_run = collections.Counter(run_id for run_id, _, _ in lines)
+jobs_per_run = collections.defaultdict(set)
+for run_id, job_id, _ in lines:
+    jobs_per_run[run_id].add(job_id)
+missing = [r for r in acked if per_run[r] == 0]
+con = sqlite3.connect(db)
+left = dict(con.execute("SELECT status, count(*) FROM agno_jobs GROUP BY status").fetchall())
+stored = con.execute("SELECT count(*) FROM agno_runs").fetchone()[0]
+print(json.dumps({
+    "runs_acknowledged": len(acked),
+    "runs_stored": stored,
+    "notifications": len(lines),
+    "acknowledged_without_notification": len(missing),
+    "runs_notified_more_than_once": sum(1 for n in per_run.values() if n > 1),
+    "extra_notifications": sum(n - 1 for n in per_run.values() if n > 1),
+    "distinct_job_ids_per_run_max": max((len(j) for j in jobs_per_run.values()), default=0),
+    "jobs_left_in_store": left,
+    "restart_to_drained_s": round(float(drained) - float(started), 2),
+}))
+sys.exit(1 if missing or left.get("failed") else 0)
+PY
+echo "durable_recovery: OK (work dir $WORK)"
