@@ -99,7 +99,9 @@ fn post_hooks() -> Vec<HookRef> {
 fn durable_hooks() -> bool {
     let on = std::env::var("AGNO_DURABLE_HOOKS").map_or(true, |v| v != "0");
     if !on {
-        println!("AGNO_DURABLE_HOOKS=0: background hooks run in memory only (lost if the process dies).");
+        println!(
+            "AGNO_DURABLE_HOOKS=0: background hooks run in memory only (lost if the process dies)."
+        );
     }
     on
 }

@@ -558,9 +558,9 @@ impl<'a> Run<'a> {
             return Ok(db.save_run(session, &self.output).await?);
         }
         let jobs = agent.jobs();
-        let prepared = jobs.prepare(agent, durable)?;
-        let rows = prepared.rows.clone();
-        db.save_run_with_jobs(session, &self.output, rows).await?;
+        let mut prepared = jobs.prepare(agent, durable, &self.output)?;
+        db.save_run_with_jobs(session, &self.output, prepared.take_rows())
+            .await?;
         jobs.launch(agent, prepared);
         Ok(())
     }

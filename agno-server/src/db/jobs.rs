@@ -277,14 +277,28 @@ pub(crate) fn settle(
     settlements: &[JobSettlement],
     now: i64,
 ) -> Result<usize, DbError> {
+    // Completed jobs, the usual outcome, go in one statement.
+    let completed: Vec<(&str, u32)> = settlements
+        .iter()
+        .filter(|s| s.outcome == JobOutcome::Completed)
+        .map(|s| (s.id.as_str(), s.attempt))
+        .collect();
     let mut changed = 0;
+    if !completed.is_empty() {
+        changed += conn
+            .prepare_cached(
+                "DELETE FROM agno_jobs WHERE id IN (
+                     SELECT j.id FROM json_each(?1) AS e
+                       JOIN agno_jobs AS j
+                         ON j.id = json_extract(e.value, '$[0]')
+                        AND j.attempt = json_extract(e.value, '$[1]')
+                        AND j.status = 'running')",
+            )?
+            .execute([serde_json::to_string(&completed)?])?;
+    }
     for s in settlements {
         changed += match &s.outcome {
-            JobOutcome::Completed => conn
-                .prepare_cached(
-                    "DELETE FROM agno_jobs WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
-                )?
-                .execute(params![s.id, s.attempt])?,
+            JobOutcome::Completed => 0,
             JobOutcome::Retry { error, delay_secs } => conn
                 .prepare_cached(
                     "UPDATE agno_jobs SET status = 'queued', available_at = ?3, error = ?4,

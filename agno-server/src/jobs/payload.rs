@@ -1,6 +1,13 @@
 //! A durable hook's payload: the hook's name and the run as the hook saw
 //! it at its position in its phase, as JSON in `agno_jobs.payload`.
 //!
+//! The run's input and output are not copied when they are the run as
+//! stored in the same transaction (the usual case: a background post-hook
+//! at the end of the list sees the run's final output): the payload says
+//! so (`input_is_run`, `output_is_run`) and the restore reads the run back.
+//! A payload is then a few hundred bytes instead of a second copy of the
+//! run, which is what a job costs the store's writer (BENCHMARKS.md).
+//!
 //! Everything a hook's arguments are drawn from is here ([`HookArgs`]
 //! minus the agent's extensions, which the agent that runs the job
 //! provides), so every argument type, the built-in ones and a program's
@@ -14,7 +21,7 @@ use std::sync::Arc;
 
 use hooks_core::{
     AgentInfo, ExtraFields, HookContext, Phase, RunContext, RunId, RunInput, RunOutput, RunShared,
-    Session, UserId,
+    RunStatus, Session, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,9 +32,14 @@ struct PayloadRef<'a> {
     phase: &'static str,
     run_id: &'a str,
     agent: &'a AgentInfo,
-    input: &'a RunInput,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a RunInput>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    input_is_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     output: Option<&'a RunOutput>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    output_is_run: bool,
     session: &'a Session,
     run_context: &'a RunContext,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,9 +56,14 @@ pub(crate) struct HookPayload {
     phase: String,
     run_id: String,
     agent: AgentInfo,
-    input: RunInput,
+    #[serde(default)]
+    input: Option<RunInput>,
+    #[serde(default)]
+    input_is_run: bool,
     #[serde(default)]
     output: Option<RunOutput>,
+    #[serde(default)]
+    output_is_run: bool,
     session: Session,
     run_context: RunContext,
     #[serde(default)]
@@ -55,21 +72,82 @@ pub(crate) struct HookPayload {
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The JSON payload of `hook` at `snapshot`.
-pub(crate) fn write(hook: &str, snapshot: &HookContext) -> Result<String, serde_json::Error> {
+/// The JSON payload of `hook` at `snapshot`, for a run stored as `run` in
+/// the same transaction.
+pub(crate) fn write(
+    hook: &str,
+    snapshot: &HookContext,
+    run: &RunOutput,
+) -> Result<String, serde_json::Error> {
     let shared = snapshot.shared();
+    let input_is_run = run.input.as_ref() == Some(snapshot.input());
+    let output_is_run = snapshot.output().is_some_and(|o| is_stored_run(o, run));
     serde_json::to_string(&PayloadRef {
         hook,
         phase: snapshot.phase().as_str(),
         run_id: &shared.run_id.0,
         agent: &shared.agent,
-        input: snapshot.input(),
-        output: snapshot.output(),
+        input: (!input_is_run).then(|| snapshot.input()),
+        input_is_run,
+        output: if output_is_run {
+            None
+        } else {
+            snapshot.output()
+        },
+        output_is_run,
         session: &shared.session,
         run_context: &shared.run_context,
         user_id: shared.user_id.as_deref(),
         extra: &shared.extra.0,
     })
+}
+
+/// Whether `seen` (a post-hook's snapshot) is `run` (as stored) but for
+/// what ending the run adds: the status and the duration. Only a completed
+/// run qualifies (an ended run's content may be a check's message).
+fn is_stored_run(seen: &RunOutput, run: &RunOutput) -> bool {
+    let RunOutput {
+        run_id,
+        agent_id,
+        agent_name,
+        session_id,
+        user_id,
+        input,
+        content,
+        content_type,
+        model,
+        model_provider,
+        messages,
+        metrics,
+        status,
+        created_at,
+    } = seen;
+    let same_metrics = match (metrics, &run.metrics) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.input_tokens == b.input_tokens
+                && a.output_tokens == b.output_tokens
+                && a.total_tokens == b.total_tokens
+                && a.time_to_first_token == b.time_to_first_token
+                && a.duration.is_none()
+        }
+        _ => false,
+    };
+    run.status == RunStatus::Completed
+        && *status == RunStatus::Running
+        && same_metrics
+        && *run_id == run.run_id
+        && *agent_id == run.agent_id
+        && *agent_name == run.agent_name
+        && *session_id == run.session_id
+        && *user_id == run.user_id
+        && *input == run.input
+        && *content == run.content
+        && *content_type == run.content_type
+        && *model == run.model
+        && *model_provider == run.model_provider
+        && *messages == run.messages
+        && *created_at == run.created_at
 }
 
 impl HookPayload {
@@ -78,11 +156,18 @@ impl HookPayload {
         serde_json::from_str(json).map_err(|e| format!("the job's payload cannot be read: {e}"))
     }
 
+    /// The run id, when the payload needs its run read back
+    /// ([`HookPayload::restore`] then wants it).
+    pub(crate) fn needs_run(&self) -> Option<&str> {
+        (self.input_is_run || self.output_is_run).then_some(self.run_id.as_str())
+    }
+
     /// The snapshot, rebuilt, with the extensions of the agent that runs
-    /// it.
+    /// it and, when [`HookPayload::needs_run`], the run as stored.
     pub(crate) fn restore(
         self,
         extensions: Arc<hooks_core::Extensions>,
+        run: Option<RunOutput>,
     ) -> Result<HookContext, String> {
         let phase = match self.phase.as_str() {
             "pre" => Phase::Pre,
@@ -93,6 +178,28 @@ impl HookPayload {
                 ));
             }
         };
+        let gone = || format!("the job's run {} is no longer stored", self.run_id);
+        let input = match (self.input, self.input_is_run) {
+            (Some(input), _) => input,
+            (None, true) => run
+                .as_ref()
+                .and_then(|r| r.input.clone())
+                .ok_or_else(gone)?,
+            (None, false) => return Err("the job's payload has no input".to_owned()),
+        };
+        let output = match (self.output, self.output_is_run) {
+            (Some(output), _) => Some(output),
+            (None, true) => {
+                // The run as the hook saw it: before it was ended.
+                let mut output = run.ok_or_else(gone)?;
+                output.status = RunStatus::Running;
+                if let Some(metrics) = &mut output.metrics {
+                    metrics.duration = None;
+                }
+                Some(output)
+            }
+            (None, false) => None,
+        };
         let shared = RunShared {
             run_id: RunId(self.run_id),
             agent: Arc::new(self.agent),
@@ -102,7 +209,7 @@ impl HookPayload {
             extra: ExtraFields(self.extra),
             extensions,
         };
-        Ok(HookContext::restore(phase, self.input, self.output, shared))
+        Ok(HookContext::restore(phase, input, output, shared))
     }
 }
 
@@ -139,10 +246,12 @@ mod tests {
             content: Some("hello".into()),
             ..RunOutput::default()
         });
-        let json = write("notify", &cx).unwrap();
+        // Not the stored run: copied.
+        let json = write("notify", &cx, &RunOutput::default()).unwrap();
         let payload = HookPayload::read(&json).unwrap();
         assert_eq!(payload.hook, "notify");
-        let back = payload.restore(Default::default()).unwrap();
+        assert!(payload.needs_run().is_none());
+        let back = payload.restore(Default::default(), None).unwrap();
         assert_eq!(back.phase(), Phase::Post);
         assert_eq!(back.input(), cx.input());
         assert_eq!(back.output(), cx.output());
@@ -150,5 +259,18 @@ mod tests {
         assert_eq!(back.shared().agent, shared.agent);
         assert_eq!(back.shared().extra, shared.extra);
         assert_eq!(back.shared().user_id, shared.user_id);
+
+        // The stored run, completed: referred to, and read back as seen.
+        let mut stored = cx.output().unwrap().clone();
+        stored.input = Some(cx.input().clone());
+        cx.output_mut().unwrap().input = stored.input.clone();
+        stored.status = RunStatus::Completed;
+        let json = write("notify", &cx, &stored).unwrap();
+        assert!(!json.contains("hello"), "the output is not copied: {json}");
+        let payload = HookPayload::read(&json).unwrap();
+        assert_eq!(payload.needs_run(), Some("run-1"));
+        let back = payload.restore(Default::default(), Some(stored)).unwrap();
+        assert_eq!(back.output(), cx.output());
+        assert_eq!(back.input(), cx.input());
     }
 }

@@ -2,18 +2,18 @@
 //! is stored, and from the store after a crash or when places free up.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use hooks_core::{DurableHooks, HookContext, HookError, HookRef, Job};
 use serde::Serialize;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{HookPayload, JobOptions, payload};
 use crate::agent::{Agent, AgentError, WeakAgent};
-use crate::db::{ClaimedJob, JobOutcome, JobSettlement, NewJob};
+use crate::db::{ClaimedJob, Db, JobOutcome, JobSettlement, NewJob};
 
 /// Who claims jobs here: one id per process, so that at start-up every
 /// `running` job held by another id is known to be a dead process's (one
@@ -29,6 +29,12 @@ static OWNER: LazyLock<String> = LazyLock::new(|| {
 
 /// The most jobs claimed in one go.
 const CLAIM_BATCH: usize = 64;
+
+/// The most outcomes written in one store write.
+const SETTLE_BATCH: usize = 512;
+
+/// An attempt's outcome on its way to the store, and who waits for it.
+type Settling = (JobSettlement, oneshot::Sender<bool>);
 
 /// What a worker did since it was made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -101,6 +107,9 @@ struct Inner {
     /// Cancelled at the shutdown deadline.
     cut: CancellationToken,
     counters: Counters,
+    /// Where attempts send their outcomes, written in batches by one task
+    /// (made with the first outcome).
+    settler: OnceLock<mpsc::UnboundedSender<Settling>>,
 }
 
 impl std::fmt::Debug for JobWorker {
@@ -124,9 +133,17 @@ pub(crate) struct ReadyJob {
 /// The jobs of one run: the rows to store with it, and those to start
 /// once it is stored.
 pub(crate) struct PreparedJobs {
-    pub(crate) rows: Vec<NewJob>,
+    rows: Vec<NewJob>,
     ready: Vec<ReadyJob>,
     queued: bool,
+    count: usize,
+}
+
+impl PreparedJobs {
+    /// The rows to store with the run (taken: the store gets them).
+    pub(crate) fn take_rows(&mut self) -> Vec<NewJob> {
+        std::mem::take(&mut self.rows)
+    }
 }
 
 impl JobWorker {
@@ -145,6 +162,7 @@ impl JobWorker {
                 closed: AtomicBool::new(false),
                 cut: CancellationToken::new(),
                 counters: Counters::default(),
+                settler: OnceLock::new(),
             }),
         }
     }
@@ -178,16 +196,18 @@ impl JobWorker {
         &self,
         agent: &Agent,
         durable: DurableHooks,
+        run: &hooks_core::RunOutput,
     ) -> Result<PreparedJobs, AgentError> {
         let mut prepared = PreparedJobs {
             rows: Vec::with_capacity(durable.len()),
             ready: Vec::new(),
             queued: false,
+            count: durable.len(),
         };
         let open = !self.inner.closed.load(Ordering::Acquire);
         for (hook, snapshot) in durable.into_inner() {
             let id = uuid::Uuid::now_v7().to_string();
-            let payload = payload::write(hook.meta().name, &snapshot)
+            let payload = payload::write(hook.meta().name, &snapshot, run)
                 .map_err(|e| AgentError::Internal(format!("a durable job's payload: {e}")))?;
             let permit = open
                 .then(|| self.inner.slots.clone().try_acquire_owned().ok())
@@ -218,7 +238,7 @@ impl JobWorker {
 
     /// Starts the jobs of a run that is now stored (their rows committed).
     pub(crate) fn launch(&self, agent: &Agent, prepared: PreparedJobs) {
-        bump(&self.inner.counters.enqueued, prepared.rows.len() as u64);
+        bump(&self.inner.counters.enqueued, prepared.count as u64);
         // Retries and a backlog need the claim loop: the first run starts it.
         if !self.inner.loop_started.load(Ordering::Acquire) {
             self.start(agent);
@@ -358,17 +378,10 @@ impl JobWorker {
             Ok(permit) => permit,
             Err(_) => return,
         };
-        let restored = HookPayload::read(&job.payload).and_then(|payload| {
-            let hook = agent.find_hook(&payload.hook).ok_or_else(|| {
-                format!(
-                    "no hook named {:?} in agent {:?} nor in the registry (renamed or removed)",
-                    payload.hook,
-                    agent.id()
-                )
-            })?;
-            let cx = payload.restore(agent.extensions().clone())?;
-            Ok((hook, cx))
-        });
+        let restored = match HookPayload::read(&job.payload) {
+            Ok(payload) => self.restore(agent, payload).await,
+            Err(error) => Err(error),
+        };
         match restored {
             Ok((hook, cx)) => {
                 let cx = cx.with_job(Job {
@@ -396,6 +409,30 @@ impl JobWorker {
                 self.settle(agent, settlement).await;
             }
         }
+    }
+
+    /// The hook and the snapshot of a payload read back from the store.
+    async fn restore(
+        &self,
+        agent: &Agent,
+        payload: HookPayload,
+    ) -> Result<(HookRef, HookContext), String> {
+        let hook = agent.find_hook(&payload.hook).ok_or_else(|| {
+            format!(
+                "no hook named {:?} in agent {:?} nor in the registry (renamed or removed)",
+                payload.hook,
+                agent.id()
+            )
+        })?;
+        let run = match (payload.needs_run(), agent.db()) {
+            (Some(run_id), Some(db)) => db
+                .get_run(run_id)
+                .await
+                .map_err(|e| format!("the job's run could not be read: {e}"))?,
+            _ => None,
+        };
+        let cx = payload.restore(agent.extensions().clone(), run)?;
+        Ok((hook, cx))
     }
 
     /// Runs one attempt on its own tracked task and records how it ended.
@@ -498,14 +535,43 @@ impl JobWorker {
         }
     }
 
+    /// Records an attempt's outcome, and waits until it is written. The
+    /// outcomes of attempts ending together are written in one store write
+    /// (as runs are, by the store's group commit), not one each.
     async fn settle(&self, agent: &Agent, settlement: JobSettlement) {
         let Some(db) = agent.db() else {
             return;
         };
+        let settler = self.inner.settler.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(settle_loop(db.clone(), rx));
+            tx
+        });
         let id = settlement.id.clone();
-        if let Err(error) = db.settle_jobs(vec![settlement]).await {
+        let (ack, written) = oneshot::channel();
+        let written = settler.send((settlement, ack)).is_ok() && written.await.unwrap_or(false);
+        if !written {
             bump(&self.inner.counters.unsettled, 1);
-            tracing::error!(job = %id, %error, "recording a durable job's outcome failed: it stays running and is recovered at the next start");
+            tracing::error!(job = %id, "recording a durable job's outcome failed: it stays running and is recovered at the next start");
+        }
+    }
+}
+
+/// Writes outcomes as they come, every one waiting in one write; ends when
+/// the worker is dropped.
+async fn settle_loop(db: Arc<dyn Db>, mut rx: mpsc::UnboundedReceiver<Settling>) {
+    let mut batch = Vec::with_capacity(SETTLE_BATCH);
+    while rx.recv_many(&mut batch, SETTLE_BATCH).await > 0 {
+        let (settlements, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        let written = match db.settle_jobs(settlements).await {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::error!(%error, jobs = acks.len(), "writing durable jobs' outcomes failed");
+                false
+            }
+        };
+        for ack in acks {
+            let _ = ack.send(written);
         }
     }
 }
