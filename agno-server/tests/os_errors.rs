@@ -249,11 +249,11 @@ fn cases() -> Vec<Case> {
             "form field 'dependencies' must be a JSON object",
         ),
         case(
-            "fire-and-forget background run",
+            "background run streamed (stream defaults to true)",
             URL,
             "message=hi&background=true",
             400,
-            "background=true (fire-and-forget runs) is not supported by this server",
+            "*background=true with stream=true (a resumable stream) is not supported by this server",
         ),
         case(
             "too many fields",

@@ -246,6 +246,7 @@ impl AgentBuilder {
                 extensions: Arc::new(self.extensions),
                 durable_hooks,
                 jobs: JobWorker::new(self.job_options),
+                running: Default::default(),
             }),
         };
         agent.log_pinned_hooks();

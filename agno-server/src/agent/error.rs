@@ -53,6 +53,25 @@ pub enum AgentError {
         /// Why it is not a durable job.
         why: &'static str,
     },
+    /// `background=true` on an agent without a store (Agno's 400).
+    #[error("Background execution requires a database to be configured on the agent")]
+    BackgroundWithoutStore {
+        /// The agent's id.
+        agent: String,
+    },
+    /// `max_queue_depth` background runs wait already (Agno's 429).
+    #[error("Job queue is full")]
+    QueueFull {
+        /// The limit.
+        depth: usize,
+    },
+    /// An `Idempotency-Key` reused for another agent or kind of work
+    /// (Agno's 409).
+    #[error("Idempotency-Key {key:?} was already used for another submission")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+    },
     /// Something that cannot fail did (a bug): reported, never a panic.
     #[error("internal error: {0}")]
     Internal(String),

@@ -117,6 +117,11 @@ pub enum RunEventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         additional_data: Option<Map<String, Value>>,
     },
+    /// The run was cancelled (`POST /agents/{id}/runs/{run_id}/cancel`).
+    RunCancelled {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl RunEventKind {
@@ -134,6 +139,7 @@ impl RunEventKind {
             RunEventKind::PostHookCompleted { .. } => "PostHookCompleted",
             RunEventKind::RunCompleted { .. } => "RunCompleted",
             RunEventKind::RunError { .. } => "RunError",
+            RunEventKind::RunCancelled { .. } => "RunCancelled",
         }
     }
 
@@ -141,7 +147,9 @@ impl RunEventKind {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            RunEventKind::RunCompleted { .. } | RunEventKind::RunError { .. }
+            RunEventKind::RunCompleted { .. }
+                | RunEventKind::RunError { .. }
+                | RunEventKind::RunCancelled { .. }
         )
     }
 }

@@ -1,6 +1,7 @@
 //! Agents: a model, instructions, a store, and hooks around every run.
 
 mod builder;
+mod cancel;
 mod error;
 mod events;
 mod prompt;
@@ -16,7 +17,7 @@ pub use error::AgentError;
 pub use events::{RunEvent, RunEventKind};
 pub use prompt::MARKDOWN_INSTRUCTION;
 pub use request::RunRequest;
-pub use run::RunEventStream;
+pub use run::{RunEventStream, Submitted};
 
 use crate::db::Db;
 use crate::jobs::JobWorker;
@@ -73,6 +74,8 @@ struct AgentInner {
     durable_hooks: bool,
     /// Runs the durable jobs.
     jobs: JobWorker,
+    /// The runs under way in this process, to cancel by id.
+    running: Arc<cancel::RunRegistry>,
 }
 
 /// An agent that does not keep it alive (the job worker's claim loop
@@ -193,6 +196,16 @@ impl Agent {
             .find(|h| h.meta().name == name)
             .cloned()
             .or_else(|| hooks_core::registry::get(name).ok().map(|r| r.hook_ref()))
+    }
+
+    /// Asks the run `run_id`, if this agent is carrying it out in this
+    /// process, to stop at its next step (before the model call, between
+    /// streamed chunks, before the post-hooks): it ends `CANCELLED`, is
+    /// stored so, and a stream ends with `RunCancelled`. Returns whether
+    /// such a run was found. A queued background run is cancelled in the
+    /// store instead ([`Agent::cancel`]).
+    pub fn cancel_running(&self, run_id: &str) -> bool {
+        self.inner.running.cancel(run_id)
     }
 
     pub(crate) fn downgrade(&self) -> WeakAgent {

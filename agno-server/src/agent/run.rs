@@ -13,10 +13,11 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use super::cancel::Registered;
 use super::events::{self, RunEvent, RunEventKind};
 use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
-use crate::db::{SessionRecord, SessionType};
+use crate::db::{JobStatus, SessionRecord, SessionType};
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 
 /// Epoch seconds now.
@@ -161,6 +162,139 @@ impl Agent {
         self.execute_with(request, ids, tx).await
     }
 
+    /// Carries out the background run `run_id` (a job of the queue): its
+    /// PENDING row is replaced by the run as it ends.
+    pub(crate) async fn execute_job(
+        &self,
+        request: RunRequest,
+        run_id: String,
+    ) -> Result<RunOutput, AgentError> {
+        let session_id = request.session_id.clone().unwrap_or_else(new_id);
+        let ids = RunIds { run_id, session_id };
+        self.execute_with(request, ids, None).await
+    }
+
+    /// Queues a background run (Agno's `background=true`): its PENDING row
+    /// and its job are stored in one transaction, then it starts at once
+    /// if the worker has room, else when it has. With `idempotency_key`,
+    /// a second submission for the same user answers the first run.
+    pub async fn submit(
+        &self,
+        request: impl Into<RunRequest>,
+        idempotency_key: Option<String>,
+    ) -> Result<Submitted, AgentError> {
+        let mut request = request.into();
+        let Some(db) = &self.inner.db else {
+            return Err(AgentError::BackgroundWithoutStore {
+                agent: self.id().to_owned(),
+            });
+        };
+        if let Some(key) = &idempotency_key
+            && let Some(found) = self.submitted(key, request.user_id.as_deref()).await?
+        {
+            return Ok(found);
+        }
+        let depth = self.inner.jobs.options().max_queue_depth;
+        if db.queued_runs().await? >= depth as u64 {
+            return Err(AgentError::QueueFull { depth });
+        }
+        let ids = RunIds::new(&request);
+        request.session_id = Some(ids.session_id.clone());
+        let info = &self.inner.info;
+        let created_at = now_secs();
+        let pending = RunOutput {
+            run_id: ids.run_id.clone(),
+            agent_id: Some(info.id.clone()),
+            agent_name: info.name.clone(),
+            session_id: Some(ids.session_id.clone()),
+            user_id: request.user_id.clone(),
+            input: Some(RunInput::new(request.message.clone())),
+            content_type: Some("str".into()),
+            model: Some(self.inner.model.id().to_owned()),
+            model_provider: Some(self.inner.model.provider().to_owned()),
+            status: RunStatus::Pending,
+            created_at,
+            ..RunOutput::default()
+        };
+        let session = SessionRecord {
+            session_id: ids.session_id.clone(),
+            session_type: SessionType::Agent,
+            agent_id: Some(info.id.clone()),
+            user_id: request.user_id.clone(),
+            agent_data: Some(self.agent_data()),
+            created_at,
+            updated_at: created_at,
+            ..SessionRecord::default()
+        };
+        let submitted = Submitted {
+            run_id: ids.run_id.clone(),
+            session_id: ids.session_id.clone(),
+            status: RunStatus::Pending,
+        };
+        let stored = self
+            .inner
+            .jobs
+            .submit(self, session, &pending, request, idempotency_key.clone())
+            .await;
+        match (stored, &idempotency_key) {
+            (Ok(()), _) => Ok(submitted),
+            // Two submissions with one key at once: the other one won.
+            (Err(error), Some(key)) => match self.submitted(key, pending.user_id.as_deref()).await?
+            {
+                Some(found) => Ok(found),
+                None => Err(error),
+            },
+            (Err(error), None) => Err(error),
+        }
+    }
+
+    /// The background run an idempotency key made, as a duplicate
+    /// submission is answered (its current status); an error when the key
+    /// was used for something else.
+    async fn submitted(
+        &self,
+        key: &str,
+        user_id: Option<&str>,
+    ) -> Result<Option<Submitted>, AgentError> {
+        let Some(db) = &self.inner.db else {
+            return Ok(None);
+        };
+        let Some(job) = db.job_by_key(key, user_id).await? else {
+            return Ok(None);
+        };
+        if job.job_type != "run" || job.component_id != self.id() {
+            return Err(AgentError::IdempotencyConflict {
+                key: key.to_owned(),
+            });
+        }
+        let status = match db.get_run(&job.id).await? {
+            Some(run) if run.status == RunStatus::Pending && job.status == JobStatus::Running => {
+                RunStatus::Running
+            }
+            Some(run) => run.status,
+            None => RunStatus::Pending,
+        };
+        Ok(Some(Submitted {
+            run_id: job.id,
+            session_id: job.session_id,
+            status,
+        }))
+    }
+
+    /// What the session row says of the agent (`agent_data`).
+    fn agent_data(&self) -> serde_json::Value {
+        let inner = &*self.inner;
+        json!({
+            "agent_id": inner.info.id,
+            "name": inner.info.name,
+            "model": {
+                "id": inner.model.id(),
+                "provider": inner.model.provider(),
+                "name": inner.model.provider(),
+            },
+        })
+    }
+
     /// The run, step by step: load, pre-hooks, model, post-hooks, then
     /// finish (store and answer). A step that fails the run returns a
     /// [`Failure`]; [`Run::finish`] is the one place a run ends, completed
@@ -174,7 +308,9 @@ impl Agent {
         let mut run = Run::load(self, request, ids, tx).await?;
         let outcome = async {
             run.pre_hooks().await?;
+            run.check_cancelled()?;
             let answer = run.model().await?;
+            run.check_cancelled()?;
             run.post_hooks(answer).await
         }
         .await;
@@ -213,6 +349,18 @@ impl Agent {
     }
 }
 
+/// A background run accepted ([`Agent::submit`]): Agno's 202 body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Submitted {
+    /// The run's id (also its job's).
+    pub run_id: String,
+    /// Its session.
+    pub session_id: String,
+    /// `PENDING` when just accepted; a duplicate submission says where
+    /// the first one is.
+    pub status: RunStatus,
+}
+
 /// A run's ids, made before anything else (a stream reports them even if
 /// the run fails at once).
 struct RunIds {
@@ -238,6 +386,8 @@ enum Failure {
     /// The store failed (reading the history): the run is not stored and
     /// the caller gets the error.
     Store(AgentError),
+    /// A caller cancelled it.
+    Cancelled,
 }
 
 /// A run between its steps: what the steps share, and the output being
@@ -254,6 +404,8 @@ struct Run<'a> {
     output: RunOutput,
     /// The run's durable background hooks, stored with it.
     durable: DurableHooks,
+    /// Its place among the runs under way (cancel by id).
+    registered: Registered,
 }
 
 impl<'a> Run<'a> {
@@ -269,6 +421,7 @@ impl<'a> Run<'a> {
         let inner = &*agent.inner;
         let info = &inner.info;
         let RunIds { run_id, session_id } = ids;
+        let ids_run_id = run_id.clone();
         let created_at = now_secs();
         let stored = match (&inner.db, &request.session_id) {
             (Some(db), Some(_)) => db.get_session(&session_id).await?,
@@ -326,15 +479,7 @@ impl<'a> Run<'a> {
             user_id,
             session_name: stored.as_ref().and_then(|s| s.session_name.clone()),
             session_state: state_changes,
-            agent_data: Some(json!({
-                "agent_id": info.id,
-                "name": info.name,
-                "model": {
-                    "id": inner.model.id(),
-                    "provider": inner.model.provider(),
-                    "name": inner.model.provider(),
-                },
-            })),
+            agent_data: Some(agent.agent_data()),
             metadata: stored
                 .as_ref()
                 .and_then(|s| s.metadata.clone())
@@ -358,6 +503,7 @@ impl<'a> Run<'a> {
             cx,
             output,
             durable: DurableHooks::new(inner.durable_hooks),
+            registered: inner.running.register(&ids_run_id),
         };
         run.events.emit(RunEventKind::RunStarted {
             model: inner.model.id().to_owned(),
@@ -434,17 +580,28 @@ impl<'a> Run<'a> {
         });
         let model_started = Instant::now();
         let mut first_token = None;
-        let answer = if self.events.tx.is_some() {
-            agent
-                .stream_model(&request, &self.events, &mut first_token, model_started)
-                .await
-        } else {
-            inner.model.invoke(&request).await
+        let cancelled = self.registered.token.clone();
+        let answer = tokio::select! {
+            biased;
+            answer = async {
+                if self.events.tx.is_some() {
+                    agent
+                        .stream_model(&request, &self.events, &mut first_token, model_started)
+                        .await
+                } else {
+                    inner.model.invoke(&request).await
+                }
+            } => Some(answer),
+            () = cancelled.cancelled() => None,
         };
         let ModelRequest { mut messages } = request;
         let response = match answer {
-            Ok(response) => response,
-            Err(error) => {
+            None => {
+                self.output.messages = messages;
+                return Err(Failure::Cancelled);
+            }
+            Some(Ok(response)) => response,
+            Some(Err(error)) => {
                 let error = error.to_string();
                 tracing::error!(agent = %inner.info.id, run_id = %self.output.run_id, "model request failed: {}", error.escape_debug());
                 self.output.messages = messages;
@@ -475,6 +632,15 @@ impl<'a> Run<'a> {
             time_to_first_token: first_token,
         });
         Ok(response)
+    }
+
+    /// Between steps: whether a caller cancelled the run.
+    fn check_cancelled(&self) -> Result<(), Failure> {
+        if self.registered.token.is_cancelled() {
+            Err(Failure::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 
     /// Step 4: the post-hooks, on the model's answer; they may change the
@@ -524,6 +690,12 @@ impl<'a> Run<'a> {
                 self.output.status = RunStatus::Error;
                 self.output.content = Some(message.clone());
             }
+            Err(Failure::Cancelled) => {
+                self.output.status = RunStatus::Cancelled;
+                if self.output.content.is_none() {
+                    self.output.content = Some(format!("Run {} was cancelled", self.output.run_id));
+                }
+            }
         }
         self.output
             .metrics
@@ -541,6 +713,12 @@ impl<'a> Run<'a> {
                     .error(&check.message, check.kind.error_type(), Some(&check))
             }
             Err(Failure::Model(message)) => self.events.error(&message, "model_error", None),
+            Err(Failure::Cancelled) => {
+                tracing::info!(run_id = %self.output.run_id, "run cancelled");
+                self.events.emit(RunEventKind::RunCancelled {
+                    reason: self.output.content.clone().unwrap_or_default(),
+                })
+            }
         }
         Ok(self.output)
     }

@@ -96,6 +96,8 @@ pub struct NewJob {
     /// `Some(owner)`: inserted already claimed by `owner` (attempt 1),
     /// which starts it as soon as the transaction commits; `None`: queued.
     pub claimed_by: Option<String>,
+    /// The client's dedup key (`Idempotency-Key`, background runs).
+    pub idempotency_key: Option<String>,
 }
 
 /// A stored job.
@@ -207,7 +209,7 @@ pub(crate) fn insert(conn: &Connection, jobs: &[NewJob], now: i64) -> Result<(),
              id, component_type, job_type, deployment_id, component_id, session_id, user_id,
              payload, status, attempt, max_attempts, idempotency_key, available_at,
              locked_by, locked_at, error, created_at, updated_at, completed_at)
-         VALUES (?1, 'agent', ?2, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, NULL,
+         VALUES (?1, 'agent', ?2, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?13, ?10, ?11, ?12, NULL,
                  ?10, ?10, NULL)",
     )?;
     for job in jobs {
@@ -228,6 +230,7 @@ pub(crate) fn insert(conn: &Connection, jobs: &[NewJob], now: i64) -> Result<(),
             now,
             job.claimed_by,
             locked_at,
+            job.idempotency_key,
         ])?;
     }
     Ok(())
@@ -285,6 +288,9 @@ pub(crate) fn settle(
         .collect();
     let mut changed = 0;
     if !completed.is_empty() {
+        let completed = serde_json::to_string(&completed)?;
+        // A hook's job is deleted; a run's is kept (its idempotency key
+        // must keep answering), until `prune` removes it.
         changed += conn
             .prepare_cached(
                 "DELETE FROM agno_jobs WHERE id IN (
@@ -292,9 +298,20 @@ pub(crate) fn settle(
                        JOIN agno_jobs AS j
                          ON j.id = json_extract(e.value, '$[0]')
                         AND j.attempt = json_extract(e.value, '$[1]')
-                        AND j.status = 'running')",
+                        AND j.status = 'running' AND j.job_type = 'hook')",
             )?
-            .execute([serde_json::to_string(&completed)?])?;
+            .execute([&completed])?;
+        changed += conn
+            .prepare_cached(
+                "UPDATE agno_jobs SET status = 'completed', locked_by = NULL, locked_at = NULL,
+                        updated_at = ?2, completed_at = ?2
+                  WHERE job_type = 'run' AND status = 'running' AND id IN (
+                     SELECT j.id FROM json_each(?1) AS e
+                       JOIN agno_jobs AS j
+                         ON j.id = json_extract(e.value, '$[0]')
+                        AND j.attempt = json_extract(e.value, '$[1]'))",
+            )?
+            .execute(params![completed, now])?;
     }
     for s in settlements {
         changed += match &s.outcome {
@@ -336,6 +353,20 @@ pub(crate) fn recover(
     now: i64,
 ) -> Result<(usize, usize), DbError> {
     let components = serde_json::to_string(components)?;
+    // A background run that will not run again ends visibly: its PENDING
+    // row says ERROR, and why.
+    conn.prepare_cached(
+        "UPDATE agno_runs SET status = 'ERROR',
+                run_data = json_set(run_data, '$.status', 'ERROR', '$.content',
+                    'the process running it stopped; it is not run again (max_attempts)'),
+                updated_at = ?2
+          WHERE run_id IN (SELECT id FROM agno_jobs
+                            WHERE job_type = 'run' AND status = 'running'
+                              AND coalesce(locked_by, '') <> ?1 AND attempt >= max_attempts
+                              AND component_id IN (SELECT value FROM json_each(?3)))
+            AND json_valid(run_data)",
+    )?
+    .execute(params![owner, now, components])?;
     let failed = conn
         .prepare_cached(
             "UPDATE agno_jobs SET status = 'failed', locked_by = NULL, locked_at = NULL,
@@ -356,6 +387,70 @@ pub(crate) fn recover(
         )?
         .execute(params![owner, now, components])?;
     Ok((queued, failed))
+}
+
+/// The job a client's `Idempotency-Key` (for `user_id`) made, if any.
+pub(crate) fn by_key(
+    conn: &Connection,
+    key: &str,
+    user_id: Option<&str>,
+) -> Result<Option<JobRecord>, DbError> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM agno_jobs
+              WHERE idempotency_key = ?1 AND user_id IS ?2"
+        ))?
+        .query_row(params![key, user_id], |row| record(row, false))
+        .optional()?;
+    Ok(found.map(|(job, _)| job))
+}
+
+/// How many background runs wait in the queue.
+pub(crate) fn queued_runs(conn: &Connection) -> Result<u64, DbError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM agno_jobs WHERE status = 'queued' AND job_type = 'run'",
+        )?
+        .query_row([], |row| row.get(0))?;
+    Ok(n as u64)
+}
+
+/// Cancels a queued background run: its job becomes `cancelled` and its
+/// PENDING run `CANCELLED`. `false` when it was not queued.
+pub(crate) fn cancel_queued_run(
+    conn: &Connection,
+    run_id: &str,
+    now: i64,
+) -> Result<bool, DbError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE agno_jobs SET status = 'cancelled', updated_at = ?2, completed_at = ?2
+              WHERE id = ?1 AND job_type = 'run' AND status = 'queued'",
+        )?
+        .execute(params![run_id, now])?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "UPDATE agno_runs SET status = 'CANCELLED',
+                run_data = json_set(run_data, '$.status', 'CANCELLED', '$.content',
+                                    'Run ' || run_id || ' was cancelled'),
+                updated_at = ?2
+          WHERE run_id = ?1 AND json_valid(run_data)",
+    )?
+    .execute(params![run_id, now])?;
+    Ok(true)
+}
+
+/// Deletes finished background runs' jobs (completed or cancelled) older
+/// than `before` (epoch seconds); failed jobs stay until requeued.
+pub(crate) fn prune(conn: &Connection, before: i64) -> Result<usize, DbError> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM agno_jobs WHERE status IN ('completed', 'cancelled')
+                AND completed_at < ?1",
+        )?
+        .execute([before])?)
 }
 
 /// Puts a failed or cancelled job back in the queue with a fresh set of

@@ -40,6 +40,7 @@ pub use error::DbError;
 pub use jobs::{
     ClaimedJob, JOBS_TABLE, JobOutcome, JobRecord, JobSettlement, JobStats, JobStatus, NewJob,
 };
+pub(crate) use records::now_epoch_secs;
 pub use records::{
     MAX_JSON_DEPTH, SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder,
     json_depth,
@@ -127,6 +128,20 @@ pub trait Db: Send + Sync + 'static {
 
     /// Counts by status and the age of the oldest queued job.
     fn job_stats(&self) -> DbFuture<'_, JobStats>;
+
+    /// The job a client's `Idempotency-Key` made for `user_id`, if any.
+    fn job_by_key(&self, key: &str, user_id: Option<&str>) -> DbFuture<'_, Option<JobRecord>>;
+
+    /// How many background runs wait in the queue.
+    fn queued_runs(&self) -> DbFuture<'_, u64>;
+
+    /// Cancels a queued background run (its job and its PENDING run, in
+    /// one transaction); `false` when it was not queued.
+    fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool>;
+
+    /// Deletes the jobs of background runs that finished before `before`
+    /// (epoch seconds); returns how many.
+    fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize>;
 
     /// Inserts or replaces a session row (keeping its original
     /// `created_at`).

@@ -266,6 +266,39 @@ impl Db for SqliteDb {
         })
     }
 
+    fn job_by_key(&self, key: &str, user_id: Option<&str>) -> DbFuture<'_, Option<JobRecord>> {
+        let (key, user_id) = (key.to_owned(), user_id.map(str::to_owned));
+        Box::pin(async move {
+            self.inner
+                .reads
+                .run(move |conn| jobs::by_key(conn, &key, user_id.as_deref()))
+                .await
+        })
+    }
+
+    fn queued_runs(&self) -> DbFuture<'_, u64> {
+        Box::pin(async move { self.inner.reads.run(|conn| jobs::queued_runs(conn)).await })
+    }
+
+    fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool> {
+        let run_id = run_id.to_owned();
+        Box::pin(async move {
+            self.inner
+                .writer
+                .submit(move |conn| jobs::cancel_queued_run(conn, &run_id, now_epoch_secs()))
+                .await
+        })
+    }
+
+    fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize> {
+        Box::pin(async move {
+            self.inner
+                .writer
+                .submit(move |conn| jobs::prune(conn, before))
+                .await
+        })
+    }
+
     fn job_stats(&self) -> DbFuture<'_, JobStats> {
         Box::pin(async move {
             self.inner

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use worker::{JobCounters, JobWorker, JobsShutdown};
 
-pub(crate) use payload::HookPayload;
+pub(crate) use payload::{HookPayload, RunPayload};
 
 /// How durable jobs are run and retried. `JobOptions::default()` suits a
 /// server.
@@ -55,6 +55,17 @@ pub struct JobOptions {
     /// memory; a hook that mostly waits (a 3 s e-mail call) needs many
     /// places to keep up with a busy server.
     pub max_concurrent: usize,
+    /// Attempts a background run gets (default 1, as Agno: a run whose
+    /// process died is failed visibly, its row `ERROR`, never silently run
+    /// twice; a model call is not idempotent).
+    pub run_max_attempts: u32,
+    /// The most background runs waiting in the queue; past it, a
+    /// submission is refused (Agno's `max_queue_depth`, 429; default
+    /// 1 000).
+    pub max_queue_depth: usize,
+    /// How long finished background runs' jobs are kept (their
+    /// idempotency keys keep answering; default 24 h, as Agno).
+    pub retention: Duration,
     /// How often the worker looks for due jobs when nothing woke it
     /// (retries whose back-off ended; default 1 s). New jobs and freed
     /// places wake it at once.
@@ -68,6 +79,9 @@ impl Default for JobOptions {
             retry_delay: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(300),
             max_concurrent: 4096,
+            run_max_attempts: 1,
+            max_queue_depth: 1000,
+            retention: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_secs(1),
         }
     }

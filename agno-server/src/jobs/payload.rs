@@ -213,6 +213,53 @@ impl HookPayload {
     }
 }
 
+/// A background run's payload: what the caller asked for.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RunPayload {
+    message: String,
+    session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    session_state: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    dependencies: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RunPayload {
+    /// The JSON payload of `request`.
+    pub(crate) fn write(request: &crate::agent::RunRequest) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&RunPayload {
+            message: request.message.clone(),
+            session_id: request.session_id.clone(),
+            user_id: request.user_id.clone(),
+            session_state: request.session_state.clone(),
+            dependencies: request.dependencies.clone(),
+            metadata: request.metadata.clone(),
+            extra: request.extra.clone(),
+        })
+    }
+
+    /// The request a payload holds.
+    pub(crate) fn read(json: &str) -> Result<crate::agent::RunRequest, String> {
+        let payload: RunPayload = serde_json::from_str(json)
+            .map_err(|e| format!("the background run's payload cannot be read: {e}"))?;
+        Ok(crate::agent::RunRequest {
+            message: payload.message,
+            session_id: payload.session_id,
+            user_id: payload.user_id,
+            session_state: payload.session_state,
+            dependencies: payload.dependencies,
+            metadata: payload.metadata,
+            extra: payload.extra,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
-use hooks_core::{DurableHooks, HookContext, HookError, HookRef, Job};
+use hooks_core::{DurableHooks, HookContext, HookRef, Job};
 use serde::Serialize;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{HookPayload, JobOptions, payload};
+use super::{HookPayload, JobOptions, RunPayload, payload};
 use crate::agent::{Agent, AgentError, WeakAgent};
 use crate::db::{ClaimedJob, Db, JobOutcome, JobSettlement, NewJob};
 
@@ -121,6 +121,21 @@ impl std::fmt::Debug for JobWorker {
     }
 }
 
+/// What a job does.
+enum Work {
+    /// A durable background hook on its snapshot.
+    Hook { hook: HookRef, cx: HookContext },
+    /// A background run.
+    Run { request: crate::agent::RunRequest },
+}
+
+/// Which attempt of which job.
+struct Attempt {
+    id: String,
+    number: u32,
+    max: u32,
+}
+
 /// A durable job whose run is being stored, holding its place to start
 /// at once when the store commits.
 pub(crate) struct ReadyJob {
@@ -222,6 +237,7 @@ impl JobWorker {
                 payload,
                 max_attempts: self.inner.options.max_attempts.max(1),
                 claimed_by: permit.as_ref().map(|_| OWNER.clone()),
+                idempotency_key: None,
             });
             match permit {
                 Some(permit) => prepared.ready.push(ReadyJob {
@@ -248,21 +264,70 @@ impl JobWorker {
                 id: job.id.clone(),
                 attempt: 1,
             });
-            let max_attempts = self.inner.options.max_attempts.max(1);
-            self.spawn(
-                agent.clone(),
-                job.hook,
-                cx,
-                job.id,
-                1,
-                max_attempts,
-                job.permit,
-            );
+            let attempt = Attempt {
+                id: job.id,
+                number: 1,
+                max: self.inner.options.max_attempts.max(1),
+            };
+            let work = Work::Hook { hook: job.hook, cx };
+            self.spawn(agent.clone(), work, attempt, job.permit);
         }
         if prepared.queued {
             self.inner.backlog.store(true, Ordering::Release);
             self.inner.wake.notify_one();
         }
+    }
+
+    /// Stores a background run's PENDING row and its job in one
+    /// transaction, and starts it at once when there is room.
+    pub(crate) async fn submit(
+        &self,
+        agent: &Agent,
+        session: crate::db::SessionRecord,
+        pending: &hooks_core::RunOutput,
+        request: crate::agent::RunRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<(), AgentError> {
+        let Some(db) = agent.db() else {
+            return Err(AgentError::BackgroundWithoutStore {
+                agent: agent.id().to_owned(),
+            });
+        };
+        let open = !self.inner.closed.load(Ordering::Acquire);
+        let permit = open
+            .then(|| self.inner.slots.clone().try_acquire_owned().ok())
+            .flatten();
+        let payload = RunPayload::write(&request)
+            .map_err(|e| AgentError::Internal(format!("a background run's payload: {e}")))?;
+        let max = self.inner.options.run_max_attempts.max(1);
+        let job = NewJob {
+            id: pending.run_id.clone(),
+            job_type: "run",
+            component_id: agent.id().to_owned(),
+            session_id: session.session_id.clone(),
+            user_id: pending.user_id.clone(),
+            payload,
+            max_attempts: max,
+            claimed_by: permit.as_ref().map(|_| OWNER.clone()),
+            idempotency_key,
+        };
+        db.save_run_with_jobs(session, pending, vec![job]).await?;
+        bump(&self.inner.counters.enqueued, 1);
+        if !self.inner.loop_started.load(Ordering::Acquire) {
+            self.start(agent);
+        }
+        match permit {
+            Some(permit) => {
+                let attempt = Attempt {
+                    id: pending.run_id.clone(),
+                    number: 1,
+                    max,
+                };
+                self.spawn(agent.clone(), Work::Run { request }, attempt, permit);
+            }
+            None => self.wake(),
+        }
+        Ok(())
     }
 
     /// Wakes the claim loop (jobs were queued from outside: a requeue).
@@ -335,9 +400,21 @@ impl JobWorker {
             }
         }
         drop(first);
+        let mut pruned = tokio::time::Instant::now();
         loop {
             if inner.closed.load(Ordering::Acquire) {
                 return;
+            }
+            // Once a minute: finished background runs past their retention go.
+            if pruned.elapsed() >= Duration::from_secs(60) {
+                pruned = tokio::time::Instant::now();
+                if let Some(db) = agent.upgrade().as_ref().and_then(|a| a.db().cloned()) {
+                    let before =
+                        crate::db::now_epoch_secs() - inner.options.retention.as_secs() as i64;
+                    if let Err(error) = db.prune_jobs(before).await {
+                        tracing::warn!(%error, "pruning finished jobs failed");
+                    }
+                }
             }
             let room = inner.slots.available_permits().min(CLAIM_BATCH);
             let mut more = false;
@@ -378,25 +455,30 @@ impl JobWorker {
             Ok(permit) => permit,
             Err(_) => return,
         };
-        let restored = match HookPayload::read(&job.payload) {
-            Ok(payload) => self.restore(agent, payload).await,
-            Err(error) => Err(error),
+        let work = match job.job_type.as_str() {
+            "run" => RunPayload::read(&job.payload).map(|request| Work::Run { request }),
+            _ => match HookPayload::read(&job.payload) {
+                Ok(payload) => self
+                    .restore(agent, payload)
+                    .await
+                    .map(|(hook, cx)| Work::Hook {
+                        hook,
+                        cx: cx.with_job(Job {
+                            id: job.id.clone(),
+                            attempt: job.attempt,
+                        }),
+                    }),
+                Err(error) => Err(error),
+            },
         };
-        match restored {
-            Ok((hook, cx)) => {
-                let cx = cx.with_job(Job {
-                    id: job.id.clone(),
-                    attempt: job.attempt,
-                });
-                self.spawn(
-                    agent.clone(),
-                    hook,
-                    cx,
-                    job.id,
-                    job.attempt,
-                    job.max_attempts,
-                    permit,
-                );
+        match work {
+            Ok(work) => {
+                let attempt = Attempt {
+                    id: job.id,
+                    number: job.attempt,
+                    max: job.max_attempts,
+                };
+                self.spawn(agent.clone(), work, attempt, permit);
             }
             Err(error) => {
                 tracing::error!(agent = agent.id(), job = %job.id, "durable job failed: {}", error.escape_debug());
@@ -436,48 +518,51 @@ impl JobWorker {
     }
 
     /// Runs one attempt on its own tracked task and records how it ended.
-    #[allow(clippy::too_many_arguments)]
-    fn spawn(
-        &self,
-        agent: Agent,
-        hook: HookRef,
-        mut cx: HookContext,
-        id: String,
-        attempt: u32,
-        max_attempts: u32,
-        permit: OwnedSemaphorePermit,
-    ) {
+    fn spawn(&self, agent: Agent, work: Work, attempt: Attempt, permit: OwnedSemaphorePermit) {
         let worker = self.clone();
         bump(&self.inner.counters.started, 1);
         bump(&self.inner.counters.running, 1);
         self.inner.tracker.spawn(async move {
             let inner = &worker.inner;
-            let outcome = tokio::select! {
-                biased;
-                result = agent.dispatcher().run_job(&*hook, &mut cx) => Some(result),
-                () = inner.cut.cancelled() => None,
+            let (name, run_id, result) = match work {
+                Work::Hook { hook, mut cx } => {
+                    let result = tokio::select! {
+                        biased;
+                        result = agent.dispatcher().run_job(&*hook, &mut cx) => Some(result.map_err(|e| e.to_string())),
+                        () = inner.cut.cancelled() => None,
+                    };
+                    (hook.meta().name, cx.shared().run_id.0.clone(), result)
+                }
+                Work::Run { request } => {
+                    // A background run: a normal run, with every hook; the
+                    // run stores itself (COMPLETED, ERROR or CANCELLED).
+                    let result = tokio::select! {
+                        biased;
+                        result = agent.execute_job(request, attempt.id.clone()) => Some(result.map(drop).map_err(|e| e.to_string())),
+                        () = inner.cut.cancelled() => None,
+                    };
+                    ("background run", attempt.id.clone(), result)
+                }
             };
-            let name = hook.meta().name;
-            let run_id = &cx.shared().run_id;
-            let outcome = match outcome {
+            let Attempt { id, number, max } = attempt;
+            let outcome = match result {
                 None => {
                     bump(&inner.counters.released, 1);
-                    tracing::warn!(hook = name, run_id = %run_id, job = %id, "durable hook stopped by the shutdown deadline: left queued for the next start");
+                    tracing::warn!(job = name, run_id = %run_id, job_id = %id, "durable job stopped by the shutdown deadline: left queued for the next start");
                     JobOutcome::Released
                 }
                 Some(Ok(())) => {
                     bump(&inner.counters.completed, 1);
                     JobOutcome::Completed
                 }
-                Some(Err(error)) => worker.failed(name, run_id, &id, attempt, max_attempts, &error),
+                Some(Err(error)) => worker.failed(name, &run_id, &id, number, max, &error),
             };
-            drop(cx);
             worker
                 .settle(
                     &agent,
                     JobSettlement {
                         id,
-                        attempt,
+                        attempt: number,
                         outcome,
                     },
                 )
@@ -499,9 +584,9 @@ impl JobWorker {
         id: &str,
         attempt: u32,
         max_attempts: u32,
-        error: &HookError,
+        error: &str,
     ) -> JobOutcome {
-        let text = error.to_string();
+        let text = error.to_owned();
         if attempt < max_attempts {
             let delay = self.inner.options.backoff(attempt);
             bump(&self.inner.counters.retried, 1);

@@ -21,6 +21,9 @@ pub const MAX_ID_BYTES: usize = 256;
 pub struct RunForm {
     /// Whether to answer with an event stream (default `true`, as Agno).
     pub stream: bool,
+    /// Whether to queue the run and answer 202 at once (Agno's
+    /// `background`, default `false`).
+    pub background: bool,
     /// What the agent runs.
     pub request: RunRequest,
 }
@@ -252,6 +255,7 @@ impl RunForm {
         let mut seen = std::collections::HashSet::new();
         let mut message = None;
         let mut stream = true;
+        let mut background = false;
         let mut request = RunRequest::default();
         for (name, bytes) in fields {
             if !seen.insert(name.clone()) {
@@ -270,13 +274,7 @@ impl RunForm {
                 "session_state" => request.session_state = json_object(&name, &value)?,
                 "dependencies" => request.dependencies = json_object(&name, &value)?,
                 "metadata" => request.metadata = json_object(&name, &value)?,
-                "background" => {
-                    if parse_bool(&name, &value)? {
-                        return Err(ApiError::bad_request(
-                            "background=true (fire-and-forget runs) is not supported by this server",
-                        ));
-                    }
-                }
+                "background" => background = parse_bool(&name, &value)?,
                 "" => return Err(ApiError::bad_request("a form field has an empty name")),
                 _ => {
                     let value = match value.as_str() {
@@ -292,7 +290,11 @@ impl RunForm {
             Some(message) if !message.is_empty() => request.message = message,
             _ => return Err(ApiError::missing_field("message")),
         }
-        Ok(Self { stream, request })
+        Ok(Self {
+            stream,
+            background,
+            request,
+        })
     }
 }
 

@@ -126,8 +126,48 @@ fn operations() -> Vec<Operation> {
         Operation {
             method: "get",
             path: "/agents/{agent_id}/runs/{run_id}",
-            summary: "One run of an agent",
+            summary: "One run of an agent (poll a background run: PENDING, RUNNING, COMPLETED, ERROR, CANCELLED)",
+            query: &["session_id"],
+            body: None,
+            ok: ("200", "application/json"),
+        },
+        Operation {
+            method: "post",
+            path: "/agents/{agent_id}/runs/{run_id}/cancel",
+            summary: "Cancel a run: a queued background run at once, a running one at its next step (always 200 {})",
             query: &[],
+            body: None,
+            ok: ("200", "application/json"),
+        },
+        Operation {
+            method: "get",
+            path: "/queue/jobs",
+            summary: "List durable jobs (background hooks and runs), newest first",
+            query: &["status", "limit", "page", "db_id"],
+            body: None,
+            ok: ("200", "application/json"),
+        },
+        Operation {
+            method: "get",
+            path: "/queue/jobs/{job_id}",
+            summary: "One durable job, with its payload",
+            query: &["db_id"],
+            body: None,
+            ok: ("200", "application/json"),
+        },
+        Operation {
+            method: "post",
+            path: "/queue/jobs/{job_id}/requeue",
+            summary: "Queue a failed or cancelled job again, with fresh attempts",
+            query: &["db_id"],
+            body: None,
+            ok: ("200", "application/json"),
+        },
+        Operation {
+            method: "get",
+            path: "/queue/stats",
+            summary: "Durable jobs by status, and the oldest queued job's age",
+            query: &["db_id"],
             body: None,
             ok: ("200", "application/json"),
         },
@@ -259,9 +299,15 @@ mod tests {
             "/agents/{agent_id}/runs",
             "/sessions/{session_id}/rename",
             "/health",
+            "/agents/{agent_id}/runs/{run_id}/cancel",
+            "/queue/jobs",
+            "/queue/jobs/{job_id}",
+            "/queue/jobs/{job_id}/requeue",
+            "/queue/stats",
         ] {
             assert!(doc["paths"][path].is_object(), "{path}");
         }
+        assert!(doc["paths"]["/sessions/{session_id}/rename"]["post"].is_object());
         assert!(doc["paths"]["/sessions"]["delete"].is_object());
     }
 }

@@ -2,10 +2,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use hooks_core::Phase;
+use hooks_core::{Phase, RunStatus};
 use serde_json::{Value, json};
 
 use crate::agent::Agent;
+use crate::db::JobStatus;
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::state::AppState;
 
@@ -65,9 +66,21 @@ pub async fn get_run(
         .db()
         .ok_or_else(|| ApiError::not_found("Run not found"))?;
     match db.get_run(&run_id).await? {
-        Some(run) if run.agent_id.as_deref() == Some(agent.id()) => Ok(Json(
-            serde_json::to_value(run).map_err(|e| ApiError::internal(&e))?,
-        )),
+        Some(mut run) if run.agent_id.as_deref() == Some(agent.id()) => {
+            // A background run says PENDING until it ends; while its job
+            // runs, it is RUNNING.
+            if run.status == RunStatus::Pending
+                && db
+                    .get_job(&run_id)
+                    .await?
+                    .is_some_and(|job| job.status == JobStatus::Running)
+            {
+                run.status = RunStatus::Running;
+            }
+            Ok(Json(
+                serde_json::to_value(run).map_err(|e| ApiError::internal(&e))?,
+            ))
+        }
         _ => Err(ApiError::not_found("Run not found")),
     }
 }

@@ -48,6 +48,10 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .route("/agents/{agent_id}/runs", post(runs::create))
         .route("/agents/{agent_id}/runs/{run_id}", get(agents::get_run))
         .route(
+            "/agents/{agent_id}/runs/{run_id}/cancel",
+            post(runs::cancel),
+        )
+        .route(
             "/sessions",
             get(sessions::list).delete(sessions::delete_many.layer(body_timeout.clone())),
         )

@@ -2,9 +2,12 @@
 
 use axum::Json;
 use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use tracing::Instrument;
 
+use crate::agent::AgentError;
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::form::read_run_form;
 use crate::os::sse;
@@ -25,8 +28,34 @@ pub async fn create(
     if state.is_shutting_down() {
         return Err(ApiError::unavailable("the server is shutting down"));
     }
+    let idempotency_key = idempotency_key(&request)?;
     let form = read_run_form(request, &state.limits, &state.body_budget).await?;
-    tracing::info!(agent = ?agent_id, stream = form.stream, "run requested");
+    tracing::info!(agent = ?agent_id, stream = form.stream, background = form.background, "run requested");
+    if form.background {
+        if form.stream {
+            return Err(ApiError::bad_request(
+                "background=true with stream=true (a resumable stream) is not supported by this server: \
+                 send stream=false, then poll GET /agents/{agent_id}/runs/{run_id}",
+            ));
+        }
+        let submitted = agent
+            .submit(form.request, idempotency_key)
+            .await
+            .map_err(|error| match error {
+                AgentError::BackgroundWithoutStore { .. } => {
+                    ApiError::bad_request(error.to_string())
+                }
+                AgentError::QueueFull { .. } => {
+                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string())
+                }
+                AgentError::IdempotencyConflict { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, error.to_string())
+                }
+                other => ApiError::from(other),
+            })?;
+        tracing::info!(run_id = %submitted.run_id, "background run accepted");
+        return Ok((StatusCode::ACCEPTED, Json(submitted)).into_response());
+    }
     if form.stream {
         let events = agent.run_stream_tracked(form.request, &state.runs);
         return Ok(sse::response(events).into_response());
@@ -37,4 +66,49 @@ pub async fn create(
     let output = run.await.map_err(|e| ApiError::internal(&e))??;
     tracing::info!(run_id = %output.run_id, status = %output.status.as_str(), "run finished");
     Ok(Json(output).into_response())
+}
+
+/// The most characters of an `Idempotency-Key` (Agno's limit).
+pub const MAX_IDEMPOTENCY_KEY: usize = 512;
+
+/// The `Idempotency-Key` header, if any (blank: none); over 512
+/// characters, or not text, is Agno's 422.
+fn idempotency_key(request: &Request) -> ApiResult<Option<String>> {
+    let Some(value) = request.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency-Key must be text",
+            )
+        })?
+        .trim();
+    if key.chars().count() > MAX_IDEMPOTENCY_KEY {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters"),
+        ));
+    }
+    Ok((!key.is_empty()).then(|| key.to_owned()))
+}
+
+/// `POST /agents/{id}/runs/{run_id}/cancel`: a queued background run is
+/// cancelled at once; a run under way in this process stops at its next
+/// step and ends `CANCELLED`. Always 200 `{}`, as Agno answers (also for
+/// a finished or unknown run).
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path((agent_id, run_id)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let agent = state.agent(&agent_id)?;
+    let running = agent.cancel_running(&run_id);
+    let queued = match agent.db() {
+        Some(db) if !running => db.cancel_queued_run(&run_id).await?,
+        _ => false,
+    };
+    tracing::info!(run_id = %run_id.escape_debug(), running, queued, "cancel requested");
+    Ok(Json(json!({})))
 }
