@@ -91,6 +91,27 @@ fn log_request(run_input: &RunInput, probe: &Probe) {
     ));
 }
 
+/// Inline: holds a run at the probe's gate (a background run in flight).
+#[hook]
+async fn hold(probe: &Probe) {
+    if let Ok(permit) = probe.open.acquire().await {
+        permit.forget();
+    }
+}
+
+/// The agent whose background runs the crash test holds in their
+/// pre-phase.
+fn runs_agent(db: &SqliteDb, probe: Probe) -> Agent {
+    Agent::builder()
+        .id("runs")
+        .model(Echo::new())
+        .db(db.clone())
+        .pre_hooks(hold)
+        .extension(probe)
+        .build()
+        .unwrap()
+}
+
 fn agent(db: &SqliteDb, probe: Probe, options: JobOptions) -> Agent {
     Agent::builder()
         .id("durable")
@@ -412,7 +433,12 @@ async fn sigkill_child() {
                 .run_id,
         );
     }
+    // A background run, accepted (202) and held in its pre-phase.
+    let (held, _seen) = Probe::new(false);
+    let runs = runs_agent(&db, held);
+    let submitted = runs.submit("accepted, then the crash", None).await.unwrap();
     println!("STORED {}", ids.join(","));
+    println!("RUNJOB {}", submitted.run_id);
     std::future::pending::<()>().await;
 }
 
@@ -427,22 +453,26 @@ async fn a_sigkilled_process_leaves_its_jobs_and_the_next_start_runs_them() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let ids: Vec<String> = stdout
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap())
         .lines()
-        .map(Result::unwrap)
+        .map(Result::unwrap);
+    let ids: Vec<String> = lines
         .find_map(|line| line.strip_prefix("STORED ").map(str::to_owned))
         .expect("the child stored its runs")
         .split(',')
         .map(str::to_owned)
         .collect();
+    let run_job = lines
+        .find_map(|line| line.strip_prefix("RUNJOB ").map(str::to_owned))
+        .expect("the child queued a background run");
     child.kill().unwrap(); // SIGKILL: no drain, no shutdown
     child.wait().unwrap();
 
     let db = SqliteDb::new(&path).unwrap();
     let stats = db.job_stats().await.unwrap();
+    // Three durable hooks and the background run.
     assert_eq!(
-        stats.counts["running"], 3,
+        stats.counts["running"], 4,
         "the dead process's jobs: {stats:?}"
     );
     let (probe, mut seen) = Probe::new(true);
@@ -464,4 +494,31 @@ async fn a_sigkilled_process_leaves_its_jobs_and_the_next_start_runs_them() {
     );
     agent.jobs().shutdown(Duration::from_secs(10)).await;
     assert_eq!(agent.jobs().counters().recovered, 3);
+
+    // The background run was under way (one attempt, Agno's default): it
+    // is not run again, and its PENDING row now says ERROR, and why.
+    let (probe, _seen) = Probe::new(true);
+    let runs = runs_agent(&db, probe);
+    assert_eq!(
+        db.get_run(&run_job).await.unwrap().unwrap().status,
+        RunStatus::Pending
+    );
+    runs.start_jobs();
+    let failed = loop {
+        let run = db.get_run(&run_job).await.unwrap().unwrap();
+        if run.status != RunStatus::Pending {
+            break run;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(failed.status, RunStatus::Error);
+    assert!(
+        failed
+            .content
+            .unwrap()
+            .contains("the process running it stopped")
+    );
+    let job = db.get_job(&run_job).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    runs.jobs().shutdown(Duration::from_secs(10)).await;
 }

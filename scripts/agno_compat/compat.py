@@ -187,10 +187,38 @@ def main(seed, fake, work):
         run_out = loop.run_until_complete(client.get_session_run("client-1", state["run_id"]))
         assert run_out.run_id == state["run_id"]
 
+    @check("client: run_agent(background=True): 202 PENDING, then polled to COMPLETED")
+    def _():
+        out = loop.run_until_complete(
+            client.run_agent(AGENT, "in the background", session_id="client-bg", background=True)
+        )
+        assert out.status.value == "PENDING", out.status
+        assert out.session_id == "client-bg", out.session_id
+        state["bg_run_id"] = out.run_id
+        deadline = time.monotonic() + 30
+        while True:
+            _, polled = http("GET", f"{base}/agents/{AGENT}/runs/{out.run_id}?session_id=client-bg")
+            if polled["status"] == "COMPLETED":
+                assert polled["content"] == "Echo: in the background", polled
+                return "COMPLETED"
+            assert polled["status"] in ("PENDING", "RUNNING"), polled
+            assert time.monotonic() < deadline, polled
+            time.sleep(0.02)
+
+    @check("client: cancel_agent_run (a finished run and an unknown one: 200, nothing changes)")
+    def _():
+        loop.run_until_complete(client.cancel_agent_run(AGENT, state["bg_run_id"]))
+        loop.run_until_complete(client.cancel_agent_run(AGENT, "no-such-run"))
+        _, polled = http("GET", f"{base}/agents/{AGENT}/runs/{state['bg_run_id']}?session_id=client-bg")
+        assert polled["status"] == "COMPLETED", polled
+
     loop.close()
 
     # More sessions, by plain HTTP, then a clean stop.
-    expected = {"client-1": ["Echo: Hello, how are you?", "Echo: And again"]}
+    expected = {
+        "client-1": ["Echo: Hello, how are you?", "Echo: And again"],
+        "client-bg": ["Echo: in the background"],
+    }
     for i in range(3):
         run(base, f"grace {i}", session_id="compat-grace", user_id="grace")
     expected["compat-grace"] = [f"Echo: grace {i}" for i in range(3)]
