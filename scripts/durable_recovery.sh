@@ -4,7 +4,9 @@
 # job), SIGKILL it mid-load, restart it on the same SQLite file, wait until
 # the queue is empty, and count by run id: every acknowledged run has its
 # notification at least once; duplicates (a hook run again after the
-# crash) are counted.
+# crash) are counted. Alongside, background runs (background=true, 202)
+# are submitted during the load: after the restart each must end COMPLETED
+# or visibly ERROR (one attempt, Agno's default), none left PENDING.
 #
 # usage: scripts/durable_recovery.sh [ROUNDS] (default 2); CONCURRENCY
 # (16), KILL_AFTER seconds (3), NOTIFY_MS per notification (200).
@@ -21,6 +23,7 @@ DB="$WORK/agent.db"
 LOG="$WORK/server.log"
 export NOTIFY_LOG="$WORK/notifications.log"
 : >"$WORK/acked.tsv"
+: >"$WORK/background.txt"
 
 start() {
     local port=$1
@@ -39,11 +42,32 @@ for round in $(seq 1 "$ROUNDS"); do
         --out "$WORK/acked-$round.tsv" >"$WORK/drive-$round.json" &
     DRIVER=$!
     STARTED_PIDS+=("$DRIVER")
+    python3 - "$PORT" "$((KILL_AFTER + 2))" "$WORK/background-$round.txt" <<'PY' &
+import sys, time, urllib.request, json
+port, seconds, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+end = time.monotonic() + seconds
+with open(out, "w") as f:
+    while time.monotonic() < end:
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/agents/background-task-agent/runs",
+                data=b"message=in+the+background&stream=false&background=true",
+                headers={"content-type": "application/x-www-form-urlencoded"})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                if r.status == 202:
+                    f.write(json.load(r)["run_id"] + "\n"); f.flush()
+        except Exception:
+            pass
+        time.sleep(0.01)
+PY
+    SUBMITTER=$!
+    STARTED_PIDS+=("$SUBMITTER")
     sleep "$KILL_AFTER"
     stats=$(curl -s "http://127.0.0.1:$PORT/queue/stats" || echo '{}')
     kill -9 "$SEED_PID"
     wait "$SEED_PID" 2>/dev/null || true
     wait "$DRIVER"
+    wait "$SUBMITTER" || true
+    cat "$WORK/background-$round.txt" >>"$WORK/background.txt"
     cat "$WORK/acked-$round.tsv" >>"$WORK/acked.tsv"
     echo "round $round: $(cat "$WORK/drive-$round.json"); queue just before the SIGKILL: $stats"
 done
@@ -68,9 +92,9 @@ drained=$(date +%s.%N)
 kill -TERM "$SEED_PID"
 wait "$SEED_PID" 2>/dev/null || true
 
-python3 - "$DB" "$WORK/acked.tsv" "$NOTIFY_LOG" "$started" "$drained" <<'PY'
+python3 - "$DB" "$WORK/acked.tsv" "$NOTIFY_LOG" "$started" "$drained" "$WORK/background.txt" <<'PY'
 import collections, json, sqlite3, sys
-db, acked_file, receipts, started, drained = sys.argv[1:6]
+db, acked_file, receipts, started, drained, background = sys.argv[1:7]
 acked = [line.split("\t")[0] for line in open(acked_file).read().splitlines()]
 lines = [l.split("\t") for l in open(receipts).read().splitlines() if l]
 per_run = collections.Counter(run_id for run_id, _, _ in lines)
@@ -81,6 +105,11 @@ missing = [r for r in acked if per_run[r] == 0]
 con = sqlite3.connect(db)
 left = dict(con.execute("SELECT status, count(*) FROM agno_jobs GROUP BY status").fetchall())
 stored = con.execute("SELECT count(*) FROM agno_runs").fetchone()[0]
+accepted = open(background).read().split()
+status = dict(con.execute("SELECT run_id, status FROM agno_runs WHERE run_id IN (SELECT value FROM json_each(?))",
+                          (json.dumps(accepted),)).fetchall())
+ends = collections.Counter(status.get(r, "MISSING") for r in accepted)
+unfinished = sum(n for s, n in ends.items() if s not in ("COMPLETED", "ERROR"))
 print(json.dumps({
     "runs_acknowledged": len(acked),
     "runs_stored": stored,
@@ -91,7 +120,9 @@ print(json.dumps({
     "distinct_job_ids_per_run_max": max((len(j) for j in jobs_per_run.values()), default=0),
     "jobs_left_in_store": left,
     "restart_to_drained_s": round(float(drained) - float(started), 2),
+    "background_runs_accepted": len(accepted),
+    "background_runs_by_end": dict(ends),
 }))
-sys.exit(1 if missing or left.get("failed") else 0)
+sys.exit(1 if missing or left.get("failed", 0) > ends.get("ERROR", 0) or unfinished else 0)
 PY
 echo "durable_recovery: OK (work dir $WORK)"
