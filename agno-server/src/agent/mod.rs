@@ -208,6 +208,21 @@ impl Agent {
         self.inner.running.cancel(run_id)
     }
 
+    /// Cancels the run `run_id`: under way in this process, it stops at
+    /// its next step ([`Agent::cancel_running`]); a queued background run
+    /// is cancelled in the store at once (its job `cancelled`, its row
+    /// `CANCELLED`). Returns whether either was found; a finished or
+    /// unknown run is left as it is.
+    pub async fn cancel(&self, run_id: &str) -> Result<bool, AgentError> {
+        if self.cancel_running(run_id) {
+            return Ok(true);
+        }
+        match &self.inner.db {
+            Some(db) => Ok(db.cancel_queued_run(run_id).await?),
+            None => Ok(false),
+        }
+    }
+
     pub(crate) fn downgrade(&self) -> WeakAgent {
         WeakAgent(Arc::downgrade(&self.inner))
     }

@@ -104,11 +104,7 @@ pub async fn cancel(
     Path((agent_id, run_id)): Path<(String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let agent = state.agent(&agent_id)?;
-    let running = agent.cancel_running(&run_id);
-    let queued = match agent.db() {
-        Some(db) if !running => db.cancel_queued_run(&run_id).await?,
-        _ => false,
-    };
-    tracing::info!(run_id = %run_id.escape_debug(), running, queued, "cancel requested");
+    let found = agent.cancel(&run_id).await?;
+    tracing::info!(run_id = %run_id.escape_debug(), found, "cancel requested");
     Ok(Json(json!({})))
 }
