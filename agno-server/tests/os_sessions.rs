@@ -285,3 +285,95 @@ async fn a_hook_past_the_deadline_is_reported_by_name_and_run_id() {
     assert_eq!(report.cut[0].run_id, body["run_id"].as_str().unwrap());
     assert_eq!(report.stats.cut, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessions_runs_come_in_pages_with_a_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::builder()
+        .id("pager")
+        .model(Echo::new())
+        .db(SqliteDb::new(dir.path().join("agent.db")).unwrap())
+        .build()
+        .unwrap();
+    let os = AgentOS::builder()
+        .agent(agent)
+        .ignore_env_security_key()
+        .build()
+        .unwrap();
+    let server = Server::start(os).await;
+    for i in 0..5 {
+        run(&server, "pager", &format!("m{i}"), "long", "ada").await;
+    }
+    let contents = |runs: &serde_json::Value| -> Vec<String> {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, all) = json(server.get("/sessions/long/runs").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(contents(&all).len(), 5);
+    let (_, page) = json(server.get("/sessions/long/runs?limit=2&page=2").await).await;
+    assert_eq!(contents(&page), ["Echo: m2", "Echo: m3"]);
+    let (_, last) = json(server.get("/sessions/long/runs?limit=2&page=3").await).await;
+    assert_eq!(contents(&last), ["Echo: m4"]);
+    for bad in ["limit=1001", "limit=0", "page=0", "limit=x"] {
+        let (status, body) = json(server.get(&format!("/sessions/long/runs?{bad}")).await).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_state_past_its_ceiling_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::builder()
+        .id("small")
+        .model(Echo::new())
+        .db(SqliteDb::new(dir.path().join("agent.db")).unwrap())
+        .max_session_state_bytes(64)
+        .build()
+        .unwrap();
+    let os = AgentOS::builder()
+        .agent(agent)
+        .ignore_env_security_key()
+        .build()
+        .unwrap();
+    let server = Server::start(os).await;
+    let form = |state: &str| {
+        vec![
+            ("message", "hi".to_owned()),
+            ("stream", "false".to_owned()),
+            ("session_id", "grows".to_owned()),
+            ("session_state", state.to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let server = &server;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            server.post_json("/agents/small/runs", &fields).await
+        }
+    };
+    let (status, _) = post(form(r#"{"a": "0123456789"}"#)).await;
+    assert_eq!(status, 200);
+    // Each run adds a key: the third takes the state past 64 bytes.
+    let (status, _) = post(form(r#"{"b": "0123456789"}"#)).await;
+    assert_eq!(status, 200);
+    let (status, body) = post(form(r#"{"c": "0123456789012345678901234567890"}"#)).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 64 are kept"),
+        "{body}"
+    );
+    let (_, session) = json(server.get("/sessions/grows").await).await;
+    assert_eq!(
+        session["session_state"],
+        json!({"a": "0123456789", "b": "0123456789"})
+    );
+    server.shutdown().await;
+}

@@ -36,12 +36,14 @@ pub struct AgentBuilder {
     extensions: Extensions,
     durable_hooks: Option<bool>,
     job_options: JobOptions,
+    max_session_state_bytes: usize,
 }
 
 impl AgentBuilder {
     pub(super) fn new() -> Self {
         Self {
             num_history_runs: 3,
+            max_session_state_bytes: DEFAULT_MAX_SESSION_STATE_BYTES,
             ..Self::default()
         }
     }
@@ -166,6 +168,15 @@ impl AgentBuilder {
         self
     }
 
+    /// The largest a session's `session_state` may grow, as JSON bytes
+    /// (default 1 MiB): a run whose changes would take it past is refused
+    /// before it starts (over HTTP: 413), so no session grows without end
+    /// and no run copies an unbounded state into every hook's snapshot.
+    pub fn max_session_state_bytes(mut self, bytes: usize) -> Self {
+        self.max_session_state_bytes = bytes;
+        self
+    }
+
     /// Checks and builds the agent.
     pub fn build(self) -> Result<Agent, AgentError> {
         let id = match (self.id, &self.name) {
@@ -247,12 +258,16 @@ impl AgentBuilder {
                 durable_hooks,
                 jobs: JobWorker::new(self.job_options),
                 running: Default::default(),
+                max_session_state_bytes: self.max_session_state_bytes,
             }),
         };
         agent.log_pinned_hooks();
         Ok(agent)
     }
 }
+
+/// [`AgentBuilder::max_session_state_bytes`]'s default: 1 MiB.
+pub const DEFAULT_MAX_SESSION_STATE_BYTES: usize = 1024 * 1024;
 
 /// `BackgroundTaskAgent` → `backgroundtaskagent`, `My Agent` → `my-agent`.
 fn slug(name: &str) -> String {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Weak};
 
 use hooks_core::{AgentInfo, Dispatcher, Extensions, HookRef, Phase};
 
-pub use builder::AgentBuilder;
+pub use builder::{AgentBuilder, DEFAULT_MAX_SESSION_STATE_BYTES};
 pub use error::AgentError;
 pub use events::{RunEvent, RunEventKind};
 pub use prompt::MARKDOWN_INSTRUCTION;
@@ -76,6 +76,8 @@ struct AgentInner {
     jobs: JobWorker,
     /// The runs under way in this process, to cancel by id.
     running: Arc<cancel::RunRegistry>,
+    /// The largest a session's state may grow (JSON bytes).
+    max_session_state_bytes: usize,
 }
 
 /// An agent that does not keep it alive (the job worker's claim loop

@@ -28,6 +28,24 @@ pub(crate) fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
+/// How many bytes `value` takes as JSON, counted without writing it.
+fn json_bytes(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; a map of JSON values always serialises.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 /// A new run or session id: a UUID, version 7 (RFC 9562), whose leading
 /// bits are the time in milliseconds. Ids made later sort later, so the
 /// store's primary-key indexes on `session_id` and `run_id` grow at their
@@ -436,6 +454,16 @@ impl<'a> Run<'a> {
         // in flight at the same time keep each other's keys.
         let state_changes = request.session_state;
         state.extend(state_changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if !state_changes.is_empty() {
+            let bytes = json_bytes(&state);
+            if bytes > inner.max_session_state_bytes {
+                return Err(AgentError::SessionStateTooLarge {
+                    session_id,
+                    bytes,
+                    limit: inner.max_session_state_bytes,
+                });
+            }
+        }
         let user_id = request
             .user_id
             .or_else(|| stored.as_ref().and_then(|s| s.user_id.clone()));

@@ -169,6 +169,16 @@ pub trait Db: Send + Sync + 'static {
     /// session does not exist).
     fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>>;
 
+    /// A page of a session's runs by `run_index` ascending: at most
+    /// `limit`, from page `page` (1 is the first). `limit` or `page` of 0
+    /// is [`DbError::InvalidQuery`].
+    fn get_runs_page(
+        &self,
+        session_id: &str,
+        limit: usize,
+        page: usize,
+    ) -> DbFuture<'_, Vec<RunOutput>>;
+
     /// One run by id, or `None`.
     fn get_run(&self, run_id: &str) -> DbFuture<'_, Option<RunOutput>>;
 

@@ -385,6 +385,27 @@ impl Db for SqliteDb {
         })
     }
 
+    fn get_runs_page(
+        &self,
+        session_id: &str,
+        limit: usize,
+        page: usize,
+    ) -> DbFuture<'_, Vec<RunOutput>> {
+        let session_id = session_id.to_owned();
+        Box::pin(async move {
+            if limit == 0 || page == 0 {
+                return Err(DbError::InvalidQuery(
+                    "limit and page start at 1".to_owned(),
+                ));
+            }
+            let offset = limit.saturating_mul(page - 1);
+            self.inner
+                .reads
+                .run(move |conn| queries::get_runs_page(conn, &session_id, limit, offset))
+                .await
+        })
+    }
+
     fn get_run(&self, run_id: &str) -> DbFuture<'_, Option<RunOutput>> {
         let run_id = run_id.to_owned();
         Box::pin(async move {

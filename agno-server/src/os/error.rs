@@ -87,6 +87,9 @@ impl From<AgentError> for ApiError {
     fn from(error: AgentError) -> Self {
         match error {
             AgentError::Db(db) => db.into(),
+            too_large @ AgentError::SessionStateTooLarge { .. } => {
+                ApiError::too_large(too_large.to_string())
+            }
             other => ApiError::internal(&other),
         }
     }

@@ -16,6 +16,21 @@ use crate::os::error::{ApiError, ApiResult};
 use crate::os::form;
 use crate::os::state::AppState;
 
+/// The most runs `GET /sessions/{id}/runs` answers at once (Agno has no
+/// limit: a long session of large runs was one body of hundreds of MB).
+pub const MAX_RUNS_PAGE: usize = 1000;
+
+/// `?limit=&page=&db_id=` of `GET /sessions/{id}/runs`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RunsParams {
+    /// Runs per page (1 to [`MAX_RUNS_PAGE`], default the most).
+    pub limit: Option<usize>,
+    /// The page, from 1 (default 1): runs in order, oldest first.
+    pub page: Option<usize>,
+    /// The store to use (the first one when absent).
+    pub db_id: Option<String>,
+}
+
 /// `?db_id=` on every sessions route.
 #[derive(Debug, Default, Deserialize)]
 pub struct DbParam {
@@ -177,15 +192,23 @@ pub async fn delete(
 pub async fn runs(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    params: Result<Query<DbParam>, QueryRejection>,
+    params: Result<Query<RunsParams>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
-    let db = db(&state, &params)?;
+    let limit = params.limit.unwrap_or(MAX_RUNS_PAGE);
+    if !(1..=MAX_RUNS_PAGE).contains(&limit) || params.page == Some(0) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_RUNS_PAGE}, and page at least 1"
+        )));
+    }
+    let db = state.db(params.db_id.as_deref())?;
     if db.get_session(&session_id).await?.is_none() {
         return Err(session_not_found(&session_id));
     }
-    let runs = db.get_runs(&session_id).await?;
+    let runs = db
+        .get_runs_page(&session_id, limit, params.page.unwrap_or(1))
+        .await?;
     Ok(Json(runs.iter().map(run).collect::<ApiResult<_>>()?))
 }
 
