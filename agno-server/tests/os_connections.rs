@@ -178,6 +178,15 @@ async fn a_connection_past_the_cap_gets_a_503_and_is_closed() {
     let answer = until_closed(&mut third).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("Too many open connections"), "{answer}");
+    // A health check past the cap is still answered: the process is alive.
+    let mut health = connect(&server).await;
+    health
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(&mut health).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(r#"{"status":"ok"}"#), "{answer}");
     drop((first, second));
     let mut ok = false;
     for _ in 0..200 {
@@ -218,4 +227,51 @@ async fn shutdown_ends_within_its_deadline_despite_stalled_clients() {
     assert!(report.is_clean());
     until_closed(&mut mid_headers).await;
     until_closed(&mut mid_body).await;
+}
+
+#[tokio::test]
+async fn a_large_body_held_open_cannot_refuse_small_runs() {
+    // 2 MiB in flight: 1 MiB kept for the first 64 KiB of each request.
+    let limits = Limits {
+        max_body_bytes_in_flight: 2 << 20,
+        ..Limits::default()
+    };
+    let server = serve(limits, Duration::from_secs(5)).await;
+    // One client sends 1.1 MiB of a 3 MiB body, then stalls: it holds
+    // 64 KiB of the small share and all of the rest.
+    let mut holder = connect(&server).await;
+    let mut head = b"POST /agents/echo/runs HTTP/1.1\r\nHost: a\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3145728\r\n\r\nmessage="
+        .to_vec();
+    head.extend(std::iter::repeat_n(b'a', (1 << 20) + (100 << 10)));
+    holder.write_all(&head).await.unwrap();
+    // A second large body is refused once the holder's bytes are taken...
+    let large = format!("message={}&stream=false", "b".repeat(200 << 10));
+    let mut refused = false;
+    for _ in 0..200 {
+        let response = server
+            .post_raw(
+                "/agents/echo/runs",
+                "application/x-www-form-urlencoded",
+                large.clone(),
+            )
+            .await;
+        if response.status() == 503 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the large share is spent");
+    // ...while an ordinary run still passes.
+    let response = server
+        .post_raw(
+            "/agents/echo/runs",
+            "application/x-www-form-urlencoded",
+            "message=hello&stream=false".to_owned(),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    drop(holder);
+    server.shutdown().await;
 }

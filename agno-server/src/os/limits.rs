@@ -58,19 +58,45 @@ impl Default for Limits {
 }
 
 /// The shared budget of [`Limits::max_body_bytes_in_flight`].
+///
+/// A sixteenth of it (at least 1 MiB) is kept for the first
+/// [`BodyBudget::SMALL_BODY`] bytes of each request, so clients sending a
+/// few large bodies slowly cannot spend the whole budget and refuse every
+/// ordinary run (a few KiB) with 503: the large ones draw their bytes past
+/// the first 64 KiB from the rest.
 #[derive(Debug, Clone)]
-pub struct BodyBudget(Arc<Semaphore>);
+pub struct BodyBudget {
+    /// For the first [`BodyBudget::SMALL_BODY`] bytes of each request.
+    small: Arc<Semaphore>,
+    /// For the rest.
+    large: Arc<Semaphore>,
+}
 
 impl BodyBudget {
+    /// How many bytes of each request come from the share kept for small
+    /// bodies.
+    pub const SMALL_BODY: usize = 64 * 1024;
+
     /// A budget of `bytes`.
     pub fn new(bytes: usize) -> Self {
-        Self(Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))))
+        let bytes = bytes.min(Semaphore::MAX_PERMITS);
+        let small = (bytes / 16).max(1024 * 1024).min(bytes);
+        Self {
+            small: Arc::new(Semaphore::new(small)),
+            large: Arc::new(Semaphore::new(bytes - small)),
+        }
     }
 
-    /// Bytes not taken now.
+    /// Bytes not taken now (both shares).
     pub fn available(&self) -> usize {
-        self.0.available_permits()
+        self.small.available_permits() + self.large.available_permits()
     }
+}
+
+/// `bytes` of `pool`, or `None` when it has not that many free.
+fn take_of(pool: &Arc<Semaphore>, bytes: usize) -> Option<OwnedSemaphorePermit> {
+    let n = u32::try_from(bytes).ok()?;
+    pool.clone().try_acquire_many_owned(n).ok()
 }
 
 /// The bytes one request holds of the [`BodyBudget`]; given back when
@@ -78,7 +104,9 @@ impl BodyBudget {
 #[derive(Debug)]
 pub struct Reservation {
     budget: BodyBudget,
-    held: Option<OwnedSemaphorePermit>,
+    small: Option<OwnedSemaphorePermit>,
+    large: Option<OwnedSemaphorePermit>,
+    small_taken: usize,
 }
 
 impl Reservation {
@@ -86,11 +114,15 @@ impl Reservation {
     pub fn new(budget: &BodyBudget) -> Self {
         Self {
             budget: budget.clone(),
-            held: None,
+            small: None,
+            large: None,
+            small_taken: 0,
         }
     }
 
-    /// Takes `bytes` more, or refuses (503) when the budget is spent.
+    /// Takes `bytes` more, or refuses (503) when the budget is spent: the
+    /// request's first [`BodyBudget::SMALL_BODY`] bytes from the share kept
+    /// for small bodies, the rest from the other.
     pub fn take(&mut self, bytes: usize) -> Result<(), ApiError> {
         if bytes == 0 {
             return Ok(());
@@ -101,16 +133,24 @@ impl Reservation {
                 "Too many request bytes in flight; retry later",
             )
         };
-        let n = u32::try_from(bytes).map_err(|_| refused())?;
-        let permit = self
-            .budget
-            .0
-            .clone()
-            .try_acquire_many_owned(n)
-            .map_err(|_| refused())?;
-        match &mut self.held {
-            Some(held) => held.merge(permit),
-            None => self.held = Some(permit),
+        let from_small = bytes.min(BodyBudget::SMALL_BODY - self.small_taken);
+        let from_large = bytes - from_small;
+        let small = match from_small {
+            0 => None,
+            n => Some(take_of(&self.budget.small, n).ok_or_else(refused)?),
+        };
+        let large = match from_large {
+            0 => None,
+            n => Some(take_of(&self.budget.large, n).ok_or_else(refused)?),
+        };
+        self.small_taken += from_small;
+        for (held, permit) in [(&mut self.small, small), (&mut self.large, large)] {
+            if let Some(permit) = permit {
+                match held {
+                    Some(held) => held.merge(permit),
+                    None => *held = Some(permit),
+                }
+            }
         }
         Ok(())
     }

@@ -27,6 +27,17 @@ use super::limits::{Limits, connection_cap};
 /// the open-file limit.
 const RESERVED_FDS: usize = 128;
 
+/// What a health check past the cap gets: the process is alive, and a
+/// load balancer must not take a busy instance for a dead one.
+const HEALTHY: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+content-length: 15\r\nconnection: close\r\n\r\n{\"status\":\"ok\"}";
+
+/// How long a connection past the cap is read for its request line.
+const REFUSAL_READ: Duration = Duration::from_millis(200);
+
+/// Refused connections since the last log line about them.
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+
 /// What a connection past the cap gets before it is closed.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
 content-length: 51\r\nconnection: close\r\nretry-after: 1\r\n\r\n{\"detail\":\"Too many open connections; retry later\"}";
@@ -273,11 +284,39 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// Answers 503 to a connection past the cap and closes it (at most 1 s).
+/// Answers a connection past the cap and closes it (at most 1.2 s): 200
+/// to `GET /health` (read for at most 200 ms), 503 to anything else.
+/// Logged once per thousand refusals, not once each: a flood must not fill
+/// the log.
 async fn refuse(mut tcp: TcpStream) {
-    tracing::warn!("connection refused: too many open connections");
+    let refused = REFUSED.fetch_add(1, Ordering::Relaxed);
+    if refused % 1000 == 0 {
+        tracing::warn!(
+            refused_so_far = refused + 1,
+            "connection refused: too many open connections (logged once per 1000)"
+        );
+    }
+    let mut head = [0u8; 16];
+    let read = tokio::time::timeout(REFUSAL_READ, async {
+        use tokio::io::AsyncReadExt;
+        let mut n = 0;
+        while n < head.len() {
+            match tcp.read(&mut head[n..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(m) => n += m,
+            }
+        }
+        n
+    })
+    .await
+    .unwrap_or(0);
+    let answer = if head[..read].starts_with(b"GET /health ") {
+        HEALTHY
+    } else {
+        REFUSAL
+    };
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        tcp.write_all(REFUSAL).await?;
+        tcp.write_all(answer).await?;
         tcp.shutdown().await
     })
     .await;
