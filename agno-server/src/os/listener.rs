@@ -290,7 +290,7 @@ impl AsyncWrite for Watched {
 /// the log.
 async fn refuse(mut tcp: TcpStream) {
     let refused = REFUSED.fetch_add(1, Ordering::Relaxed);
-    if refused % 1000 == 0 {
+    if refused.is_multiple_of(1000) {
         tracing::warn!(
             refused_so_far = refused + 1,
             "connection refused: too many open connections (logged once per 1000)"
