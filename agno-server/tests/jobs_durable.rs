@@ -522,3 +522,43 @@ async fn a_sigkilled_process_leaves_its_jobs_and_the_next_start_runs_them() {
     assert_eq!(job.status, JobStatus::Failed);
     runs.jobs().shutdown(Duration::from_secs(10)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_agent_is_gone_fails_visibly_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, _seen) = Probe::new(true);
+    let gone = Agent::builder()
+        .id("gone")
+        .model(Echo::new())
+        .db(db.clone())
+        .post_hooks(notify)
+        .extension(probe.clone())
+        .build()
+        .unwrap();
+    // Closed: its hook's job and a background run are stored queued.
+    gone.jobs().shutdown(Duration::ZERO).await;
+    gone.run("x").await.unwrap();
+    let submitted = gone.submit("later", None).await.unwrap();
+    drop(gone);
+    // A server without that agent fails them at start, saying why.
+    let os = agno_server::AgentOS::builder()
+        .agent(agent(&db, probe, fast_retries()))
+        .ignore_env_security_key()
+        .build()
+        .unwrap();
+    os.start_jobs();
+    let failed = loop {
+        let (jobs, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
+        if jobs.len() == 2 {
+            break jobs;
+        }
+        tokio::task::yield_now().await;
+    };
+    for job in &failed {
+        let error = job.error.as_deref().unwrap();
+        assert!(error.contains("no agent named gone"), "{error}");
+    }
+    let run = db.get_run(&submitted.run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Error);
+}

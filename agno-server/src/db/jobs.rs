@@ -453,6 +453,37 @@ pub(crate) fn prune(conn: &Connection, before: i64) -> Result<usize, DbError> {
         .execute([before])?)
 }
 
+/// Fails the queued or running jobs of agents not in `components` (a
+/// server that no longer has the agent a job names): they could never
+/// run, and would wait unseen. Returns how many.
+pub(crate) fn fail_orphans(
+    conn: &Connection,
+    components: &[String],
+    now: i64,
+) -> Result<usize, DbError> {
+    let components = serde_json::to_string(components)?;
+    conn.prepare_cached(
+        "UPDATE agno_runs SET status = 'ERROR',
+                run_data = json_set(run_data, '$.status', 'ERROR', '$.content',
+                    'no agent named ' || agent_id || ' in the server that runs its jobs'),
+                updated_at = ?2
+          WHERE run_id IN (SELECT id FROM agno_jobs
+                            WHERE job_type = 'run' AND status IN ('queued', 'running')
+                              AND component_id NOT IN (SELECT value FROM json_each(?1)))
+            AND json_valid(run_data)",
+    )?
+    .execute(params![components, now])?;
+    Ok(conn
+        .prepare_cached(
+            "UPDATE agno_jobs SET status = 'failed', locked_by = NULL, locked_at = NULL,
+                    error = 'no agent named ' || component_id || ' in the server that runs its jobs (renamed or removed)',
+                    updated_at = ?2, completed_at = ?2
+              WHERE status IN ('queued', 'running')
+                AND component_id NOT IN (SELECT value FROM json_each(?1))",
+        )?
+        .execute(params![components, now])?)
+}
+
 /// Puts a failed or cancelled job back in the queue with a fresh set of
 /// attempts; `None` when there is no such job, `Some(false)` when it is in
 /// another state.

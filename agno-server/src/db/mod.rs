@@ -139,6 +139,11 @@ pub trait Db: Send + Sync + 'static {
     /// one transaction); `false` when it was not queued.
     fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool>;
 
+    /// Fails the queued and running jobs of agents not in `components`
+    /// (the agents of the one server using this store): they could never
+    /// run. Returns how many. Only for a store one server owns (SQLite).
+    fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize>;
+
     /// Deletes the jobs of background runs that finished before `before`
     /// (epoch seconds); returns how many.
     fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize>;

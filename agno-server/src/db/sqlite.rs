@@ -290,6 +290,15 @@ impl Db for SqliteDb {
         })
     }
 
+    fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize> {
+        Box::pin(async move {
+            self.inner
+                .writer
+                .submit(move |conn| jobs::fail_orphans(conn, &components, now_epoch_secs()))
+                .await
+        })
+    }
+
     fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize> {
         Box::pin(async move {
             self.inner

@@ -169,6 +169,37 @@ impl AgentOS {
         for agent in &self.state.agents {
             agent.start_jobs();
         }
+        // A job naming an agent this server does not have could never run:
+        // it fails, visibly, instead of waiting unseen (one server per
+        // SQLite file).
+        for (db_id, db) in self.state.dbs.clone() {
+            let agents: Vec<String> = self
+                .state
+                .agents
+                .iter()
+                .filter(|a| self.state.agent_db.get(a.id()) == Some(&db_id))
+                .map(|a| a.id().to_owned())
+                .collect();
+            let task = async move {
+                match db.fail_orphan_jobs(agents).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(
+                        db_id,
+                        failed = n,
+                        "durable jobs of agents this server does not have: failed (requeue them from /queue/jobs once the agent is back)"
+                    ),
+                    Err(error) => {
+                        tracing::error!(db_id, %error, "checking for jobs of unknown agents failed")
+                    }
+                }
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    handle.spawn(task);
+                }
+                Err(_) => tracing::warn!("start_jobs needs a tokio runtime"),
+            }
+        }
     }
 
     /// Waits for runs in progress, then drains background hooks within
