@@ -1,8 +1,65 @@
-//! Agents with hooks at their centre, model clients, SQLite sessions and
-//! the AgentOS HTTP server.
+//! Agents with hooks at their centre, model clients, SQLite sessions, a
+//! durable job queue and the AgentOS HTTP server: Agno's `@hook` and
+//! `AgentOS`, in Rust.
 //!
-//! One dependency is enough: the hook runtime is re-exported, so
-//! `use agno_server::{hook, RunInput};` works.
+//! # A server in twenty lines
+//!
+//! ```no_run
+//! use agno_server::{hook, Agent, AgentInfo, AgentOS, Echo, Job, RunOutput, SqliteDb};
+//!
+//! /// Inline: the response waits for it, and it sees every run.
+//! #[hook]
+//! async fn log_analytics(run_output: &RunOutput, agent: &AgentInfo) {
+//!     tracing::info!(agent = agent.display_name(), run = %run_output.run_id, "analytics");
+//! }
+//!
+//! /// In the background, durable: written with its run, run again after a
+//! /// crash (at least once: `job.id` is the idempotency key).
+//! #[hook(run_in_background = true, durable = true)]
+//! async fn send_notification(run_output: &RunOutput, job: &Job) -> std::io::Result<()> {
+//!     let _ = (&run_output.content, &job.id);
+//!     Ok(())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let agent = Agent::builder()
+//!         .id("assistant")
+//!         .model(Echo::new()) // or OpenAIResponses::new("gpt-5.2")
+//!         .db(SqliteDb::new("tmp/agent.db")?)
+//!         .post_hooks((log_analytics, send_notification)) // a tuple: each hook is its own type
+//!         .build()?;
+//!     // Logs to standard output unless the program installed a `tracing`
+//!     // subscriber (`RUST_LOG` sets the level); drains on SIGTERM.
+//!     AgentOS::builder().agent(agent).build()?.serve("127.0.0.1:7777").await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What a program adds
+//!
+//! The hook runtime ([`hooks_core`]) is re-exported here: `use
+//! agno_server::{hook, RunInput}` works with this one dependency. A program
+//! also depends on `tokio` (for `#[tokio::main]`), and on `futures-util`
+//! to iterate [`Agent::run_stream`] with `StreamExt`; `tracing-subscriber`
+//! only to choose its own log format.
+//!
+//! # Where things are
+//!
+//! - [`agent`]: [`Agent`] and its builder; a run is a sequence of steps
+//!   (load, pre-hooks, model, post-hooks, finish). A program's own hook
+//!   argument types read values given with [`AgentBuilder::extension`]
+//!   (see [`FromHookArgs`]).
+//! - [`jobs`]: durable background hooks and background runs.
+//! - [`db`]: the store ([`Db`], [`SqliteDb`] in Agno's table layout).
+//! - [`model`]: OpenAI Responses and Chat Completions, and the offline
+//!   [`Echo`].
+//! - [`os`]: [`AgentOS`], Agno's HTTP API.
+//! - [`guardrails`]: Agno's built-in guardrails.
+//! - [`fake_openai`]: an OpenAI-compatible fake server, for tests.
+//!
+//! The README has the whole tour: arguments, return types, several hooks in
+//! a phase, inline or background, durability, shutdown, limits.
 #![warn(missing_docs)]
 
 pub mod agent;
@@ -13,7 +70,9 @@ pub mod jobs;
 pub mod model;
 pub mod os;
 
-pub use agent::{Agent, AgentBuilder, AgentError, RunEvent, RunEventKind, RunRequest};
+pub use agent::{
+    Agent, AgentBuilder, AgentError, AgentShutdown, RunEvent, RunEventKind, RunRequest, Submitted,
+};
 pub use db::{Db, SqliteDb};
 pub use model::{Echo, Model, OpenAIChat, OpenAIResponses};
 pub use os::{AgentOS, AgentOSBuilder};

@@ -370,3 +370,22 @@ async fn one_client_serves_concurrent_calls() {
     assert_eq!(fake.request_count(), 20);
     assert!(fake.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_base_url_without_v1_says_what_it_called() {
+    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
+    let without_v1 = fake.base_url().trim_end_matches("/v1").to_owned();
+    let err = model(&fake)
+        .base_url(without_v1.clone())
+        .invoke(&conversation())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("POST {without_v1}/responses")),
+        "{text}"
+    );
+    assert!(text.contains("usually ends in /v1"), "{text}");
+    assert!(!text.contains(KEY));
+}

@@ -80,6 +80,22 @@ struct AgentInner {
     max_session_state_bytes: usize,
 }
 
+/// What [`Agent::shutdown`] did.
+#[derive(Debug, Clone)]
+pub struct AgentShutdown {
+    /// The in-memory background hooks: waited for, finished, cut.
+    pub hooks: hooks_core::ShutdownReport,
+    /// The durable jobs: waited for, and left queued at the deadline.
+    pub jobs: crate::jobs::JobsShutdown,
+}
+
+impl AgentShutdown {
+    /// Whether nothing was cut or left for the next start.
+    pub fn is_clean(&self) -> bool {
+        self.hooks.is_clean() && self.jobs.released == 0
+    }
+}
+
 /// An agent that does not keep it alive (the job worker's claim loop
 /// holds one, so an agent dropped by the program stops its loop).
 #[derive(Clone)]
@@ -208,6 +224,29 @@ impl Agent {
     /// store instead ([`Agent::cancel`]).
     pub fn cancel_running(&self, run_id: &str) -> bool {
         self.inner.running.cancel(run_id)
+    }
+
+    /// Waits, up to `deadline`, for this agent's background work: the
+    /// in-memory background hooks (then cut, and reported) and the durable
+    /// jobs (then left queued in the store for the next start). Call it
+    /// before a program that ran the agent without a server exits: a
+    /// runtime that stops cuts whatever still runs.
+    ///
+    /// ```
+    /// # use agno_server::{Agent, Echo};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let agent = Agent::builder().id("a").model(Echo::new()).build().unwrap();
+    /// agent.run("hi").await.unwrap();
+    /// let report = agent.shutdown(std::time::Duration::from_secs(5)).await;
+    /// assert!(report.is_clean());
+    /// # });
+    /// ```
+    pub async fn shutdown(&self, deadline: std::time::Duration) -> AgentShutdown {
+        let (hooks, jobs) = tokio::join!(
+            self.inner.dispatcher.shutdown(deadline),
+            self.inner.jobs.shutdown(deadline)
+        );
+        AgentShutdown { hooks, jobs }
     }
 
     /// Cancels the run `run_id`: under way in this process, it stops at

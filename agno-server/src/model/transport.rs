@@ -211,10 +211,18 @@ impl Transport {
         let retry_after = parse_retry_after(response.headers());
         // The body of an error is best effort: a broken one still reports the status.
         let body = response.bytes().await.unwrap_or_default();
+        let mut message = api_error_message(status, &body);
+        if status == reqwest::StatusCode::NOT_FOUND {
+            // Most often a base URL without its `/v1`: say what was called.
+            message = format!(
+                "{message} (POST {}; an OpenAI-compatible base URL usually ends in /v1)",
+                without_credentials(url)
+            );
+        }
         Err(AttemptError {
             error: ModelError::Api {
                 status: status.as_u16(),
-                message: api_error_message(status, &body),
+                message,
             },
             retryable: is_retryable_status(status.as_u16()),
             retry_after,
@@ -422,5 +430,17 @@ mod tests {
         t.set_api_key(Some("sk-secret".into()));
         assert_eq!(t.url("responses"), "http://127.0.0.1:1/v1/responses");
         assert!(!format!("{t:?}").contains("sk-secret"));
+    }
+}
+
+/// `url` without a user name or password, for messages and logs.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => "(an unparsable URL)".to_owned(),
     }
 }

@@ -250,6 +250,13 @@ pub fn document() -> Value {
                 .map(|name| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}})),
         );
         let mut responses = error_responses();
+        let public = super::auth::PUBLIC_PATHS.contains(&op.path);
+        if public {
+            // No key is asked for: no 401, and no bearer requirement.
+            if let Some(map) = responses.as_object_mut() {
+                map.remove("401");
+            }
+        }
         let ok = if op.ok.1.is_empty() {
             json!({"description": "Done"})
         } else if op.path == "/agents/{agent_id}/runs" {
@@ -265,6 +272,9 @@ pub fn document() -> Value {
         });
         if let Some(body) = op.body {
             operation["requestBody"] = body;
+        }
+        if public {
+            operation["security"] = json!([]);
         }
         let entry = paths
             .entry(op.path)
@@ -308,6 +318,11 @@ mod tests {
             assert!(doc["paths"][path].is_object(), "{path}");
         }
         assert!(doc["paths"]["/sessions/{session_id}/rename"]["post"].is_object());
+        // Public routes ask for no key: no 401, an empty security list.
+        let health = &doc["paths"]["/health"]["get"];
+        assert!(health["responses"]["401"].is_null());
+        assert_eq!(health["security"], serde_json::json!([]));
+        assert!(doc["paths"]["/sessions"]["get"]["responses"]["401"].is_object());
         assert!(doc["paths"]["/sessions"]["delete"].is_object());
     }
 }
