@@ -393,6 +393,18 @@ macro_rules! openai_builder_methods {
 
 pub(crate) use openai_builder_methods;
 
+/// `url` without a user name or password, for messages and logs.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => "(an unparsable URL)".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,17 +442,5 @@ mod tests {
         t.set_api_key(Some("sk-secret".into()));
         assert_eq!(t.url("responses"), "http://127.0.0.1:1/v1/responses");
         assert!(!format!("{t:?}").contains("sk-secret"));
-    }
-}
-
-/// `url` without a user name or password, for messages and logs.
-fn without_credentials(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) => {
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            parsed.to_string()
-        }
-        Err(_) => "(an unparsable URL)".to_owned(),
     }
 }
