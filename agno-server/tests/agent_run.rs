@@ -296,12 +296,13 @@ async fn a_hook_list_of_the_wrong_phase_fails_to_build() {
 /// by `AGNO_REOPEN_DB` in this new process and checks every run id listed
 /// in `AGNO_REOPEN_RUNS` is there.
 #[tokio::test]
+#[ignore = "a child process of runs_survive_a_fresh_process"]
 async fn reopen_child() {
     let (Ok(path), Ok(ids)) = (
         std::env::var("AGNO_REOPEN_DB"),
         std::env::var("AGNO_REOPEN_RUNS"),
     ) else {
-        return;
+        panic!("run by its parent test, runs_survive_a_fresh_process, only");
     };
     let db = SqliteDb::new(path).unwrap();
     for id in ids.split(',') {
@@ -328,13 +329,21 @@ async fn runs_survive_a_fresh_process() {
         }
         ids
     };
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "reopen_child", "--nocapture"])
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "reopen_child", "--ignored", "--nocapture"])
         .env("AGNO_REOPEN_DB", &path)
         .env("AGNO_REOPEN_RUNS", ids.join(","))
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success(), "the fresh process did not see every run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the fresh process did not see every run:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test did not run:\n{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,8 +205,7 @@ async fn a_fresh_process_sees_every_run() {
 #[tokio::test]
 #[ignore = "run as a child process by a_fresh_process_sees_every_run"]
 async fn reopen_in_child_process() {
-    let Some(path) = std::env::var_os(CHILD_PATH) else {
-        return;
-    };
+    let path = std::env::var_os(CHILD_PATH)
+        .expect("run by its parent test, a_fresh_process_sees_every_run, only");
     check_three_sessions(std::path::Path::new(&path)).await;
 }
