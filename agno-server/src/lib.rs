@@ -63,6 +63,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+mod clock;
 pub mod db;
 pub mod fake_openai;
 pub mod guardrails;

@@ -4,6 +4,9 @@ use hooks_core::{Metrics, RunInput, RunOutput};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+/// The content type of text (`"str"`, as Agno names it).
+pub(crate) const TEXT: &str = "str";
+
 /// One event of a streaming run. Serialises as Agno's event JSON: the
 /// common fields plus `event` and the kind's own fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -158,7 +161,7 @@ impl RunEventKind {
 pub(crate) fn completed(output: &RunOutput) -> RunEventKind {
     RunEventKind::RunCompleted {
         content: output.content.clone(),
-        content_type: output.content_type.clone().unwrap_or_else(|| "str".into()),
+        content_type: output.content_type.clone().unwrap_or_else(|| TEXT.into()),
         metrics: output.metrics.clone(),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use futures_util::{Stream, StreamExt};
 use hooks_core::{
@@ -14,19 +14,12 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::cancel::Registered;
-use super::events::{self, RunEvent, RunEventKind};
+use super::events::{self, RunEvent, RunEventKind, TEXT};
 use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
+use crate::clock::now_secs;
 use crate::db::{JobStatus, SessionRecord, SessionType};
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
-
-/// Epoch seconds now.
-pub(crate) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// How many bytes `value` takes as JSON, counted without writing it.
 fn json_bytes(value: &impl serde::Serialize) -> usize {
@@ -227,7 +220,7 @@ impl Agent {
             session_id: Some(ids.session_id.clone()),
             user_id: request.user_id.clone(),
             input: Some(RunInput::new(request.message.clone())),
-            content_type: Some("str".into()),
+            content_type: Some(TEXT.into()),
             model: Some(self.inner.model.id().to_owned()),
             model_provider: Some(self.inner.model.provider().to_owned()),
             status: RunStatus::Pending,
@@ -354,7 +347,7 @@ impl Agent {
                     text.push_str(&delta);
                     events.emit(RunEventKind::RunContent {
                         content: delta,
-                        content_type: "str".into(),
+                        content_type: TEXT.into(),
                     });
                 }
                 ModelStreamEvent::Completed(response) => return Ok(response),
@@ -493,7 +486,7 @@ impl<'a> Run<'a> {
             agent_name: info.name.clone(),
             session_id: Some(session_id.clone()),
             user_id: user_id.clone(),
-            content_type: Some("str".into()),
+            content_type: Some(TEXT.into()),
             model: Some(inner.model.id().to_owned()),
             model_provider: Some(inner.model.provider().to_owned()),
             status: RunStatus::Running,

@@ -40,7 +40,6 @@ pub use error::DbError;
 pub use jobs::{
     ClaimedJob, JOBS_TABLE, JobOutcome, JobRecord, JobSettlement, JobStats, JobStatus, NewJob,
 };
-pub(crate) use records::now_epoch_secs;
 pub use records::{
     MAX_JSON_DEPTH, SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder,
     json_depth,

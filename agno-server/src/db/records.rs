@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -178,7 +177,7 @@ impl SessionRecord {
     /// An empty session `session_id` of type `session_type`, created and
     /// updated now.
     pub fn new(session_id: impl Into<String>, session_type: SessionType) -> Self {
-        let now = now_epoch_secs();
+        let now = crate::clock::now_secs();
         Self {
             session_id: session_id.into(),
             session_type,
@@ -279,14 +278,6 @@ pub struct SessionPage {
     pub limit: u32,
     /// How many pages the matching sessions fill (0 when none match).
     pub total_pages: u32,
-}
-
-/// Seconds since the Unix epoch, now (0 if the clock is before 1970).
-pub(crate) fn now_epoch_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

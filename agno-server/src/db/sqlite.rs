@@ -10,13 +10,13 @@ use hooks_core::RunOutput;
 use super::checkpoint::Checkpointer;
 use super::connection::open_writer;
 use super::read_pool::ReadPool;
-use super::records::now_epoch_secs;
 use super::run_row::RunRow;
 use super::writer::{WriteGate, Writer};
 use super::{
     ClaimedJob, Db, DbError, DbFuture, JobRecord, JobSettlement, JobStats, JobStatus, NewJob,
     SessionPage, SessionQuery, SessionRecord, jobs, queries, schema,
 };
+use crate::clock::now_secs;
 
 /// Tuning of a [`SqliteDb`]; `SqliteDbOptions::default()` suits a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl Db for SqliteDb {
     ) -> DbFuture<'a, ()> {
         Box::pin(async move {
             let row = RunRow::new(&session, run)?;
-            let now = now_epoch_secs();
+            let now = now_secs();
             self.inner
                 .writer
                 .submit(move |conn| {
@@ -204,7 +204,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .writer
-                .submit(move |conn| jobs::claim(conn, &owner, &components, limit, now_epoch_secs()))
+                .submit(move |conn| jobs::claim(conn, &owner, &components, limit, now_secs()))
                 .await
         })
     }
@@ -216,7 +216,7 @@ impl Db for SqliteDb {
             }
             self.inner
                 .writer
-                .submit(move |conn| jobs::settle(conn, &settlements, now_epoch_secs()))
+                .submit(move |conn| jobs::settle(conn, &settlements, now_secs()))
                 .await
         })
     }
@@ -226,7 +226,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .writer
-                .submit(move |conn| jobs::recover(conn, &owner, &components, now_epoch_secs()))
+                .submit(move |conn| jobs::recover(conn, &owner, &components, now_secs()))
                 .await
         })
     }
@@ -261,7 +261,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .writer
-                .submit(move |conn| jobs::requeue(conn, &id, now_epoch_secs()))
+                .submit(move |conn| jobs::requeue(conn, &id, now_secs()))
                 .await
         })
     }
@@ -285,7 +285,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .writer
-                .submit(move |conn| jobs::cancel_queued_run(conn, &run_id, now_epoch_secs()))
+                .submit(move |conn| jobs::cancel_queued_run(conn, &run_id, now_secs()))
                 .await
         })
     }
@@ -294,7 +294,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .writer
-                .submit(move |conn| jobs::fail_orphans(conn, &components, now_epoch_secs()))
+                .submit(move |conn| jobs::fail_orphans(conn, &components, now_secs()))
                 .await
         })
     }
@@ -312,7 +312,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .reads
-                .run(move |conn| jobs::stats(conn, now_epoch_secs()))
+                .run(move |conn| jobs::stats(conn, now_secs()))
                 .await
         })
     }

@@ -2,7 +2,6 @@
 //! SSE, answers and faults.
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -94,9 +93,7 @@ fn push_event(out: &mut String, name: Option<&str>, data: &Value) {
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::clock::now_secs().max(0) as u64
 }
 
 fn words(text: &str) -> u64 {

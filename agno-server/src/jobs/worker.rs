@@ -410,7 +410,7 @@ impl JobWorker {
                 pruned = tokio::time::Instant::now();
                 if let Some(db) = agent.upgrade().as_ref().and_then(|a| a.db().cloned()) {
                     let before =
-                        crate::db::now_epoch_secs() - inner.options.retention.as_secs() as i64;
+                        crate::clock::now_secs() - inner.options.retention.as_secs() as i64;
                     if let Err(error) = db.prune_jobs(before).await {
                         tracing::warn!(%error, "pruning finished jobs failed");
                     }

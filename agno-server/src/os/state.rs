@@ -101,9 +101,7 @@ impl AppState {
             limits,
             dispatcher,
             run_hooks_in_background,
-            instantiated_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64),
+            instantiated_at: crate::clock::now_secs(),
             runs: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
         }))
