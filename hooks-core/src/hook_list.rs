@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::{Hook, HookDef, HookRef, Phases};
+use crate::{Hook, HookDef, HookRef};
 
 /// Marks the phase a list is for (`Pre` or `Post`).
 pub trait PhaseKind {
@@ -28,16 +28,8 @@ impl PhaseKind for Post {
 /// Asserts at compile time that `H` can run in phase `P`.
 #[doc(hidden)]
 pub const fn assert_phase<H: HookDef, P: PhaseKind>() {
-    let phases: Phases = H::META.phases;
-    match P::PHASE {
-        crate::Phase::Pre => assert!(
-            phases.pre,
-            "this hook takes an argument that pre-hooks do not have (`&RunOutput`, `RunOutput` or `&mut RunOutput`); attach it with post_hooks"
-        ),
-        crate::Phase::Post => assert!(
-            phases.post,
-            "this hook takes `&mut RunInput`, which only pre-hooks have; attach it with pre_hooks"
-        ),
+    if !H::META.phases.allows(P::PHASE) {
+        panic!("{}", P::PHASE.misplaced_message());
     }
 }
 

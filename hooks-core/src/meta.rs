@@ -21,6 +21,32 @@ impl Phase {
     }
 }
 
+impl Phase {
+    /// What a hook attached to this phase takes that the phase does not
+    /// have (the one wording of the compile-time check and of `build()`).
+    pub const fn unavailable_arguments(self) -> &'static str {
+        match self {
+            Phase::Pre => {
+                "`&RunOutput`, `RunOutput` or `&mut RunOutput`, which only post-hooks have"
+            }
+            Phase::Post => "`&mut RunInput`, which only pre-hooks have",
+        }
+    }
+
+    /// The compile-time error of a hook attached to this phase whose
+    /// arguments it does not have.
+    pub const fn misplaced_message(self) -> &'static str {
+        match self {
+            Phase::Pre => {
+                "this hook takes `&RunOutput`, `RunOutput` or `&mut RunOutput`, which only post-hooks have; attach it with post_hooks"
+            }
+            Phase::Post => {
+                "this hook takes `&mut RunInput`, which only pre-hooks have; attach it with pre_hooks"
+            }
+        }
+    }
+}
+
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

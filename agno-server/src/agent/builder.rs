@@ -191,14 +191,14 @@ impl AgentBuilder {
             return Err(AgentError::HookPhase {
                 hook: hook.meta().name,
                 phase: Phase::Pre,
-                why: "`&RunOutput`, `RunOutput` or `&mut RunOutput`, which only post-hooks have",
+                why: Phase::Pre.unavailable_arguments(),
             });
         }
         if let Some(hook) = first_misplaced(&self.post_hooks, Phase::Post) {
             return Err(AgentError::HookPhase {
                 hook: hook.meta().name,
                 phase: Phase::Post,
-                why: "`&mut RunInput`, which only pre-hooks have",
+                why: Phase::Post.unavailable_arguments(),
             });
         }
         let durable_hooks = self.durable_hooks.unwrap_or(self.db.is_some()) && self.db.is_some();
