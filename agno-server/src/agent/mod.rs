@@ -283,13 +283,18 @@ impl Agent {
     /// its agents, to drain them together), optionally with the global
     /// `run_hooks_in_background` turned on.
     pub fn with_dispatcher(&self, dispatcher: Dispatcher, run_hooks_in_background: bool) -> Agent {
+        let was_on = self.runs_hooks_in_background();
         let mut inner = (*self.inner).clone();
         inner.dispatcher = dispatcher;
         inner.run_hooks_in_background |= run_hooks_in_background;
         let agent = Agent {
             inner: Arc::new(inner),
         };
-        agent.log_pinned_hooks();
+        // Logged once per agent: here only when this turned the flag on
+        // (`build()` logged it when the agent had it already).
+        if !was_on {
+            agent.log_pinned_hooks();
+        }
         agent
     }
 
