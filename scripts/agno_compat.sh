@@ -18,7 +18,7 @@ REQS="$ROOT/scripts/agno_compat/requirements.txt"
 release=()
 [ "$PROFILE" = release ] && release=(--release)
 (cd "$ROOT" && cargo build --locked "${release[@]}" -p examples --example background_hooks_decorator \
-    -p agno-server --bin fake-openai >&2)
+    -p agno-server --features agno-server/fake-openai --bin fake-openai >&2)
 
 # The venv is made once and reused while the pinned requirements are the same.
 if ! cmp -s "$REQS" "$VENV/.requirements" 2>/dev/null; then

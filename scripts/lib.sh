@@ -56,7 +56,7 @@ prepare_bench() {
     if ! command -v wrk >/dev/null; then
         (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >&2
     fi
-    (cd "$ROOT" && cargo build --release --locked -p agno-server --bin fake-openai \
+    (cd "$ROOT" && cargo build --release --locked -p agno-server --features agno-server/fake-openai --bin fake-openai \
         -p examples --example background_hooks_decorator >&2)
 }
 

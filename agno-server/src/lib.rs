@@ -56,7 +56,8 @@
 //!   [`Echo`].
 //! - [`os`]: [`AgentOS`], Agno's HTTP API.
 //! - [`guardrails`]: Agno's built-in guardrails.
-//! - [`fake_openai`]: an OpenAI-compatible fake server, for tests.
+//! - `fake_openai` (feature `fake-openai`): an OpenAI-compatible fake
+//!   server, for tests.
 //!
 //! The README has the whole tour: arguments, return types, several hooks in
 //! a phase, inline or background, durability, shutdown, limits.
@@ -65,6 +66,7 @@
 pub mod agent;
 mod clock;
 pub mod db;
+#[cfg(feature = "fake-openai")]
 pub mod fake_openai;
 pub mod guardrails;
 pub mod jobs;

@@ -44,6 +44,7 @@ pub use openai_responses::OpenAIResponses;
 pub use request::{ModelRequest, ModelResponse, ModelStreamEvent, Usage};
 pub use retry::{RetryPolicy, parse_retry_after};
 
+#[cfg(feature = "fake-openai")]
 pub(crate) use echo::word_chunks;
 pub(crate) use transport::{Transport, openai_builder_methods};
 
