@@ -243,12 +243,7 @@ impl Db for SqliteDb {
         page: usize,
     ) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
         Box::pin(async move {
-            if limit == 0 || page == 0 {
-                return Err(DbError::InvalidQuery(
-                    "limit and page start at 1".to_owned(),
-                ));
-            }
-            let offset = limit.saturating_mul(page - 1);
+            let offset = offset(limit, page)?;
             self.inner
                 .reads
                 .run(move |conn| jobs::list(conn, status, limit, offset))
@@ -402,12 +397,7 @@ impl Db for SqliteDb {
     ) -> DbFuture<'_, Vec<RunOutput>> {
         let session_id = session_id.to_owned();
         Box::pin(async move {
-            if limit == 0 || page == 0 {
-                return Err(DbError::InvalidQuery(
-                    "limit and page start at 1".to_owned(),
-                ));
-            }
-            let offset = limit.saturating_mul(page - 1);
+            let offset = offset(limit, page)?;
             self.inner
                 .reads
                 .run(move |conn| queries::get_runs_page(conn, &session_id, limit, offset))
@@ -437,6 +427,17 @@ impl Db for SqliteDb {
                 .await
         })
     }
+}
+
+/// The rows before page `page` (from 1) of `limit` rows each; a `limit`
+/// or `page` of 0 is [`DbError::InvalidQuery`].
+fn offset(limit: usize, page: usize) -> Result<usize, DbError> {
+    if limit == 0 || page == 0 {
+        return Err(DbError::InvalidQuery(
+            "limit and page start at 1".to_owned(),
+        ));
+    }
+    Ok(limit.saturating_mul(page - 1))
 }
 
 #[cfg(test)]
