@@ -139,10 +139,80 @@ impl<'a> FromHookArgs<'a> for HookArgs<'a> {
     }
 }
 
-impl<'a, T: FromHookArgs<'a>> FromHookArgs<'a> for Option<T> {
-    const PHASES: Phases = Phases::ALL;
+/// An argument a hook can take as `Option<T>`: `None` when it is absent
+/// (the output in a pre-hook, the job of a hook that is not durable, a
+/// value the program did not register), while an extraction that *fails*
+/// is still an error, as axum 0.8's `OptionalFromRequestParts` keeps them
+/// apart. (`Option<T>` used to turn every error into `None`.)
+///
+/// ```
+/// use hooks_core::{FromHookArgs, HookArgs, HookError, OptionalFromHookArgs, Phases};
+///
+/// struct Tenant(String);
+///
+/// impl<'a> OptionalFromHookArgs<'a> for &'a Tenant {
+///     const PHASES: Phases = Phases::ALL;
+///     fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError> {
+///         Ok(args.extension::<Tenant>()) // absent: None; nothing here can fail
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an optional hook argument",
+    note = "`Option<T>` needs `T: OptionalFromHookArgs`, which says when `T` is absent (`Ok(None)`) rather than failed (`Err`); implement it for your own type"
+)]
+pub trait OptionalFromHookArgs<'a>: Sized {
+    /// The phases in which the argument may be asked for.
+    const PHASES: Phases;
+
+    /// The argument, `None` when absent, `Err` when it could not be made.
+    fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError>;
+}
+
+impl<'a, T: OptionalFromHookArgs<'a>> FromHookArgs<'a> for Option<T> {
+    const PHASES: Phases = T::PHASES;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
-        Ok(T::from_hook_args(args).ok())
+        T::from_hook_args_opt(args)
     }
 }
+
+macro_rules! optional_when_missing {
+    ($($ty:ty),* $(,)?) => {$(
+        impl<'a> OptionalFromHookArgs<'a> for $ty {
+            const PHASES: Phases = Phases::ALL;
+            #[inline]
+            fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError> {
+                match <$ty as FromHookArgs<'a>>::from_hook_args(args) {
+                    Ok(value) => Ok(Some(value)),
+                    Err(HookError::MissingArgument { .. }) => Ok(None),
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    )*};
+}
+
+// The built-in arguments are absent (never failed) where they do not
+// exist: the input behind a `&mut RunInput`, the output in a pre-hook, the
+// job of a hook that is not durable. The others always exist.
+optional_when_missing!(
+    &'a RunInput,
+    RunInput,
+    &'a RunOutput,
+    RunOutput,
+    &'a Job,
+    Job,
+    &'a AgentInfo,
+    AgentInfo,
+    &'a Session,
+    Session,
+    &'a RunContext,
+    RunContext,
+    &'a RunId,
+    RunId,
+    &'a UserId,
+    UserId,
+    &'a ExtraFields,
+    ExtraFields,
+);

@@ -68,7 +68,7 @@ pub use context::{HookArgs, HookContext, RunShared};
 pub use dispatcher::{Dispatcher, HookEvent, InFlightHook};
 pub use error::{CheckError, CheckKind, CheckTrigger, HookError};
 pub use extensions::Extensions;
-pub use extract::FromHookArgs;
+pub use extract::{FromHookArgs, OptionalFromHookArgs};
 pub use hook::{BoxHookFuture, Hook, HookCall, HookDef, HookRef};
 pub use hook_list::{IntoHookList, PhaseKind, Post, Pre, first_misplaced, hook_ref};
 pub use job::{DurableHooks, Job, JobSink, NoJobs};
