@@ -111,9 +111,22 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.sender.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        // Joining waits for the queued writes. On a worker of a
+        // multi-threaded runtime, say so to tokio first, so the worker's
+        // other tasks move to another thread instead of waiting too.
+        let join = move || thread.join();
+        let joined = match tokio::runtime::Handle::try_current() {
+            Ok(handle)
+                if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
+            {
+                tokio::task::block_in_place(join)
+            }
+            _ => join(),
+        };
+        if joined.is_err() {
             tracing::error!("the session store's writer thread panicked");
         }
     }
