@@ -119,9 +119,7 @@ impl Drop for Writer {
         // other tasks move to another thread instead of waiting too.
         let join = move || thread.join();
         let joined = match tokio::runtime::Handle::try_current() {
-            Ok(handle)
-                if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
-            {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
                 tokio::task::block_in_place(join)
             }
             _ => join(),

@@ -4,36 +4,12 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use super::state::AppState;
 
 /// Routes that never need the key, as in Agno.
 pub const PUBLIC_PATHS: [&str; 4] = ["/", "/health", "/docs", "/openapi.json"];
-
-/// The security key, kept out of `Debug` output and logs.
-#[derive(Clone)]
-pub struct SecurityKey(Box<[u8]>);
-
-impl SecurityKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into().into_bytes().into_boxed_slice())
-    }
-
-    /// Whether `presented` is the key, in time that does not depend on
-    /// where the two differ.
-    pub fn matches(&self, presented: &[u8]) -> bool {
-        bool::from(self.0.as_ref().ct_eq(presented))
-    }
-}
-
-impl std::fmt::Debug for SecurityKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecurityKey(<redacted>)")
-    }
-}
 
 /// Middleware: with a key set, every route but [`PUBLIC_PATHS`] needs
 /// `Authorization: Bearer <key>`.
@@ -73,7 +49,7 @@ fn bearer_token(value: &[u8]) -> Option<&[u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::{SecurityKey, bearer_token};
+    use super::bearer_token;
 
     #[test]
     fn the_bearer_scheme_in_any_case_and_nothing_else() {
@@ -83,15 +59,5 @@ mod tests {
         assert_eq!(bearer_token(b"k"), None);
         assert_eq!(bearer_token(b"Basic k"), None);
         assert_eq!(bearer_token(b"Bearerk"), None);
-    }
-
-    #[test]
-    fn matches_only_the_exact_key() {
-        let key = SecurityKey::new("s3cret");
-        assert!(key.matches(b"s3cret"));
-        assert!(!key.matches(b"s3cre"));
-        assert!(!key.matches(b"s3cret2"));
-        assert!(!key.matches(b""));
-        assert_eq!(format!("{key:?}"), "SecurityKey(<redacted>)");
     }
 }

@@ -32,15 +32,17 @@ mod limits;
 mod listener;
 mod openapi;
 mod routes;
+mod security_key;
 mod shutdown;
 mod sse;
 mod state;
 
-pub use auth::{PUBLIC_PATHS, SecurityKey};
+pub use auth::PUBLIC_PATHS;
 pub use error::{ApiError, ApiResult};
 pub use form::{MAX_ID_BYTES, RawField, RunForm, parse_urlencoded, session_id};
 pub use limits::{BodyBudget, Limits, Reservation};
 pub use openapi::document as openapi_document;
+pub use security_key::SecurityKey;
 pub use state::AppState;
 
 /// Why an AgentOS could not be built.

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use hooks_core::Dispatcher;
 use tokio_util::task::TaskTracker;
 
-use super::auth::SecurityKey;
 use super::error::ApiError;
 use super::limits::{BodyBudget, Limits};
+use super::security_key::SecurityKey;
 use crate::agent::Agent;
 use crate::db::Db;
 
