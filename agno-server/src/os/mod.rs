@@ -70,7 +70,7 @@ impl std::fmt::Debug for AgentOS {
             .field("agents", &self.state.agents)
             .field(
                 "run_hooks_in_background",
-                &self.state.run_hooks_in_background,
+                &self.state.run_hooks_in_background(),
             )
             .field("secured", &self.state.security_key.is_some())
             .finish()
@@ -132,7 +132,7 @@ impl AgentOS {
             } else {
                 "off"
             },
-            run_hooks_in_background = self.state.run_hooks_in_background,
+            run_hooks_in_background = self.state.run_hooks_in_background(),
             "AgentOS listening on http://{}",
             listener.local_addr()?
         );
@@ -370,7 +370,6 @@ impl AgentOSBuilder {
             key.map(SecurityKey::new),
             self.limits,
             dispatcher,
-            global,
         );
         Ok(AgentOS {
             state,

@@ -48,8 +48,6 @@ pub struct StateInner {
     pub body_budget: BodyBudget,
     /// The dispatcher every agent's hooks run on.
     pub dispatcher: Dispatcher,
-    /// Whether every agent runs its movable hooks in the background.
-    pub run_hooks_in_background: bool,
     /// Epoch seconds when the OS was made.
     pub instantiated_at: i64,
     /// Runs being carried out, so shutdown can wait for them.
@@ -69,7 +67,6 @@ impl AppState {
         security_key: Option<SecurityKey>,
         limits: Limits,
         dispatcher: Dispatcher,
-        run_hooks_in_background: bool,
     ) -> Self {
         let mut dbs: Vec<(String, Arc<dyn Db>)> = Vec::new();
         let mut agent_db = HashMap::new();
@@ -100,7 +97,6 @@ impl AppState {
             body_budget: BodyBudget::new(limits.max_body_bytes_in_flight),
             limits,
             dispatcher,
-            run_hooks_in_background,
             instantiated_at: crate::clock::now_secs(),
             runs: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
@@ -130,6 +126,12 @@ impl AppState {
                 .map(|(_, db)| db)
                 .ok_or_else(|| ApiError::not_found(format!("Database with id '{id}' not found"))),
         }
+    }
+
+    /// Whether every agent runs its movable hooks in the background (the
+    /// OS's `run_hooks_in_background`, kept by its dispatcher).
+    pub fn run_hooks_in_background(&self) -> bool {
+        self.dispatcher.run_hooks_in_background()
     }
 
     /// Whether shutdown has begun.

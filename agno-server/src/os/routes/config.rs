@@ -42,6 +42,6 @@ pub async fn config(State(state): State<AppState>) -> Json<Value> {
         "teams": [],
         "workflows": [],
         "interfaces": [],
-        "run_hooks_in_background": state.run_hooks_in_background,
+        "run_hooks_in_background": state.run_hooks_in_background(),
     }))
 }

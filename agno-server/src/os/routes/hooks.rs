@@ -12,7 +12,7 @@ use crate::os::state::AppState;
 /// hooks in flight, and the durable jobs: each agent's worker counters and
 /// each store's counts by status with the oldest queued job's age.
 pub async fn hooks(State(state): State<AppState>) -> Json<Value> {
-    let global = state.run_hooks_in_background;
+    let global = state.run_hooks_in_background();
     let registered: Vec<Value> = hooks_core::registry::all()
         .iter()
         .map(|r| {
@@ -71,6 +71,6 @@ pub async fn hooks(State(state): State<AppState>) -> Json<Value> {
         "stats": stats,
         "queued": stats.queued(),
         "in_flight": in_flight,
-        "run_hooks_in_background": state.run_hooks_in_background,
+        "run_hooks_in_background": state.run_hooks_in_background(),
     }))
 }
