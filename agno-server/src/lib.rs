@@ -80,7 +80,27 @@ pub use db::{Db, SqliteDb};
 pub use model::{Echo, Model, OpenAIChat, OpenAIResponses};
 pub use os::{AgentOS, AgentOSBuilder};
 
-pub use hooks_core::*;
+/// The hook runtime this crate is built on, whole (for what the list below
+/// leaves out: the dispatcher's job sink, phase markers, ...).
+pub use hooks_core;
+
+// What a program writing hooks and serving agents uses, by name.
+// Writing hooks: the attribute, its arguments, its results.
+pub use hooks_core::{
+    AgentInfo, CheckError, CheckFree, CheckKind, CheckTrigger, ExtraFields, FromHookArgs, HookArgs,
+    HookError, IntoHookResult, Job, Message, Metrics, OptionalFromHookArgs, RunContext, RunId,
+    RunInput, RunOutput, RunStatus, Session, UserId, hook,
+};
+// Attaching, writing by hand and inspecting hooks.
+pub use hooks_core::{
+    BoxHookFuture, Extensions, Hook, HookCall, HookContext, HookDef, HookMeta, HookRef,
+    IntoHookList, Phase, Phases, Registration, RegistryError, RunShared, hook_ref, registry,
+};
+// Running them.
+pub use hooks_core::{
+    Dispatcher, DispatcherConfig, DispatcherStats, HookEvent, InFlightHook, ShutdownReport,
+    WhenFull,
+};
 
 #[doc(hidden)]
 pub mod __private {
