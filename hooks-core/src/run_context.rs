@@ -1,15 +1,18 @@
 //! Per-run values a caller hands to hooks: state, dependencies, metadata,
 //! user id, run id and extra request fields.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Agno's `run_context`: session state, dependencies and metadata of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunContext {
-    /// The session state for this run.
+    /// The session state for this run (the same `Arc` as
+    /// [`Session::session_state`](crate::Session::session_state)).
     #[serde(default)]
-    pub session_state: Map<String, Value>,
+    pub session_state: Arc<Map<String, Value>>,
     /// Dependencies passed with the request.
     #[serde(default)]
     pub dependencies: Map<String, Value>,

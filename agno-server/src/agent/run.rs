@@ -1,6 +1,7 @@
 //! The run lifecycle: session, pre-hooks, model, post-hooks, store.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -434,13 +435,15 @@ impl<'a> Run<'a> {
         let RunIds { run_id, session_id } = ids;
         let ids_run_id = run_id.clone();
         let created_at = now_secs();
-        let stored = match (&inner.db, &request.session_id) {
+        let mut stored = match (&inner.db, &request.session_id) {
             (Some(db), Some(_)) => db.get_session(&session_id).await?,
             _ => None,
         };
+        // Taken, not copied: the run keeps one copy of the state, shared
+        // by its session, its run context and every hook's snapshot.
         let mut state = stored
-            .as_ref()
-            .map(|s| s.session_state.clone())
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.session_state))
             .unwrap_or_default();
         // What this run changes in the state: the store sets these keys on
         // the state as it is when the run is saved, so runs of the session
@@ -461,6 +464,7 @@ impl<'a> Run<'a> {
             .user_id
             .or_else(|| stored.as_ref().and_then(|s| s.user_id.clone()));
         let session_created = stored.as_ref().map_or(created_at, |s| s.created_at);
+        let state = Arc::new(state);
         let shared = RunShared {
             run_id: RunId(run_id.clone()),
             agent: info.clone(),

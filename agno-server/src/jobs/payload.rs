@@ -276,10 +276,12 @@ mod tests {
             session: Session {
                 session_id: "s".into(),
                 user_id: Some("u".into()),
-                session_state: serde_json::json!({"k": [1, 2]})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
+                session_state: Arc::new(
+                    serde_json::json!({"k": [1, 2]})
+                        .as_object()
+                        .unwrap()
+                        .clone(),
+                ),
                 created_at: 7,
             },
             run_context: RunContext::default(),
