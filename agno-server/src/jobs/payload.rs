@@ -25,13 +25,17 @@ use hooks_core::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The payload, borrowed from a live snapshot for writing.
+type Object = serde_json::Map<String, serde_json::Value>;
+
+/// The payload, borrowed from a live snapshot for writing. Empty maps are
+/// left out, and the session's state is written once (the run's context
+/// shares it); the agent is not written: the agent that runs the job
+/// provides what hooks see of it (its id is the job's `component_id`).
 #[derive(Serialize)]
 struct PayloadRef<'a> {
     hook: &'a str,
     phase: &'static str,
     run_id: &'a str,
-    agent: &'a AgentInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     input: Option<&'a RunInput>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -40,12 +44,23 @@ struct PayloadRef<'a> {
     output: Option<&'a RunOutput>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     output_is_run: bool,
-    session: &'a Session,
-    run_context: &'a RunContext,
+    session_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_user_id: Option<&'a str>,
+    session_created_at: i64,
+    #[serde(skip_serializing_if = "Object::is_empty")]
+    state: &'a Object,
+    /// The run context's state, only when it is not the session's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_state: Option<&'a Object>,
+    #[serde(skip_serializing_if = "Object::is_empty")]
+    dependencies: &'a Object,
+    #[serde(skip_serializing_if = "Object::is_empty")]
+    metadata: &'a Object,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    extra: &'a serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Object::is_empty")]
+    extra: &'a Object,
 }
 
 /// The payload, read back.
@@ -55,7 +70,6 @@ pub(crate) struct HookPayload {
     pub(crate) hook: String,
     phase: String,
     run_id: String,
-    agent: AgentInfo,
     #[serde(default)]
     input: Option<RunInput>,
     #[serde(default)]
@@ -64,12 +78,22 @@ pub(crate) struct HookPayload {
     output: Option<RunOutput>,
     #[serde(default)]
     output_is_run: bool,
-    session: Session,
-    run_context: RunContext,
+    session_id: String,
+    #[serde(default)]
+    session_user_id: Option<String>,
+    session_created_at: i64,
+    #[serde(default)]
+    state: Object,
+    #[serde(default)]
+    context_state: Option<Object>,
+    #[serde(default)]
+    dependencies: Object,
+    #[serde(default)]
+    metadata: Object,
     #[serde(default)]
     user_id: Option<String>,
     #[serde(default)]
-    extra: serde_json::Map<String, serde_json::Value>,
+    extra: Object,
 }
 
 /// The JSON payload of `hook` at `snapshot`, for a run stored as `run` in
@@ -82,11 +106,11 @@ pub(crate) fn write(
     let shared = snapshot.shared();
     let input_is_run = run.input.as_ref() == Some(snapshot.input());
     let output_is_run = snapshot.output().is_some_and(|o| is_stored_run(o, run));
+    let context = &shared.run_context;
     serde_json::to_string(&PayloadRef {
         hook,
         phase: snapshot.phase().as_str(),
         run_id: &shared.run_id.0,
-        agent: &shared.agent,
         input: (!input_is_run).then(|| snapshot.input()),
         input_is_run,
         output: if output_is_run {
@@ -95,8 +119,14 @@ pub(crate) fn write(
             snapshot.output()
         },
         output_is_run,
-        session: &shared.session,
-        run_context: &shared.run_context,
+        session_id: &shared.session.session_id,
+        session_user_id: shared.session.user_id.as_deref(),
+        session_created_at: shared.session.created_at,
+        state: &shared.session.session_state,
+        context_state: (!Arc::ptr_eq(&context.session_state, &shared.session.session_state))
+            .then_some(&*context.session_state),
+        dependencies: &context.dependencies,
+        metadata: &context.metadata,
         user_id: shared.user_id.as_deref(),
         extra: &shared.extra.0,
     })
@@ -166,6 +196,7 @@ impl HookPayload {
     /// it and, when [`HookPayload::needs_run`], the run as stored.
     pub(crate) fn restore(
         self,
+        agent: Arc<AgentInfo>,
         extensions: Arc<hooks_core::Extensions>,
         run: Option<RunOutput>,
     ) -> Result<HookContext, String> {
@@ -200,11 +231,21 @@ impl HookPayload {
             }
             (None, false) => None,
         };
+        let state = Arc::new(self.state);
         let shared = RunShared {
             run_id: RunId(self.run_id),
-            agent: Arc::new(self.agent),
-            session: self.session,
-            run_context: self.run_context,
+            agent,
+            session: Session {
+                session_id: self.session_id,
+                user_id: self.session_user_id,
+                session_state: state.clone(),
+                created_at: self.session_created_at,
+            },
+            run_context: RunContext {
+                session_state: self.context_state.map_or(state, Arc::new),
+                dependencies: self.dependencies,
+                metadata: self.metadata,
+            },
             user_id: UserId(self.user_id),
             extra: ExtraFields(self.extra),
             extensions,
@@ -300,7 +341,9 @@ mod tests {
         let payload = HookPayload::read(&json).unwrap();
         assert_eq!(payload.hook, "notify");
         assert!(payload.needs_run().is_none());
-        let back = payload.restore(Default::default(), None).unwrap();
+        let back = payload
+            .restore(shared.agent.clone(), Default::default(), None)
+            .unwrap();
         assert_eq!(back.phase(), Phase::Post);
         assert_eq!(back.input(), cx.input());
         assert_eq!(back.output(), cx.output());
@@ -318,7 +361,9 @@ mod tests {
         assert!(!json.contains("hello"), "the output is not copied: {json}");
         let payload = HookPayload::read(&json).unwrap();
         assert_eq!(payload.needs_run(), Some("run-1"));
-        let back = payload.restore(Default::default(), Some(stored)).unwrap();
+        let back = payload
+            .restore(shared.agent.clone(), Default::default(), Some(stored))
+            .unwrap();
         assert_eq!(back.output(), cx.output());
         assert_eq!(back.input(), cx.input());
     }

@@ -513,7 +513,7 @@ impl JobWorker {
                 .map_err(|e| format!("the job's run could not be read: {e}"))?,
             _ => None,
         };
-        let cx = payload.restore(agent.extensions().clone(), run)?;
+        let cx = payload.restore(agent.info().clone(), agent.extensions().clone(), run)?;
         Ok((hook, cx))
     }
 
