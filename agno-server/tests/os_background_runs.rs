@@ -261,3 +261,102 @@ async fn a_running_run_stops_at_its_next_step_and_is_stored_cancelled() {
     }
     server.shutdown().await;
 }
+
+/// A durable hook that fails until the gate lets one attempt through.
+#[hook(run_in_background = true, durable = true)]
+async fn flaky(run_output: &agno_server::RunOutput, gate: &Gate) -> Result<(), String> {
+    let _ = run_output;
+    if gate.open.try_acquire().map(|p| p.forget()).is_ok() {
+        gate.report("flaky succeeded");
+        Ok(())
+    } else {
+        gate.report("flaky failed");
+        Err("downstream is down".to_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_routes_list_read_and_requeue_a_failed_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gate, mut events) = Gate::new();
+    let agent = Agent::builder()
+        .id("ops")
+        .model(Echo::new())
+        .db(SqliteDb::new(dir.path().join("agent.db")).unwrap())
+        .post_hooks(flaky)
+        .extension(gate.clone())
+        .job_options(JobOptions {
+            max_attempts: 1,
+            ..JobOptions::default()
+        })
+        .build()
+        .unwrap();
+    let os = AgentOS::builder()
+        .agent(agent)
+        .ignore_env_security_key()
+        .build()
+        .unwrap();
+    let server = Server::start(os).await;
+    let (status, run) = server
+        .post_json(
+            "/agents/ops/runs",
+            &[("message", "hi"), ("stream", "false")],
+        )
+        .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(events.recv().await.unwrap(), "flaky failed");
+    // Failed for good (one attempt): listed, readable with its payload.
+    let job = loop {
+        let (status, page) = json(server.get("/queue/jobs?status=failed").await).await;
+        assert_eq!(status, 200, "{page}");
+        if let Some(job) = page["data"].as_array().unwrap().first() {
+            assert_eq!(page["meta"]["total_count"], 1);
+            break job.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(job["job_type"], "hook");
+    assert_eq!(job["component_id"], "ops");
+    assert_eq!(job["error"], "downstream is down");
+    let id = job["id"].as_str().unwrap();
+    let (status, one) = json(server.get(&format!("/queue/jobs/{id}")).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["payload"]["hook"], "flaky");
+    assert_eq!(one["payload"]["run_id"], run["run_id"]);
+    let (_, hooks) = json(server.get("/hooks").await).await;
+    assert_eq!(
+        hooks["jobs"]["agents"]["ops"]["counters"]["failed"], 1,
+        "{hooks}"
+    );
+
+    // Requeued: it runs again (the gate lets it through) and is done.
+    gate.open.add_permits(1);
+    let (status, requeued) = json(
+        server
+            .client
+            .post(server.url(&format!("/queue/jobs/{id}/requeue")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{requeued}");
+    assert_eq!(requeued["status"], "queued");
+    assert_eq!(events.recv().await.unwrap(), "flaky succeeded");
+    // Not requeueable twice, nor unknown jobs; bad filters are 400.
+    for path in [
+        format!("/queue/jobs/{id}/requeue"),
+        "/queue/jobs/nope/requeue".to_owned(),
+    ] {
+        let response = server.client.post(server.url(&path)).send().await.unwrap();
+        let (status, _) = json(response).await;
+        assert_eq!(status, 400, "{path}");
+    }
+    let (status, _) = json(server.get("/queue/jobs/nope").await).await;
+    assert_eq!(status, 404);
+    for bad in ["status=lost", "limit=0", "limit=1001", "page=0"] {
+        let (status, _) = json(server.get(&format!("/queue/jobs?{bad}")).await).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    server.shutdown().await;
+}
