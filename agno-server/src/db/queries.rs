@@ -29,16 +29,16 @@ const SESSION_COLUMNS: &str = "session_id, session_type, agent_id, team_id, work
      session_data, agent_data, metadata, summary, created_at, updated_at";
 
 /// The component id of `record`, split over the `agent_id`, `team_id` and
-/// `workflow_id` columns by session type.
+/// `workflow_id` columns: in the one its session type names
+/// ([`SessionType::component_column`]), the others empty.
 fn component_columns(
     session_type: SessionType,
     id: Option<&str>,
 ) -> (Option<&str>, Option<&str>, Option<&str>) {
-    match session_type {
-        SessionType::Agent => (id, None, None),
-        SessionType::Team => (None, id, None),
-        SessionType::Workflow => (None, None, id),
-    }
+    let column = session_type.component_column();
+    let [agent, team, workflow] =
+        ["agent_id", "team_id", "workflow_id"].map(|c| id.filter(|_| c == column));
+    (agent, team, workflow)
 }
 
 fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, DbError> {
