@@ -291,12 +291,7 @@ async fn queue_routes_list_read_and_requeue_a_failed_job() {
         })
         .build()
         .unwrap();
-    let os = AgentOS::builder()
-        .agent(agent)
-        .ignore_env_security_key()
-        .build()
-        .unwrap();
-    let server = Server::start(os).await;
+    let server = Server::agent(agent).await;
     let (status, run) = server
         .post_json(
             "/agents/ops/runs",

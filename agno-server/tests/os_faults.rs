@@ -99,12 +99,7 @@ async fn model_faults_end_the_run_with_error_and_are_stored() {
             .extension(gate)
             .build()
             .unwrap();
-        let os = AgentOS::builder()
-            .agent(agent)
-            .ignore_env_security_key()
-            .build()
-            .unwrap();
-        let server = Server::start(os).await;
+        let server = Server::agent(agent).await;
         let (status, body) = server
             .post_json(
                 "/agents/faulty/runs",

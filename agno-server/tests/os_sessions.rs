@@ -295,12 +295,7 @@ async fn a_sessions_runs_come_in_pages_with_a_ceiling() {
         .db(SqliteDb::new(dir.path().join("agent.db")).unwrap())
         .build()
         .unwrap();
-    let os = AgentOS::builder()
-        .agent(agent)
-        .ignore_env_security_key()
-        .build()
-        .unwrap();
-    let server = Server::start(os).await;
+    let server = Server::agent(agent).await;
     for i in 0..5 {
         run(&server, "pager", &format!("m{i}"), "long", "ada").await;
     }
@@ -335,12 +330,7 @@ async fn a_session_state_past_its_ceiling_is_refused_before_the_run() {
         .max_session_state_bytes(64)
         .build()
         .unwrap();
-    let os = AgentOS::builder()
-        .agent(agent)
-        .ignore_env_security_key()
-        .build()
-        .unwrap();
-    let server = Server::start(os).await;
+    let server = Server::agent(agent).await;
     let form = |state: &str| {
         vec![
             ("message", "hi".to_owned()),

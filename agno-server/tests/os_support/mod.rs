@@ -61,6 +61,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// Serves `agent` alone (no security key, whatever the environment
+    /// says) on 127.0.0.1, an ephemeral port.
+    pub async fn agent(agent: agno_server::Agent) -> Server {
+        let os = AgentOS::builder()
+            .agent(agent)
+            .ignore_env_security_key()
+            .build()
+            .unwrap();
+        Server::start(os).await
+    }
+
     /// Serves `os` on 127.0.0.1, an ephemeral port.
     pub async fn start(os: AgentOS) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
