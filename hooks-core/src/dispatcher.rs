@@ -340,11 +340,7 @@ impl Dispatcher {
         for hook in hooks {
             let meta = hook.meta();
             if meta.run_in_background {
-                if jobs.is_durable(meta) {
-                    jobs.push(hook.clone(), cx.clone());
-                } else {
-                    self.spawn_or_wait(hook.clone(), cx.clone()).await;
-                }
+                self.hand_off(hook.clone(), cx.clone(), jobs).await;
                 continue;
             }
             if global && meta.movable_to_background() {
@@ -399,13 +395,19 @@ impl Dispatcher {
             );
         }
         for (hook, snapshot) in deferred {
-            if jobs.is_durable(hook.meta()) {
-                jobs.push(hook, snapshot);
-            } else {
-                self.spawn_or_wait(hook, snapshot).await;
-            }
+            self.hand_off(hook, snapshot, jobs).await;
         }
         Ok(())
+    }
+
+    /// A background hook leaves the phase: to `jobs` when it is durable,
+    /// else spawned here.
+    async fn hand_off(&self, hook: HookRef, snapshot: HookContext, jobs: &mut dyn JobSink) {
+        if jobs.is_durable(hook.meta()) {
+            jobs.push(hook, snapshot);
+        } else {
+            self.spawn_or_wait(hook, snapshot).await;
+        }
     }
 
     /// Runs one hook to its end on `cx`, as a background hook runs: its

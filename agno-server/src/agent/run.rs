@@ -215,18 +215,14 @@ impl Agent {
         let info = &self.inner.info;
         let created_at = now_secs();
         let pending = RunOutput {
-            run_id: ids.run_id.clone(),
-            agent_id: Some(info.id.clone()),
-            agent_name: info.name.clone(),
-            session_id: Some(ids.session_id.clone()),
-            user_id: request.user_id.clone(),
             input: Some(RunInput::new(request.message.clone())),
-            content_type: Some(TEXT.into()),
-            model: Some(self.inner.model.id().to_owned()),
-            model_provider: Some(self.inner.model.provider().to_owned()),
-            status: RunStatus::Pending,
-            created_at,
-            ..RunOutput::default()
+            ..self.new_output(
+                ids.run_id.clone(),
+                ids.session_id.clone(),
+                request.user_id.clone(),
+                RunStatus::Pending,
+                created_at,
+            )
         };
         let session = SessionRecord {
             session_id: ids.session_id.clone(),
@@ -291,6 +287,32 @@ impl Agent {
             session_id: job.session_id,
             status,
         }))
+    }
+
+    /// A run's output before any step filled it: this agent's ids and
+    /// model, the run's ids, `status`.
+    fn new_output(
+        &self,
+        run_id: String,
+        session_id: String,
+        user_id: Option<String>,
+        status: RunStatus,
+        created_at: i64,
+    ) -> RunOutput {
+        let inner = &*self.inner;
+        RunOutput {
+            run_id,
+            agent_id: Some(inner.info.id.clone()),
+            agent_name: inner.info.name.clone(),
+            session_id: Some(session_id),
+            user_id,
+            content_type: Some(TEXT.into()),
+            model: Some(inner.model.id().to_owned()),
+            model_provider: Some(inner.model.provider().to_owned()),
+            status,
+            created_at,
+            ..RunOutput::default()
+        }
     }
 
     /// What the session row says of the agent (`agent_data`).
@@ -484,19 +506,13 @@ impl<'a> Run<'a> {
             extensions: inner.extensions.clone(),
         };
         let cx = HookContext::new(RunInput::new(request.message), shared);
-        let output = RunOutput {
+        let output = agent.new_output(
             run_id,
-            agent_id: Some(info.id.clone()),
-            agent_name: info.name.clone(),
-            session_id: Some(session_id.clone()),
-            user_id: user_id.clone(),
-            content_type: Some(TEXT.into()),
-            model: Some(inner.model.id().to_owned()),
-            model_provider: Some(inner.model.provider().to_owned()),
-            status: RunStatus::Running,
+            session_id.clone(),
+            user_id.clone(),
+            RunStatus::Running,
             created_at,
-            ..RunOutput::default()
-        };
+        );
         let session = SessionRecord {
             session_id,
             session_type: SessionType::Agent,

@@ -219,14 +219,11 @@ impl JobWorker {
             queued: false,
             count: durable.len(),
         };
-        let open = !self.inner.closed.load(Ordering::Acquire);
         for (hook, snapshot) in durable.into_inner() {
             let id = uuid::Uuid::now_v7().to_string();
             let payload = payload::write(hook.meta().name, &snapshot, run)
                 .map_err(|e| AgentError::Internal(format!("a durable job's payload: {e}")))?;
-            let permit = open
-                .then(|| self.inner.slots.clone().try_acquire_owned().ok())
-                .flatten();
+            let permit = self.place();
             let shared = snapshot.shared();
             prepared.rows.push(NewJob {
                 id: id.clone(),
@@ -250,6 +247,15 @@ impl JobWorker {
             }
         }
         Ok(prepared)
+    }
+
+    /// One of the `max_concurrent` places, if one is free and the worker
+    /// is open: a job that gets one starts as soon as its run commits.
+    fn place(&self) -> Option<OwnedSemaphorePermit> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.inner.slots.clone().try_acquire_owned().ok()
     }
 
     /// Starts the jobs of a run that is now stored (their rows committed).
@@ -293,10 +299,7 @@ impl JobWorker {
                 agent: agent.id().to_owned(),
             });
         };
-        let open = !self.inner.closed.load(Ordering::Acquire);
-        let permit = open
-            .then(|| self.inner.slots.clone().try_acquire_owned().ok())
-            .flatten();
+        let permit = self.place();
         let payload = RunPayload::write(&request)
             .map_err(|e| AgentError::Internal(format!("a background run's payload: {e}")))?;
         let max = self.inner.options.run_max_attempts.max(1);

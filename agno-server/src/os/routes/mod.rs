@@ -17,6 +17,16 @@ use super::error::ApiError;
 use super::openapi;
 use super::state::AppState;
 
+/// A query string as `T`, or 400 with axum's reason (the routes' one way
+/// to read `?...`).
+pub(crate) fn query<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    query
+        .map(|axum::extract::Query(q)| q)
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+}
+
 pub mod agents;
 pub mod config;
 pub mod health;

@@ -8,6 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
+use super::query;
 use crate::db::{Db, JobRecord, JobStats, JobStatus};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::state::AppState;
@@ -75,12 +76,6 @@ fn store<'a>(state: &'a AppState, db_id: Option<&str>) -> ApiResult<&'a Arc<dyn 
         ));
     }
     state.db(db_id)
-}
-
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
 }
 
 /// `GET /queue/jobs`: a page of jobs, newest first (payloads are `{}`

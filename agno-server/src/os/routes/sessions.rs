@@ -11,6 +11,7 @@ use hooks_core::RunOutput;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::query;
 use crate::db::{Db, SessionQuery, SessionRecord};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::form;
@@ -36,12 +37,6 @@ pub struct RunsParams {
 pub struct DbParam {
     /// The store to use (the first one when absent).
     pub db_id: Option<String>,
-}
-
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
