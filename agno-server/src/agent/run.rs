@@ -778,7 +778,7 @@ impl<'a> Run<'a> {
         }
         let jobs = agent.jobs();
         let mut prepared = jobs.prepare(agent, durable, &self.output)?;
-        db.save_run_with_jobs(session, &self.output, prepared.take_rows())
+        db.save_run_with_jobs(session, &self.output, prepared.take_rows(), None)
             .await?;
         jobs.launch(agent, prepared);
         Ok(())

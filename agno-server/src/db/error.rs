@@ -18,6 +18,22 @@ pub enum DbError {
     /// SQLite reported an error.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error (or a connection to it failed).
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to PostgreSQL could be had from the pool (the server
+    /// is down, or every connection stayed busy past the wait).
+    #[error("postgres connection pool: {0}")]
+    Pool(String),
+    /// A write by a worker whose job was taken over by another (its lease
+    /// expired, or the job was cancelled or settled): nothing was written.
+    #[error("job {job_id} is no longer held at attempt {attempt}: the write was refused")]
+    Fenced {
+        /// The job.
+        job_id: String,
+        /// The attempt the writer held.
+        attempt: u32,
+    },
     /// The file system reported an error (creating the database's folder).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -52,6 +68,15 @@ pub enum DbError {
     /// A background task of the store failed unexpectedly.
     #[error("internal error in the session store: {0}")]
     Internal(String),
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(error) => DbError::Postgres(error),
+            other => DbError::Pool(other.to_string()),
+        }
+    }
 }
 
 impl DbError {

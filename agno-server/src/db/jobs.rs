@@ -100,6 +100,33 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
 }
 
+/// Which attempt of which job a write belongs to: a background run's
+/// result is written only while its job is still `running` at that
+/// attempt (see [`Db::save_run_with_jobs`](super::Db::save_run_with_jobs)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFence {
+    /// The job (a background run's job id is its run id).
+    pub job_id: String,
+    /// The attempt the writer holds.
+    pub attempt: u32,
+}
+
+/// Refuses a write of `fence`'s attempt when the job moved on (taken over
+/// by another worker, cancelled, settled). The caller holds the write's
+/// transaction.
+pub(crate) fn check_fence(conn: &Connection, fence: &JobFence) -> Result<(), DbError> {
+    let held = conn
+        .prepare_cached(
+            "SELECT 1 FROM agno_jobs WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
+        )?
+        .query_row(params![fence.job_id, fence.attempt], |_| Ok(()))
+        .optional()?;
+    held.ok_or_else(|| DbError::Fenced {
+        job_id: fence.job_id.clone(),
+        attempt: fence.attempt,
+    })
+}
+
 /// A stored job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRecord {

@@ -21,6 +21,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
 
 use hooks_core::RunOutput;
 
@@ -28,6 +31,7 @@ mod checkpoint;
 mod connection;
 mod error;
 mod jobs;
+mod postgres;
 mod queries;
 mod read_pool;
 mod records;
@@ -38,14 +42,27 @@ mod writer;
 
 pub use error::DbError;
 pub use jobs::{
-    ClaimedJob, JOBS_TABLE, JobOutcome, JobRecord, JobSettlement, JobStats, JobStatus, NewJob,
+    ClaimedJob, JOBS_TABLE, JobFence, JobOutcome, JobRecord, JobSettlement, JobStats, JobStatus,
+    NewJob,
 };
+pub use postgres::{PostgresDb, PostgresDbOptions};
 pub use records::{
     MAX_JSON_DEPTH, SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder,
     json_depth,
 };
 pub use schema::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, VERSIONS_TABLE};
 pub use sqlite::{SqliteDb, SqliteDbOptions};
+
+/// What one server instance tells the others on a shared store
+/// ([`Db::publish`], [`Db::subscribe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// Jobs were queued: workers with room claim them now rather than at
+    /// their next poll.
+    JobsQueued,
+    /// Cancel this run wherever it is under way.
+    CancelRun(String),
+}
 
 /// The future every [`Db`] method returns.
 pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'a>>;
@@ -77,18 +94,54 @@ pub trait Db: Send + Sync + 'static {
     /// the store serialises what it needs before the write, and the caller
     /// keeps its output (an agent returns it to whoever ran it).
     fn save_run<'a>(&'a self, session: SessionRecord, run: &'a RunOutput) -> DbFuture<'a, ()> {
-        self.save_run_with_jobs(session, run, Vec::new())
+        self.save_run_with_jobs(session, run, Vec::new(), None)
     }
 
     /// [`Db::save_run`], and inserts `jobs` (the run's durable background
     /// hooks) in the SAME transaction: a run that is stored has its jobs,
     /// a run that is not has none.
+    ///
+    /// With `fence` (a background run writing its result), the write
+    /// happens only while that job is `running` at that attempt: a worker
+    /// whose job was taken over (its lease expired) gets
+    /// [`DbError::Fenced`] and overwrites nothing.
     fn save_run_with_jobs<'a>(
         &'a self,
         session: SessionRecord,
         run: &'a RunOutput,
         jobs: Vec<NewJob>,
+        fence: Option<JobFence>,
     ) -> DbFuture<'a, ()>;
+
+    /// How long a claimed job stays its worker's without a renewal
+    /// ([`Db::renew_leases`]) before any instance may take it over. `None`
+    /// (SQLite): one process owns the store, and a job left `running` by
+    /// another owner is a dead process's ([`Db::recover_jobs`] at start).
+    fn lease(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Renews `owner`'s leases on its running jobs `ids` (every
+    /// [`Db::lease`]` / 3`); returns how many it still holds (a job taken
+    /// over is no longer `owner`'s).
+    fn renew_leases(&self, owner: &str, ids: Vec<String>) -> DbFuture<'_, usize> {
+        let _ = (owner, ids);
+        Box::pin(async { Ok(0) })
+    }
+
+    /// What the instances sharing this store tell each other (new jobs,
+    /// cancels), from the moment of the call; `None` when no other
+    /// instance can share it (SQLite).
+    fn subscribe(&self) -> Option<broadcast::Receiver<StoreEvent>> {
+        None
+    }
+
+    /// Tells every instance on this store (this one too) about `event`.
+    /// A store no other instance shares has no one to tell.
+    fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()> {
+        let _ = event;
+        Box::pin(async { Ok(()) })
+    }
 
     /// Claims up to `limit` due, queued jobs of the agents `components`
     /// for the worker `owner` (each becomes `running`, its attempt

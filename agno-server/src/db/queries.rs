@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 
 use super::DbError;
-use super::records::{SessionPage, SessionQuery, SessionRecord, SessionType};
+use super::records::{SessionPage, SessionQuery, SessionRecord, SessionType, StoredSession};
 use super::run_row::RunRow;
 use super::schema::{RUNS_TABLE, SESSIONS_TABLE};
 
@@ -604,78 +604,25 @@ impl RawSession {
     }
 
     fn decode(self) -> Result<SessionRecord, DbError> {
-        let id = self.session_id;
+        let id = &self.session_id;
         let corrupt = |column: &'static str, reason: String| {
             DbError::corrupt(SESSIONS_TABLE, id.clone(), column, reason)
         };
-        let session_type: SessionType = self
-            .session_type
-            .parse()
-            .map_err(|_| corrupt("session_type", format!("unknown {:?}", self.session_type)))?;
-        let agent_id = match session_type {
-            SessionType::Agent => self.agent_id,
-            SessionType::Team => self.team_id,
-            SessionType::Workflow => self.workflow_id,
-        };
-
-        let data = json_value(&self.session_data).map_err(|e| corrupt("session_data", e))?;
-        let mut data = match data {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(map)) => map,
-            Some(other) => {
-                return Err(corrupt("session_data", format!("not an object: {other}")));
-            }
-        };
-        let session_state = match data.remove("session_state") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(map)) => map,
-            Some(other) => {
-                return Err(corrupt(
-                    "session_data",
-                    format!("session_state is not an object: {other}"),
-                ));
-            }
-        };
-        let session_name = match data.remove("session_name") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(name)) => Some(name),
-            Some(other) => {
-                return Err(corrupt(
-                    "session_data",
-                    format!("session_name is not a string: {other}"),
-                ));
-            }
-        };
-
-        let agent_data = json_value(&self.agent_data).map_err(|e| corrupt("agent_data", e))?;
-        let metadata = match json_value(&self.metadata).map_err(|e| corrupt("metadata", e))? {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(map)) => Some(map),
-            Some(other) => {
-                return Err(corrupt("metadata", format!("not an object: {other}")));
-            }
-        };
-        let summary = json_value(&self.summary).map_err(|e| corrupt("summary", e))?;
-        let created_at = integer(&self.created_at)
-            .map_err(|e| corrupt("created_at", e))?
-            .unwrap_or(0);
-        let updated_at = integer(&self.updated_at)
-            .map_err(|e| corrupt("updated_at", e))?
-            .unwrap_or(created_at);
-
-        Ok(SessionRecord {
-            session_id: id,
-            session_type,
-            agent_id,
+        StoredSession {
+            session_data: json_value(&self.session_data).map_err(|e| corrupt("session_data", e))?,
+            agent_data: json_value(&self.agent_data).map_err(|e| corrupt("agent_data", e))?,
+            metadata: json_value(&self.metadata).map_err(|e| corrupt("metadata", e))?,
+            summary: json_value(&self.summary).map_err(|e| corrupt("summary", e))?,
+            created_at: integer(&self.created_at).map_err(|e| corrupt("created_at", e))?,
+            updated_at: integer(&self.updated_at).map_err(|e| corrupt("updated_at", e))?,
+            session_id: self.session_id,
+            session_type: self.session_type,
+            agent_id: self.agent_id,
+            team_id: self.team_id,
+            workflow_id: self.workflow_id,
             user_id: self.user_id,
-            session_name,
-            session_state,
-            agent_data,
-            metadata,
-            summary,
-            created_at,
-            updated_at,
-        })
+        }
+        .decode()
     }
 }
 

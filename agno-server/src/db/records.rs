@@ -188,6 +188,93 @@ impl SessionRecord {
     }
 }
 
+/// A session row as a store read it, its JSON columns parsed but not yet
+/// checked: each store reads its columns its own way (SQLite's JSON text,
+/// Postgres's JSONB), and [`StoredSession::decode`] turns either into a
+/// [`SessionRecord`], naming the row and column that cannot be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct StoredSession {
+    pub(crate) session_id: String,
+    pub(crate) session_type: String,
+    pub(crate) agent_id: Option<String>,
+    pub(crate) team_id: Option<String>,
+    pub(crate) workflow_id: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) session_data: Option<Value>,
+    pub(crate) agent_data: Option<Value>,
+    pub(crate) metadata: Option<Value>,
+    pub(crate) summary: Option<Value>,
+    pub(crate) created_at: Option<i64>,
+    pub(crate) updated_at: Option<i64>,
+}
+
+impl StoredSession {
+    /// The record, or [`DbError::Corrupt`] naming what cannot be read.
+    pub(crate) fn decode(self) -> Result<SessionRecord, DbError> {
+        let id = self.session_id;
+        let corrupt = |column: &'static str, reason: String| {
+            DbError::corrupt(super::SESSIONS_TABLE, id.clone(), column, reason)
+        };
+        let session_type: SessionType = self
+            .session_type
+            .parse()
+            .map_err(|_| corrupt("session_type", format!("unknown {:?}", self.session_type)))?;
+        let agent_id = match session_type {
+            SessionType::Agent => self.agent_id,
+            SessionType::Team => self.team_id,
+            SessionType::Workflow => self.workflow_id,
+        };
+        let mut data = match self.session_data {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(corrupt("session_data", format!("not an object: {other}")));
+            }
+        };
+        let session_state = match data.remove("session_state") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(corrupt(
+                    "session_data",
+                    format!("session_state is not an object: {other}"),
+                ));
+            }
+        };
+        let session_name = match data.remove("session_name") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name),
+            Some(other) => {
+                return Err(corrupt(
+                    "session_data",
+                    format!("session_name is not a string: {other}"),
+                ));
+            }
+        };
+        let metadata = match self.metadata {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) => Some(map),
+            Some(other) => {
+                return Err(corrupt("metadata", format!("not an object: {other}")));
+            }
+        };
+        let created_at = self.created_at.unwrap_or(0);
+        Ok(SessionRecord {
+            session_id: id,
+            session_type,
+            agent_id,
+            user_id: self.user_id,
+            session_name,
+            session_state,
+            agent_data: self.agent_data,
+            metadata,
+            summary: self.summary,
+            created_at,
+            updated_at: self.updated_at.unwrap_or(created_at),
+        })
+    }
+}
+
 /// The sort keys [`SessionQuery::sort_by`] accepts.
 pub const SORT_KEYS: [&str; 3] = ["created_at", "updated_at", "session_name"];
 

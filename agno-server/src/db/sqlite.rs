@@ -13,8 +13,8 @@ use super::read_pool::ReadPool;
 use super::run_row::RunRow;
 use super::writer::{WriteGate, Writer};
 use super::{
-    ClaimedJob, Db, DbError, DbFuture, JobRecord, JobSettlement, JobStats, JobStatus, NewJob,
-    SessionPage, SessionQuery, SessionRecord, jobs, queries, schema,
+    ClaimedJob, Db, DbError, DbFuture, JobFence, JobRecord, JobSettlement, JobStats, JobStatus,
+    NewJob, SessionPage, SessionQuery, SessionRecord, jobs, queries, schema,
 };
 use crate::clock::now_secs;
 
@@ -180,6 +180,7 @@ impl Db for SqliteDb {
         session: SessionRecord,
         run: &'a RunOutput,
         new_jobs: Vec<NewJob>,
+        fence: Option<JobFence>,
     ) -> DbFuture<'a, ()> {
         Box::pin(async move {
             let row = RunRow::new(&session, run)?;
@@ -187,6 +188,9 @@ impl Db for SqliteDb {
             self.inner
                 .writer
                 .submit(move |conn| {
+                    if let Some(fence) = &fence {
+                        jobs::check_fence(conn, fence)?;
+                    }
                     queries::save_run(conn, &session, &row, now)?;
                     jobs::insert(conn, &new_jobs, now)
                 })

@@ -314,7 +314,8 @@ impl JobWorker {
             claimed_by: permit.as_ref().map(|_| OWNER.clone()),
             idempotency_key,
         };
-        db.save_run_with_jobs(session, pending, vec![job]).await?;
+        db.save_run_with_jobs(session, pending, vec![job], None)
+            .await?;
         bump(&self.inner.counters.enqueued, 1);
         if !self.inner.loop_started.load(Ordering::Acquire) {
             self.start(agent);

@@ -1,0 +1,521 @@
+//! The durable job queue on Postgres: the same rows and life as on SQLite
+//! ([`crate::db::JobStatus`]), made safe for several instances.
+//!
+//! - Claims take rows with `FOR UPDATE SKIP LOCKED`: two instances never
+//!   claim one job, and neither waits for the other.
+//! - A claimed job is leased: its worker renews `locked_at` (every lease
+//!   / 3); a `running` job whose `locked_at` is older than the lease
+//!   belongs to an instance that stopped (killed, paused, cut off), and any
+//!   instance queues it again (or fails it when out of attempts).
+//! - `attempt` is the fence: a claim counts it up, and every write about a
+//!   running job (its outcome, a background run's result) names the
+//!   attempt it holds; a worker whose job was taken over writes nothing.
+
+use std::collections::BTreeMap;
+
+use deadpool_postgres::GenericClient;
+use serde_json::Value;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::jsonb_text;
+use crate::db::{
+    ClaimedJob, DbError, JOBS_TABLE, JobFence, JobOutcome, JobRecord, JobSettlement, JobStats,
+    JobStatus, NewJob,
+};
+
+/// Inserts `jobs` in the caller's transaction; `true` when one of them is
+/// queued (the other instances are told to claim).
+pub(crate) async fn insert(
+    client: &impl GenericClient,
+    jobs: &[NewJob],
+    now: i64,
+) -> Result<bool, DbError> {
+    if jobs.is_empty() {
+        return Ok(false);
+    }
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO agno_jobs (
+                 id, component_type, job_type, deployment_id, component_id, session_id, user_id,
+                 payload, status, attempt, max_attempts, idempotency_key, available_at,
+                 locked_by, locked_at, error, created_at, updated_at, completed_at)
+             VALUES ($1, 'agent', $2, NULL, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11,
+                     $12, $13, NULL, $11, $11, NULL)",
+        )
+        .await?;
+    let mut queued = false;
+    // One round trip for all of them: tokio-postgres pipelines the
+    // statements of one connection.
+    let rows: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            let (status, attempt, locked_at) = match job.claimed_by {
+                Some(_) => (JobStatus::Running, 1i64, Some(now)),
+                None => (JobStatus::Queued, 0i64, None),
+            };
+            queued |= job.claimed_by.is_none();
+            (
+                job,
+                status.as_str(),
+                attempt,
+                locked_at,
+                jsonb_text(job.payload.clone()),
+                i64::from(job.max_attempts),
+            )
+        })
+        .collect();
+    let params: Vec<[&(dyn ToSql + Sync); 13]> = rows
+        .iter()
+        .map(|(job, status, attempt, locked_at, payload, max)| {
+            [
+                &job.id as &(dyn ToSql + Sync),
+                &job.job_type,
+                &job.component_id,
+                &job.session_id,
+                &job.user_id,
+                payload,
+                status,
+                attempt,
+                max,
+                &job.idempotency_key,
+                &now,
+                &job.claimed_by,
+                locked_at,
+            ]
+        })
+        .collect();
+    let inserts = params.iter().map(|p| client.execute(&statement, p));
+    futures_util::future::try_join_all(inserts).await?;
+    Ok(queued)
+}
+
+/// Refuses the write of `fence`'s attempt when the job moved on; locks
+/// the job's row until the caller's transaction ends, so a takeover waits
+/// for the write instead of racing it.
+pub(crate) async fn check_fence(
+    client: &impl GenericClient,
+    fence: &JobFence,
+) -> Result<(), DbError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT 1 FROM agno_jobs WHERE id = $1 AND attempt = $2 AND status = 'running'
+             FOR UPDATE",
+        )
+        .await?;
+    let held = client
+        .query_opt(&statement, &[&fence.job_id, &i64::from(fence.attempt)])
+        .await?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(DbError::Fenced {
+            job_id: fence.job_id.clone(),
+            attempt: fence.attempt,
+        }),
+    }
+}
+
+/// Claims up to `limit` due, queued jobs of `components`, oldest first.
+pub(crate) async fn claim(
+    client: &impl GenericClient,
+    owner: &str,
+    components: &[String],
+    limit: i64,
+    now: i64,
+) -> Result<Vec<ClaimedJob>, DbError> {
+    let statement = client
+        .prepare_cached(
+            "UPDATE agno_jobs
+                SET status = 'running', attempt = attempt + 1, locked_by = $1, locked_at = $2,
+                    updated_at = $2
+              WHERE id IN (SELECT id FROM agno_jobs
+                            WHERE status = 'queued' AND available_at <= $2
+                              AND component_id = ANY($3)
+                            ORDER BY available_at, created_at
+                            LIMIT $4
+                            FOR UPDATE SKIP LOCKED)
+             RETURNING id, job_type, component_id, payload::text, attempt, max_attempts",
+        )
+        .await?;
+    let rows = client
+        .query(&statement, &[&owner, &now, &components, &limit])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| ClaimedJob {
+            id: row.get(0),
+            job_type: row.get(1),
+            component_id: row.get(2),
+            payload: row.get(3),
+            attempt: count(row, 4),
+            max_attempts: count(row, 5),
+        })
+        .collect())
+}
+
+fn count(row: &Row, index: usize) -> u32 {
+    u32::try_from(row.get::<_, i64>(index)).unwrap_or(0)
+}
+
+/// Settles attempts (fenced by attempt); returns how many rows changed.
+pub(crate) async fn settle(
+    client: &impl GenericClient,
+    settlements: &[JobSettlement],
+    now: i64,
+) -> Result<usize, DbError> {
+    let (ids, attempts): (Vec<&str>, Vec<i64>) = settlements
+        .iter()
+        .filter(|s| s.outcome == JobOutcome::Completed)
+        .map(|s| (s.id.as_str(), i64::from(s.attempt)))
+        .unzip();
+    let mut changed = 0u64;
+    if !ids.is_empty() {
+        // A hook's job is deleted; a run's is kept (its idempotency key
+        // keeps answering) until pruned.
+        let delete = client
+            .prepare_cached(
+                "DELETE FROM agno_jobs AS j USING unnest($1::text[], $2::bigint[]) AS s(id, attempt)
+                  WHERE j.id = s.id AND j.attempt = s.attempt AND j.status = 'running'
+                    AND j.job_type = 'hook'",
+            )
+            .await?;
+        changed += client.execute(&delete, &[&ids, &attempts]).await?;
+        let complete = client
+            .prepare_cached(
+                "UPDATE agno_jobs AS j SET status = 'completed', locked_by = NULL,
+                        locked_at = NULL, updated_at = $3, completed_at = $3
+                   FROM unnest($1::text[], $2::bigint[]) AS s(id, attempt)
+                  WHERE j.id = s.id AND j.attempt = s.attempt AND j.status = 'running'
+                    AND j.job_type = 'run'",
+            )
+            .await?;
+        changed += client.execute(&complete, &[&ids, &attempts, &now]).await?;
+    }
+    for s in settlements {
+        let attempt = i64::from(s.attempt);
+        changed += match &s.outcome {
+            JobOutcome::Completed => 0,
+            JobOutcome::Retry { error, delay_secs } => {
+                let statement = client
+                    .prepare_cached(
+                        "UPDATE agno_jobs SET status = 'queued', available_at = $3, error = $4,
+                                locked_by = NULL, locked_at = NULL, updated_at = $5
+                          WHERE id = $1 AND attempt = $2 AND status = 'running'",
+                    )
+                    .await?;
+                let at = now + delay_secs;
+                client
+                    .execute(&statement, &[&s.id, &attempt, &at, error, &now])
+                    .await?
+            }
+            JobOutcome::Failed { error } => {
+                let statement = client
+                    .prepare_cached(
+                        "UPDATE agno_jobs SET status = 'failed', error = $3, locked_by = NULL,
+                                locked_at = NULL, updated_at = $4, completed_at = $4
+                          WHERE id = $1 AND attempt = $2 AND status = 'running'",
+                    )
+                    .await?;
+                client
+                    .execute(&statement, &[&s.id, &attempt, error, &now])
+                    .await?
+            }
+            JobOutcome::Released => {
+                let statement = client
+                    .prepare_cached(
+                        "UPDATE agno_jobs SET status = 'queued', attempt = attempt - 1,
+                                available_at = $3, locked_by = NULL, locked_at = NULL,
+                                updated_at = $3
+                          WHERE id = $1 AND attempt = $2 AND status = 'running'",
+                    )
+                    .await?;
+                client.execute(&statement, &[&s.id, &attempt, &now]).await?
+            }
+        };
+    }
+    Ok(changed as usize)
+}
+
+/// Renews `owner`'s leases on `ids`; how many it still holds.
+pub(crate) async fn renew(
+    client: &impl GenericClient,
+    owner: &str,
+    ids: &[String],
+    now: i64,
+) -> Result<usize, DbError> {
+    let statement = client
+        .prepare_cached(
+            "UPDATE agno_jobs SET locked_at = $3
+              WHERE id = ANY($2) AND locked_by = $1 AND status = 'running'",
+        )
+        .await?;
+    Ok(client.execute(&statement, &[&owner, &ids, &now]).await? as usize)
+}
+
+/// The running jobs of `components` whose lease ran out before `stale`
+/// (their instance stopped renewing it): queued again, or failed when
+/// out of attempts (a background run's row then says ERROR). Returns
+/// (queued again, failed). The caller holds a transaction.
+pub(crate) async fn recover(
+    client: &impl GenericClient,
+    components: &[String],
+    stale: i64,
+    now: i64,
+) -> Result<(usize, usize), DbError> {
+    let runs = client
+        .prepare_cached(
+            "UPDATE agno_runs SET status = 'ERROR',
+                    run_data = run_data || jsonb_build_object('status', 'ERROR', 'content',
+                        'the instance running it stopped; it is not run again (max_attempts)'),
+                    updated_at = $1
+              WHERE run_id IN (SELECT id FROM agno_jobs
+                                WHERE job_type = 'run' AND status = 'running'
+                                  AND locked_at < $2 AND attempt >= max_attempts
+                                  AND component_id = ANY($3))
+                AND jsonb_typeof(run_data) = 'object'",
+        )
+        .await?;
+    client.execute(&runs, &[&now, &stale, &components]).await?;
+    let failed = client
+        .prepare_cached(
+            "UPDATE agno_jobs SET status = 'failed', locked_by = NULL, locked_at = NULL,
+                    error = 'the instance running it stopped (its lease ran out) during attempt '
+                            || attempt || ' of ' || max_attempts,
+                    updated_at = $1, completed_at = $1
+              WHERE status = 'running' AND locked_at < $2 AND attempt >= max_attempts
+                AND component_id = ANY($3)",
+        )
+        .await?;
+    let failed = client
+        .execute(&failed, &[&now, &stale, &components])
+        .await?;
+    let queued = client
+        .prepare_cached(
+            "UPDATE agno_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL,
+                    available_at = $1, updated_at = $1
+              WHERE status = 'running' AND locked_at < $2 AND component_id = ANY($3)",
+        )
+        .await?;
+    let queued = client
+        .execute(&queued, &[&now, &stale, &components])
+        .await?;
+    Ok((queued as usize, failed as usize))
+}
+
+const COLUMNS: &str = "id, component_type, job_type, component_id, session_id, user_id, \
+     payload::text, status, attempt, max_attempts, available_at, locked_by, locked_at, error, \
+     created_at, updated_at, completed_at, idempotency_key";
+
+fn record(row: &Row, with_payload: bool) -> Result<JobRecord, DbError> {
+    let id: String = row.get(0);
+    let payload = if with_payload {
+        let text: String = row.get(6);
+        serde_json::from_str(&text).map_err(|e| DbError::corrupt(JOBS_TABLE, &id, "payload", e))?
+    } else {
+        Value::Object(Default::default())
+    };
+    let status: String = row.get(7);
+    Ok(JobRecord {
+        id,
+        component_type: row.get(1),
+        job_type: row.get(2),
+        component_id: row.get(3),
+        session_id: row.get(4),
+        user_id: row.get(5),
+        payload,
+        status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+        attempt: count(row, 8),
+        max_attempts: count(row, 9),
+        available_at: row.get(10),
+        locked_by: row.get(11),
+        locked_at: row.get(12),
+        error: row.get(13),
+        created_at: row.get(14),
+        updated_at: row.get(15),
+        completed_at: row.get(16),
+        idempotency_key: row.get(17),
+    })
+}
+
+/// One job with its payload.
+pub(crate) async fn get(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<Option<JobRecord>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM agno_jobs WHERE id = $1");
+    let row = client
+        .query_opt(&client.prepare_cached(&sql).await?, &[&id])
+        .await?;
+    row.map(|row| record(&row, true)).transpose()
+}
+
+/// Jobs (without payloads), newest first, optionally of one status.
+pub(crate) async fn list(
+    client: &impl GenericClient,
+    status: Option<JobStatus>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<JobRecord>, u64), DbError> {
+    let status = status.map(JobStatus::as_str);
+    let total: i64 = client
+        .query_one(
+            &client
+                .prepare_cached(
+                    "SELECT count(*) FROM agno_jobs WHERE $1::text IS NULL OR status = $1",
+                )
+                .await?,
+            &[&status],
+        )
+        .await?
+        .get(0);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM agno_jobs WHERE $1::text IS NULL OR status = $1
+         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    );
+    let rows = client
+        .query(
+            &client.prepare_cached(&sql).await?,
+            &[&status, &limit, &offset],
+        )
+        .await?;
+    let jobs = rows
+        .iter()
+        .map(|row| record(row, false))
+        .collect::<Result<_, _>>()?;
+    Ok((jobs, u64::try_from(total).unwrap_or(0)))
+}
+
+/// Counts by status and the oldest queued job's age.
+pub(crate) async fn stats(client: &impl GenericClient, now: i64) -> Result<JobStats, DbError> {
+    let mut counts: BTreeMap<&'static str, u64> =
+        JobStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let rows = client
+        .query(
+            &client
+                .prepare_cached("SELECT status, count(*) FROM agno_jobs GROUP BY status")
+                .await?,
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let status: String = row.get(0);
+        if let Some(status) = JobStatus::parse(&status) {
+            counts.insert(
+                status.as_str(),
+                u64::try_from(row.get::<_, i64>(1)).unwrap_or(0),
+            );
+        }
+    }
+    let oldest: Option<i64> = client
+        .query_one(
+            &client
+                .prepare_cached("SELECT min(created_at) FROM agno_jobs WHERE status = 'queued'")
+                .await?,
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(JobStats {
+        counts,
+        oldest_queued_age_seconds: oldest.map_or(0, |t| (now - t).max(0)),
+    })
+}
+
+/// The job a client's `Idempotency-Key` (for `user_id`) made.
+pub(crate) async fn by_key(
+    client: &impl GenericClient,
+    key: &str,
+    user_id: Option<&str>,
+) -> Result<Option<JobRecord>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM agno_jobs
+          WHERE idempotency_key = $1 AND user_id IS NOT DISTINCT FROM $2"
+    );
+    let row = client
+        .query_opt(&client.prepare_cached(&sql).await?, &[&key, &user_id])
+        .await?;
+    row.map(|row| record(&row, false)).transpose()
+}
+
+/// How many background runs wait in the queue.
+pub(crate) async fn queued_runs(client: &impl GenericClient) -> Result<u64, DbError> {
+    let n: i64 = client
+        .query_one(
+            &client
+                .prepare_cached(
+                    "SELECT count(*) FROM agno_jobs WHERE status = 'queued' AND job_type = 'run'",
+                )
+                .await?,
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Cancels a queued background run (job and row); `false` when it was not
+/// queued. The caller holds a transaction.
+pub(crate) async fn cancel_queued_run(
+    client: &impl GenericClient,
+    run_id: &str,
+    now: i64,
+) -> Result<bool, DbError> {
+    let job = client
+        .prepare_cached(
+            "UPDATE agno_jobs SET status = 'cancelled', updated_at = $2, completed_at = $2
+              WHERE id = $1 AND job_type = 'run' AND status = 'queued'",
+        )
+        .await?;
+    if client.execute(&job, &[&run_id, &now]).await? == 0 {
+        return Ok(false);
+    }
+    let run = client
+        .prepare_cached(
+            "UPDATE agno_runs SET status = 'CANCELLED',
+                    run_data = run_data || jsonb_build_object('status', 'CANCELLED', 'content',
+                                                              'Run ' || run_id || ' was cancelled'),
+                    updated_at = $2
+              WHERE run_id = $1 AND jsonb_typeof(run_data) = 'object'",
+        )
+        .await?;
+    client.execute(&run, &[&run_id, &now]).await?;
+    Ok(true)
+}
+
+/// Deletes finished background runs' jobs older than `before`.
+pub(crate) async fn prune(client: &impl GenericClient, before: i64) -> Result<usize, DbError> {
+    let statement = client
+        .prepare_cached(
+            "DELETE FROM agno_jobs WHERE status IN ('completed', 'cancelled')
+                AND completed_at < $1",
+        )
+        .await?;
+    Ok(client.execute(&statement, &[&before]).await? as usize)
+}
+
+/// Queues a failed or cancelled job again with fresh attempts.
+pub(crate) async fn requeue(
+    client: &impl GenericClient,
+    id: &str,
+    now: i64,
+) -> Result<Option<bool>, DbError> {
+    let statement = client
+        .prepare_cached(
+            "UPDATE agno_jobs SET status = 'queued', attempt = 0, available_at = $2,
+                    error = NULL, completed_at = NULL, updated_at = $2
+              WHERE id = $1 AND status IN ('failed', 'cancelled')",
+        )
+        .await?;
+    if client.execute(&statement, &[&id, &now]).await? > 0 {
+        return Ok(Some(true));
+    }
+    let exists = client
+        .query_opt(
+            &client
+                .prepare_cached("SELECT 1 FROM agno_jobs WHERE id = $1")
+                .await?,
+            &[&id],
+        )
+        .await?;
+    Ok(exists.map(|_| false))
+}
