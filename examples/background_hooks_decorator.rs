@@ -16,7 +16,9 @@
 //! any OpenAI-compatible server); without it, it says so and answers with
 //! the offline `Echo` model. `HOST` (default 127.0.0.1), `PORT` (default
 //! 7777) and `AGNO_DB` (default `tmp/agent.db`) change where it listens and
-//! stores; `AGNO_MAX_CONCURRENT` and `AGNO_MAX_PENDING` bound the background
+//! stores; `DATABASE_URL` (`postgresql://user@host:5432/db`) stores in
+//! Postgres instead (schema `ai`, Agno's layout), so that several instances
+//! can share one database; `AGNO_MAX_CONCURRENT` and `AGNO_MAX_PENDING` bound the background
 //! hooks kept in memory. With the store, `log_request` and
 //! `send_notification` are durable jobs (see `durable_hooks.rs`);
 //! `AGNO_DURABLE_HOOKS=0` keeps them in memory only.
@@ -25,8 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::{
-    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, Model, OpenAIResponses, RunInput,
-    RunOutput, Session, SqliteDb, WhenFull, hook, hook_ref,
+    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, Model, OpenAIResponses, PostgresDb,
+    RunInput, RunOutput, Session, SqliteDb, WhenFull, hook, hook_ref,
 };
 
 // A server with thousands of short-lived allocations across threads keeps
@@ -139,7 +141,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Colours only on a terminal: a log file gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let db_file = std::env::var("AGNO_DB").unwrap_or_else(|_| "tmp/agent.db".into());
+    let db: Arc<dyn agno_server::Db> = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Arc::new(PostgresDb::connect(&url).await?),
+        _ => {
+            let db_file = std::env::var("AGNO_DB").unwrap_or_else(|_| "tmp/agent.db".into());
+            Arc::new(SqliteDb::new(db_file)?)
+        }
+    };
     let port: u16 = std::env::var("PORT").map_or(Ok(7777), |p| p.parse())?;
 
     // Create an agent with mixed hooks
@@ -148,7 +156,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .name("BackgroundTaskAgent")
         .model_arc(model())
         .instructions("You are a helpful assistant")
-        .db(SqliteDb::new(db_file)?)
+        .db_arc(db)
         .pre_hooks([log_request]) // Runs in background
         .post_hooks(post_hooks()) // log_analytics is sync, send_notification is background
         .markdown(true)

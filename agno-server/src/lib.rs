@@ -51,7 +51,8 @@
 //!   argument types read values given with [`AgentBuilder::extension`]
 //!   (see [`FromHookArgs`]).
 //! - [`jobs`]: durable background hooks and background runs.
-//! - [`db`]: the store ([`Db`], [`SqliteDb`] in Agno's table layout).
+//! - [`db`]: the store ([`Db`]; [`SqliteDb`] and [`PostgresDb`] in Agno's
+//!   table layouts).
 //! - [`model`]: OpenAI Responses and Chat Completions, and the offline
 //!   [`Echo`].
 //! - [`os`]: [`AgentOS`], Agno's HTTP API.
@@ -76,7 +77,7 @@ pub mod os;
 pub use agent::{
     Agent, AgentBuilder, AgentError, AgentShutdown, RunEvent, RunEventKind, RunRequest, Submitted,
 };
-pub use db::{Db, SqliteDb};
+pub use db::{Db, PostgresDb, SqliteDb};
 pub use model::{Echo, Model, OpenAIChat, OpenAIResponses};
 pub use os::{AgentOS, AgentOSBuilder};
 

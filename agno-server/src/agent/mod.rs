@@ -252,16 +252,23 @@ impl Agent {
     /// Cancels the run `run_id`: under way in this process, it stops at
     /// its next step ([`Agent::cancel_running`]); a queued background run
     /// is cancelled in the store at once (its job `cancelled`, its row
-    /// `CANCELLED`). Returns whether either was found; a finished or
+    /// `CANCELLED`); otherwise, on a store other instances share
+    /// (Postgres), every instance is told (`NOTIFY`) and the one running
+    /// it stops it. Returns whether it was found here; a finished or
     /// unknown run is left as it is.
     pub async fn cancel(&self, run_id: &str) -> Result<bool, AgentError> {
         if self.cancel_running(run_id) {
             return Ok(true);
         }
-        match &self.inner.db {
-            Some(db) => Ok(db.cancel_queued_run(run_id).await?),
-            None => Ok(false),
+        let Some(db) = &self.inner.db else {
+            return Ok(false);
+        };
+        if db.cancel_queued_run(run_id).await? {
+            return Ok(true);
         }
+        db.publish(crate::db::StoreEvent::CancelRun(run_id.to_owned()))
+            .await?;
+        Ok(false)
     }
 
     pub(crate) fn downgrade(&self) -> WeakAgent {

@@ -19,7 +19,7 @@ use super::events::{self, RunEvent, RunEventKind, TEXT};
 use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
-use crate::db::{JobStatus, SessionRecord, SessionType};
+use crate::db::{JobFence, JobStatus, SessionRecord, SessionType};
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 
 /// How many bytes `value` takes as JSON, counted without writing it.
@@ -179,10 +179,14 @@ impl Agent {
     pub(crate) async fn execute_job(
         &self,
         request: RunRequest,
-        run_id: String,
+        fence: JobFence,
     ) -> Result<RunOutput, AgentError> {
         let session_id = request.session_id.clone().unwrap_or_else(new_id);
-        let ids = RunIds { run_id, session_id };
+        let ids = RunIds {
+            run_id: fence.job_id.clone(),
+            session_id,
+            fence: Some(fence),
+        };
         self.execute_with(request, ids, None).await
     }
 
@@ -400,6 +404,9 @@ pub struct Submitted {
 struct RunIds {
     run_id: String,
     session_id: String,
+    /// A background run's job and attempt: its result is written only
+    /// while it still holds them.
+    fence: Option<JobFence>,
 }
 
 impl RunIds {
@@ -407,6 +414,7 @@ impl RunIds {
         Self {
             run_id: new_id(),
             session_id: request.session_id.clone().unwrap_or_else(new_id),
+            fence: None,
         }
     }
 }
@@ -440,6 +448,8 @@ struct Run<'a> {
     durable: DurableHooks,
     /// Its place among the runs under way (cancel by id).
     registered: Registered,
+    /// A background run's job and attempt ([`RunIds::fence`]).
+    fence: Option<JobFence>,
 }
 
 impl<'a> Run<'a> {
@@ -454,7 +464,11 @@ impl<'a> Run<'a> {
         let started = Instant::now();
         let inner = &*agent.inner;
         let info = &inner.info;
-        let RunIds { run_id, session_id } = ids;
+        let RunIds {
+            run_id,
+            session_id,
+            fence,
+        } = ids;
         let ids_run_id = run_id.clone();
         let created_at = now_secs();
         let mut stored = match (&inner.db, &request.session_id) {
@@ -545,6 +559,7 @@ impl<'a> Run<'a> {
             output,
             durable: DurableHooks::new(inner.durable_hooks),
             registered: inner.running.register(&ids_run_id),
+            fence,
         };
         run.events.emit(RunEventKind::RunStarted {
             model: inner.model.id().to_owned(),
@@ -773,12 +788,15 @@ impl<'a> Run<'a> {
         };
         let session = std::mem::take(&mut self.session);
         let durable = std::mem::take(&mut self.durable);
+        let fence = self.fence.take();
         if durable.is_empty() {
-            return Ok(db.save_run(session, &self.output).await?);
+            return Ok(db
+                .save_run_with_jobs(session, &self.output, Vec::new(), fence)
+                .await?);
         }
         let jobs = agent.jobs();
         let mut prepared = jobs.prepare(agent, durable, &self.output)?;
-        db.save_run_with_jobs(session, &self.output, prepared.take_rows(), None)
+        db.save_run_with_jobs(session, &self.output, prepared.take_rows(), fence)
             .await?;
         jobs.launch(agent, prepared);
         Ok(())

@@ -1,8 +1,9 @@
 //! [`JobWorker`]: runs an agent's durable jobs, at once after their run
 //! is stored, and from the store after a crash or when places free up.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use hooks_core::{DurableHooks, HookContext, HookRef, Job};
@@ -13,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::{HookPayload, JobOptions, RunPayload, payload};
 use crate::agent::{Agent, AgentError, WeakAgent};
-use crate::db::{ClaimedJob, Db, JobOutcome, JobSettlement, NewJob};
+use crate::db::{ClaimedJob, Db, JobFence, JobOutcome, JobSettlement, NewJob, StoreEvent};
 
 /// Who claims jobs here: one id per process, so that at start-up every
 /// `running` job held by another id is known to be a dead process's (one
@@ -110,6 +111,9 @@ struct Inner {
     /// Where attempts send their outcomes, written in batches by one task
     /// (made with the first outcome).
     settler: OnceLock<mpsc::UnboundedSender<Settling>>,
+    /// The jobs this worker runs now, whose leases it renews (on a store
+    /// with leases: Postgres).
+    held: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for JobWorker {
@@ -178,6 +182,7 @@ impl JobWorker {
                 cut: CancellationToken::new(),
                 counters: Counters::default(),
                 settler: OnceLock::new(),
+                held: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -349,6 +354,15 @@ impl JobWorker {
             return;
         }
         let worker = self.clone();
+        if let Some(db) = agent.db()
+            && let Some(lease) = db.lease()
+        {
+            tokio::spawn(renew_loop(
+                Arc::downgrade(&self.inner),
+                db.clone(),
+                lease / 3,
+            ));
+        }
         let agent = agent.downgrade();
         self.inner.tracker.spawn(worker.claim_loop(agent));
     }
@@ -385,29 +399,26 @@ impl JobWorker {
             return stop();
         };
         let id = first.id().to_owned();
-        if let Some(db) = first.db() {
-            match db.recover_jobs(&OWNER, vec![id.clone()]).await {
-                Ok((0, 0)) => {}
-                Ok((queued, failed)) => {
-                    bump(&inner.counters.recovered, queued as u64);
-                    bump(&inner.counters.failed, failed as u64);
-                    tracing::warn!(
-                        agent = %id,
-                        queued_again = queued,
-                        failed,
-                        "durable jobs left running by a process that stopped: queued again (failed when out of attempts)"
-                    );
-                }
-                Err(error) => {
-                    tracing::error!(agent = %id, %error, "recovering durable jobs failed")
-                }
-            }
+        let db = first.db().cloned();
+        let lease = db.as_ref().and_then(|db| db.lease());
+        let mut events = db.as_ref().and_then(|db| db.subscribe());
+        if let Some(db) = &db {
+            self.recover(db, &id).await;
         }
         drop(first);
         let mut pruned = tokio::time::Instant::now();
+        let mut recovered = tokio::time::Instant::now();
         loop {
             if inner.closed.load(Ordering::Acquire) {
                 return;
+            }
+            // On a shared store, any instance takes over the jobs whose
+            // lease ran out (their instance stopped), every third of a lease.
+            if let (Some(db), Some(lease)) = (&db, lease)
+                && recovered.elapsed() >= lease / 3
+            {
+                recovered = tokio::time::Instant::now();
+                self.recover(db, &id).await;
             }
             // Once a minute: finished background runs past their retention go.
             if pruned.elapsed() >= Duration::from_secs(60) {
@@ -445,9 +456,52 @@ impl JobWorker {
             if more && inner.slots.available_permits() > 0 {
                 continue;
             }
+            let heard = async {
+                match events.as_mut() {
+                    Some(events) => events.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = inner.wake.notified() => {}
                 () = tokio::time::sleep(inner.options.poll_interval) => {}
+                heard = heard => match heard {
+                    Ok(StoreEvent::JobsQueued) => {}
+                    Ok(StoreEvent::CancelRun(run_id)) => {
+                        if let Some(agent) = agent.upgrade()
+                            && agent.cancel_running(&run_id)
+                        {
+                            tracing::info!(run_id = %run_id.escape_debug(), "run cancelled by another instance");
+                        }
+                        continue;
+                    }
+                    // Events were missed: claim now, as if told.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => events = None,
+                },
+            }
+        }
+    }
+
+    /// Queues again (or fails, out of attempts) the jobs a stopped process
+    /// left `running`: at start, and on a shared store every third of a
+    /// lease.
+    async fn recover(&self, db: &Arc<dyn Db>, id: &str) {
+        let inner = &self.inner;
+        match db.recover_jobs(&OWNER, vec![id.to_owned()]).await {
+            Ok((0, 0)) => {}
+            Ok((queued, failed)) => {
+                bump(&inner.counters.recovered, queued as u64);
+                bump(&inner.counters.failed, failed as u64);
+                tracing::warn!(
+                    agent = %id,
+                    queued_again = queued,
+                    failed,
+                    "durable jobs left running by a process that stopped: queued again (failed when out of attempts)"
+                );
+            }
+            Err(error) => {
+                tracing::error!(agent = %id, %error, "recovering durable jobs failed")
             }
         }
     }
@@ -526,6 +580,7 @@ impl JobWorker {
         let worker = self.clone();
         bump(&self.inner.counters.started, 1);
         bump(&self.inner.counters.running, 1);
+        self.hold(&attempt.id, true);
         self.inner.tracker.spawn(async move {
             let inner = &worker.inner;
             let (name, run_id, result) = match work {
@@ -542,13 +597,14 @@ impl JobWorker {
                     // run stores itself (COMPLETED, ERROR or CANCELLED).
                     let result = tokio::select! {
                         biased;
-                        result = agent.execute_job(request, attempt.id.clone()) => Some(result.map(drop).map_err(|e| e.to_string())),
+                        result = agent.execute_job(request, JobFence { job_id: attempt.id.clone(), attempt: attempt.number }) => Some(result.map(drop).map_err(|e| e.to_string())),
                         () = inner.cut.cancelled() => None,
                     };
                     ("background run", attempt.id.clone(), result)
                 }
             };
             let Attempt { id, number, max } = attempt;
+            let id_for_lease = id.clone();
             let outcome = match result {
                 None => {
                     bump(&inner.counters.released, 1);
@@ -571,12 +627,24 @@ impl JobWorker {
                     },
                 )
                 .await;
+            worker.hold(&id_for_lease, false);
             inner.counters.running.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
             if inner.backlog.load(Ordering::Acquire) {
                 inner.wake.notify_one();
             }
         });
+    }
+
+    /// Adds a job to (or removes it from) the jobs whose leases this
+    /// worker renews.
+    fn hold(&self, id: &str, held: bool) {
+        let mut set = self.inner.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held {
+            set.insert(id.to_owned());
+        } else {
+            set.remove(id);
+        }
     }
 
     /// The outcome of a failed attempt: a retry after the back-off, or the
@@ -642,6 +710,48 @@ impl JobWorker {
         if !written {
             bump(&self.inner.counters.unsettled, 1);
             tracing::error!(job = %id, "recording a durable job's outcome failed: it stays running and is recovered at the next start");
+        }
+    }
+}
+
+/// Renews the leases of the jobs a worker runs, every `every`, until the
+/// worker is gone (or closed with nothing left running). A renewal that
+/// fails is logged: the jobs stay held until their lease runs out, then
+/// another instance may run them again (fenced: this one's outcome is
+/// then refused).
+async fn renew_loop(worker: Weak<Inner>, db: Arc<dyn Db>, every: Duration) {
+    let every = every.max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(inner) = worker.upgrade() else {
+            return;
+        };
+        let ids: Vec<String> = inner
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        if ids.is_empty() && inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        drop(inner);
+        if ids.is_empty() {
+            continue;
+        }
+        let asked = ids.len();
+        match db.renew_leases(&OWNER, ids).await {
+            Ok(held) if held < asked => {
+                tracing::warn!(
+                    lost = asked - held,
+                    "leases of running durable jobs were taken over (this process was too slow to renew them): their outcomes will be refused"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%error, "renewing the leases of running durable jobs failed")
+            }
         }
     }
 }
