@@ -10,6 +10,9 @@
             our fake OpenAI server); our server opens it, lists the
             sessions, continues one (Agno's runs go to the model as
             history); Agno reads the file again with our run in it.
+4. postgres: the same both ways on Postgres (DATABASE_URL for our server,
+            Agno's PostgresDb), each side in a database of its own on the
+            test server (AGNO_TEST_POSTGRES_URL, default the local one).
 
 usage: compat.py SEED_BINARY FAKE_OPENAI_BINARY WORK_DIR
 (scripts/agno_compat.sh makes the venv, builds nothing, and calls this.)
@@ -305,12 +308,122 @@ def main(seed, fake, work):
             assert session.runs[-1].status.value == "COMPLETED"
             assert session.runs[-1].agent_id == AGENT
 
+    # 4. The same both ways on Postgres: Agno's PostgresDb reads what our
+    # server wrote, and our server continues what Agno's Agent wrote (each
+    # in a database of its own, dropped at the end).
+    postgres_checks(seed, work, fake_base)
+
     width = max(len(n) for n, _, _ in RESULTS)
     for name, ok, detail in RESULTS:
         print(f"{name:<{width}}  {'ok  ' if ok else 'FAIL'}  {detail}")
     failed = sum(1 for _, ok, _ in RESULTS if not ok)
     print(f"{len(RESULTS) - failed} passed, {failed} failed")
     return failed == 0
+
+
+PG_SERVER = os.environ.get("AGNO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_database(name):
+    """A fresh database on the test server; returns (our URL, Agno's URL, drop)."""
+    import psycopg
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_SERVER.rsplit("/", 1)[0]
+    ours = f"{base}/{name}"
+    agnos = ours.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def drop():
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return ours, agnos, drop
+
+
+def postgres_checks(seed, work, fake_base):
+    from agno.db.base import SessionType
+    from agno.db.postgres import PostgresDb
+
+    suffix = os.getpid()
+    ours_url, ours_agno, drop_ours = pg_database(f"agno_compat_ours_{suffix}")
+    theirs_url, theirs_agno, drop_theirs = pg_database(f"agno_compat_theirs_{suffix}")
+    try:
+        server, base = start_seed(seed, "unused.db", work, "seed-pg", DATABASE_URL=ours_url)
+        written = {}
+        for session_id, user, messages in (("pg-1", "ada", ["pg one", "pg two"]), ("pg-2", None, ["pg three"])):
+            for message in messages:
+                fields = {"session_id": session_id}
+                if user:
+                    fields["user_id"] = user
+                out = run(base, message, **fields)
+                written.setdefault(session_id, []).append(out["content"])
+        server.stop()
+
+        @check("agno's PostgresDb reads our sessions and runs")
+        def _():
+            with AgnoLog():
+                db = PostgresDb(db_url=ours_agno)
+                sessions = db.get_sessions(session_type=SessionType.AGENT)
+                got = {s.session_id: s for s in sessions}
+                assert set(got) == set(written), (sorted(got), sorted(written))
+                for session_id, contents in written.items():
+                    runs = got[session_id].runs or []
+                    assert [r.content for r in runs] == contents, [r.content for r in runs]
+                    assert all(r.status.value == "COMPLETED" and r.agent_id == AGENT for r in runs)
+                assert got["pg-1"].user_id == "ada"
+            return f"{len(written)} sessions"
+
+        @check("agno's Agent writes Postgres with its own PostgresDb")
+        def _():
+            from agno.agent import Agent
+            from agno.models.openai import OpenAIResponses
+
+            with AgnoLog():
+                agent = Agent(
+                    id=AGENT,
+                    name="BackgroundTaskAgent",
+                    model=OpenAIResponses(id="gpt-5.2", api_key="compat", base_url=fake_base),
+                    db=PostgresDb(db_url=theirs_agno),
+                    instructions="You are a helpful assistant",
+                    add_history_to_context=True,
+                )
+                for message in ("agno pg first", "agno pg second"):
+                    agent.run(message, session_id="agno-pg", user_id="linus")
+
+        server, base = start_seed(
+            seed, "unused.db", work, "seed-pg-theirs",
+            DATABASE_URL=theirs_url, OPENAI_API_KEY="compat", OPENAI_BASE_URL=fake_base,
+        )
+
+        @check("our server continues Agno's Postgres session with its history")
+        def _():
+            status, body = http("GET", f"{base}/sessions?type=agent")
+            assert status == 200 and {s["session_id"] for s in body["data"]} == {"agno-pg"}, body
+            out = run(base, "pg continue", session_id="agno-pg")
+            assert out["content"] == "Fake answer to: pg continue", out["content"]
+            _, requests = http("GET", f"{fake_base}/_requests")
+            sent = json.dumps(requests[-1]["body"]["input"])
+            for earlier in ("agno pg first", "Fake answer to: agno pg second"):
+                assert earlier in sent, f"{earlier!r} not in the history sent: {sent}"
+
+        server.stop()
+
+        @check("agno's PostgresDb reads the session again with our run in it")
+        def _():
+            with AgnoLog():
+                db = PostgresDb(db_url=theirs_agno)
+                session = db.get_session(session_id="agno-pg", session_type=SessionType.AGENT)
+                contents = [r.content for r in session.runs]
+                assert contents == [
+                    "Fake answer to: agno pg first",
+                    "Fake answer to: agno pg second",
+                    "Fake answer to: pg continue",
+                ], contents
+    finally:
+        drop_ours()
+        drop_theirs()
 
 
 if __name__ == "__main__":
