@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::{
-    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, Model, OpenAIResponses, PostgresDb,
-    RunInput, RunOutput, Session, SqliteDb, WhenFull, hook, hook_ref,
+    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, Model, OpenAIResponses, RunInput,
+    RunOutput, Session, WhenFull, hook, hook_ref,
 };
 
 // A server with thousands of short-lived allocations across threads keeps
@@ -141,13 +141,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Colours only on a terminal: a log file gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let db: Arc<dyn agno_server::Db> = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Arc::new(PostgresDb::connect(&url).await?),
-        _ => {
-            let db_file = std::env::var("AGNO_DB").unwrap_or_else(|_| "tmp/agent.db".into());
-            Arc::new(SqliteDb::new(db_file)?)
-        }
-    };
+    // DATABASE_URL (Postgres) if set, else the SQLite file AGNO_DB.
+    let target = std::env::var("DATABASE_URL")
+        .or_else(|_| std::env::var("AGNO_DB"))
+        .unwrap_or_else(|_| "tmp/agent.db".into());
+    let db = agno_server::db::open(&target).await?;
     let port: u16 = std::env::var("PORT").map_or(Ok(7777), |p| p.parse())?;
 
     // Create an agent with mixed hooks

@@ -17,16 +17,15 @@
 //! `NOTIFY_LOG` (default `tmp/notifications.log`) is where each
 //! notification appends `run_id<TAB>job_id<TAB>attempt`, with `fsync`;
 //! `NOTIFY_MS` (default 3000, the seed's sleep) is how long a notification
-//! takes. `PORT`, `HOST` and `AGNO_DB` as in the seed example.
+//! takes. `PORT`, `HOST`, `AGNO_DB` and `DATABASE_URL` as in the seed
+//! example.
 //! `scripts/durable_recovery.sh` SIGKILLs it under load and counts.
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use agno_server::{
-    Agent, AgentInfo, AgentOS, Echo, Job, RunInput, RunOutput, Session, SqliteDb, hook,
-};
+use agno_server::{Agent, AgentInfo, AgentOS, Echo, Job, RunInput, RunOutput, Session, hook};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -84,7 +83,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let db_file = std::env::var("AGNO_DB").unwrap_or_else(|_| "tmp/agent.db".into());
+    // DATABASE_URL (Postgres) if set, else the SQLite file AGNO_DB.
+    let target = std::env::var("DATABASE_URL")
+        .or_else(|_| std::env::var("AGNO_DB"))
+        .unwrap_or_else(|_| "tmp/agent.db".into());
     let receipts = std::env::var("NOTIFY_LOG").unwrap_or_else(|_| "tmp/notifications.log".into());
     if let Some(parent) = std::path::Path::new(&receipts).parent() {
         std::fs::create_dir_all(parent)?;
@@ -101,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .name("BackgroundTaskAgent")
         .model(Echo::new())
         .instructions("You are a helpful assistant")
-        .db(SqliteDb::new(db_file)?)
+        .db_arc(agno_server::db::open(&target).await?)
         .pre_hooks(log_request)
         .post_hooks((log_analytics, send_notification))
         .markdown(true)

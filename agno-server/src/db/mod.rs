@@ -53,6 +53,34 @@ pub use records::{
 pub use schema::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, VERSIONS_TABLE};
 pub use sqlite::{SqliteDb, SqliteDbOptions};
 
+/// Opens the store `target` names: a Postgres URL (`postgres://`,
+/// `postgresql://`, or Agno's `postgresql+psycopg://`) connects a
+/// [`PostgresDb`] with default options; anything else is a SQLite file's
+/// path ([`SqliteDb`]). What a program that takes its store from its
+/// configuration (`DATABASE_URL`, say) calls.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), agno_server::db::DbError> {
+/// let target = std::env::var("DATABASE_URL").unwrap_or_else(|_| "tmp/agent.db".into());
+/// let db = agno_server::db::open(&target).await?;
+/// # Ok(()) }
+/// ```
+pub async fn open(target: &str) -> Result<std::sync::Arc<dyn Db>, DbError> {
+    let scheme = target.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some(s) if s == "postgres" || s.starts_with("postgresql") || s.starts_with("postgres+") => {
+            Ok(std::sync::Arc::new(PostgresDb::connect(target).await?))
+        }
+        _ => {
+            let path = target.to_owned();
+            let db = tokio::task::spawn_blocking(move || SqliteDb::new(path))
+                .await
+                .map_err(|e| DbError::Internal(e.to_string()))??;
+            Ok(std::sync::Arc::new(db))
+        }
+    }
+}
+
 /// What one server instance tells the others on a shared store
 /// ([`Db::publish`], [`Db::subscribe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
