@@ -336,3 +336,49 @@ async fn the_schema_is_agnos_and_a_newer_one_is_refused() {
         "{error:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_token_totals_follow_new_replaced_and_moved_runs() {
+    let (schema, a, b) = two_instances().await;
+    let with_tokens = |id: &str, total: u64| RunOutput {
+        metrics: Some(agno_server::Metrics {
+            input_tokens: 1,
+            output_tokens: total - 1,
+            total_tokens: total,
+            ..Default::default()
+        }),
+        ..run(id, RunStatus::Completed)
+    };
+    a.save_run(session("s"), &with_tokens("r1", 5))
+        .await
+        .unwrap();
+    b.save_run(session("s"), &with_tokens("r2", 7))
+        .await
+        .unwrap();
+    // Replaced: counted by its difference.
+    a.save_run(session("s"), &with_tokens("r2", 10))
+        .await
+        .unwrap();
+    // Moved to another session: both recounted.
+    b.save_run(session("t"), &with_tokens("r1", 5))
+        .await
+        .unwrap();
+    let client = raw(&schema).await;
+    let totals = |id: &'static str| {
+        let client = &client;
+        async move {
+            let row = client
+                .query_one(
+                    "SELECT (session_data #>> '{session_metrics,total_tokens}')::bigint,
+                            (session_data #>> '{session_metrics,input_tokens}')::bigint
+                       FROM agno_sessions WHERE session_id = $1",
+                    &[&id],
+                )
+                .await
+                .unwrap();
+            (row.get::<_, i64>(0), row.get::<_, i64>(1))
+        }
+    };
+    assert_eq!(totals("s").await, (10, 1));
+    assert_eq!(totals("t").await, (5, 1));
+}

@@ -42,7 +42,6 @@ contract!(
     lists_page_sort_and_filter,
     delete_takes_the_runs_with_the_session,
     rename_sets_the_name_only,
-    token_totals_follow_new_and_replaced_runs,
     a_runs_write_keeps_what_others_wrote_in_between,
     runs_read_in_pages_and_from_the_end,
     concurrent_runs_of_one_session_get_every_index_once,
@@ -261,24 +260,6 @@ async fn rename_sets_the_name_only(db: &dyn Db) {
     assert_eq!(renamed.session_name.as_deref(), Some("New name"));
     assert_eq!(renamed.session_state.get("k"), Some(&json!(1)));
     assert_eq!(db.rename_session("nope", "x").await.unwrap(), None);
-}
-
-async fn token_totals_follow_new_and_replaced_runs(db: &dyn Db) {
-    db.save_run(session("s", 1), &run("a", 1)).await.unwrap();
-    db.save_run(session("s", 1), &run("b", 2)).await.unwrap();
-    let mut b = run("b", 2);
-    b.metrics.as_mut().unwrap().total_tokens = 50;
-    db.save_run(session("s", 1), &b).await.unwrap();
-    // The totals live in session_data, which the record does not expose:
-    // read them through a page of sessions' runs instead.
-    let total: u64 = db
-        .get_runs("s")
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.metrics.as_ref().unwrap().total_tokens)
-        .sum();
-    assert_eq!(total, 55);
 }
 
 async fn a_runs_write_keeps_what_others_wrote_in_between(db: &dyn Db) {

@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 
 use super::jsonb_text;
 use crate::db::{
@@ -24,8 +23,8 @@ use crate::db::{
     JobStatus, NewJob,
 };
 
-/// Inserts `jobs` in the caller's transaction; `true` when one of them is
-/// queued (the other instances are told to claim).
+/// Inserts `jobs` in the caller's transaction, in one statement; `true`
+/// when one of them is queued (the other instances are told to claim).
 pub(crate) async fn insert(
     client: &impl GenericClient,
     jobs: &[NewJob],
@@ -40,54 +39,44 @@ pub(crate) async fn insert(
                  id, component_type, job_type, deployment_id, component_id, session_id, user_id,
                  payload, status, attempt, max_attempts, idempotency_key, available_at,
                  locked_by, locked_at, error, created_at, updated_at, completed_at)
-             VALUES ($1, 'agent', $2, NULL, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11,
-                     $12, $13, NULL, $11, $11, NULL)",
+             SELECT id, 'agent', job_type, NULL, component_id, session_id, user_id,
+                    payload::jsonb, CASE WHEN locked_by IS NULL THEN 'queued' ELSE 'running' END,
+                    CASE WHEN locked_by IS NULL THEN 0 ELSE 1 END, max_attempts, idempotency_key,
+                    $10::bigint, locked_by, CASE WHEN locked_by IS NULL THEN NULL ELSE $10::bigint END,
+                    NULL, $10::bigint, $10::bigint, NULL
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                           $6::text[], $7::bigint[], $8::text[], $9::text[])
+                    AS j(id, job_type, component_id, session_id, user_id, payload, max_attempts,
+                         idempotency_key, locked_by)",
         )
         .await?;
-    let mut queued = false;
-    // One round trip for all of them: tokio-postgres pipelines the
-    // statements of one connection.
-    let rows: Vec<_> = jobs
-        .iter()
-        .map(|job| {
-            let (status, attempt, locked_at) = match job.claimed_by {
-                Some(_) => (JobStatus::Running, 1i64, Some(now)),
-                None => (JobStatus::Queued, 0i64, None),
-            };
-            queued |= job.claimed_by.is_none();
-            (
-                job,
-                status.as_str(),
-                attempt,
-                locked_at,
-                jsonb_text(job.payload.clone()),
-                i64::from(job.max_attempts),
-            )
-        })
-        .collect();
-    let params: Vec<[&(dyn ToSql + Sync); 13]> = rows
-        .iter()
-        .map(|(job, status, attempt, locked_at, payload, max)| {
-            [
-                &job.id as &(dyn ToSql + Sync),
-                &job.job_type,
-                &job.component_id,
-                &job.session_id,
-                &job.user_id,
-                payload,
-                status,
-                attempt,
-                max,
-                &job.idempotency_key,
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    let types: Vec<&str> = jobs.iter().map(|j| j.job_type).collect();
+    let components: Vec<&str> = jobs.iter().map(|j| j.component_id.as_str()).collect();
+    let sessions: Vec<&str> = jobs.iter().map(|j| j.session_id.as_str()).collect();
+    let users: Vec<Option<&str>> = jobs.iter().map(|j| j.user_id.as_deref()).collect();
+    let payloads: Vec<String> = jobs.iter().map(|j| jsonb_text(j.payload.clone())).collect();
+    let max: Vec<i64> = jobs.iter().map(|j| i64::from(j.max_attempts)).collect();
+    let keys: Vec<Option<&str>> = jobs.iter().map(|j| j.idempotency_key.as_deref()).collect();
+    let owners: Vec<Option<&str>> = jobs.iter().map(|j| j.claimed_by.as_deref()).collect();
+    client
+        .execute(
+            &statement,
+            &[
+                &ids,
+                &types,
+                &components,
+                &sessions,
+                &users,
+                &payloads,
+                &max,
+                &keys,
+                &owners,
                 &now,
-                &job.claimed_by,
-                locked_at,
-            ]
-        })
-        .collect();
-    let inserts = params.iter().map(|p| client.execute(&statement, p));
-    futures_util::future::try_join_all(inserts).await?;
-    Ok(queued)
+            ],
+        )
+        .await?;
+    Ok(jobs.iter().any(|j| j.claimed_by.is_none()))
 }
 
 /// Refuses the write of `fence`'s attempt when the job moved on; locks

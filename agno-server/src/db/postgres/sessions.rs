@@ -88,8 +88,8 @@ fn upsert_sql(write: SessionWrite) -> String {
     format!(
         "INSERT INTO agno_sessions (session_id, session_type, agent_id, team_id, workflow_id,
              user_id, session_data, agent_data, metadata, summary, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::jsonb, $9::text::jsonb,
-                 $10::text::jsonb, $11, $12)
+         VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text::jsonb,
+                 $8::text::jsonb, $9::text::jsonb, $10::text::jsonb, $11::bigint, $12::bigint)
          ON CONFLICT (session_id) DO UPDATE SET
              session_type = excluded.session_type,
              agent_id = excluded.agent_id,
@@ -104,10 +104,6 @@ fn upsert_sql(write: SessionWrite) -> String {
 }
 
 static UPSERT: LazyLock<String> = LazyLock::new(|| upsert_sql(SessionWrite::Replace));
-static RUN_UPSERT: LazyLock<String> =
-    LazyLock::new(|| upsert_sql(SessionWrite::Run { counting: false }));
-static RUN_UPSERT_COUNTING: LazyLock<String> =
-    LazyLock::new(|| upsert_sql(SessionWrite::Run { counting: true }));
 
 fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, DbError> {
     value
@@ -116,73 +112,81 @@ fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, D
         .map_err(DbError::from)
 }
 
-/// The session upsert; `tokens`: the run's token counts to add.
-async fn write_session(
-    client: &impl GenericClient,
-    s: &SessionRecord,
-    write: SessionWrite,
+/// The parameters of a session upsert: $1..$12, then for a run's write
+/// $13 (the state keys the run changed) and $14..$16 (its tokens).
+struct SessionColumns<'a> {
+    s: &'a SessionRecord,
+    session_type: &'static str,
+    ids: [Option<&'a str>; 3],
+    data: String,
+    agent_data: Option<String>,
+    metadata: Option<String>,
+    summary: Option<String>,
+    changes: Option<String>,
     tokens: Option<[i64; 3]>,
-) -> Result<(), DbError> {
-    let mut data = Map::new();
-    data.insert(
-        "session_state".into(),
-        Value::Object(s.session_state.clone()),
-    );
-    data.insert(
-        "session_name".into(),
-        s.session_name.clone().map_or(Value::Null, Value::String),
-    );
-    if let Some([input, output, total]) = tokens {
+}
+
+impl<'a> SessionColumns<'a> {
+    fn new(s: &'a SessionRecord, tokens: Option<[i64; 3]>) -> Result<Self, DbError> {
+        let mut data = Map::new();
         data.insert(
-            "session_metrics".into(),
-            serde_json::json!({
-                "input_tokens": input,
-                "output_tokens": output,
-                "total_tokens": total,
-            }),
+            "session_state".into(),
+            Value::Object(s.session_state.clone()),
         );
+        data.insert(
+            "session_name".into(),
+            s.session_name.clone().map_or(Value::Null, Value::String),
+        );
+        if let Some([input, output, total]) = tokens {
+            data.insert(
+                "session_metrics".into(),
+                serde_json::json!({
+                    "input_tokens": input,
+                    "output_tokens": output,
+                    "total_tokens": total,
+                }),
+            );
+        }
+        let column = s.session_type.component_column();
+        let id = s.agent_id.as_deref();
+        Ok(Self {
+            s,
+            session_type: s.session_type.as_str(),
+            ids: ["agent_id", "team_id", "workflow_id"].map(|c| id.filter(|_| c == column)),
+            data: jsonb_text(serde_json::to_string(&data)?),
+            agent_data: json_text(s.agent_data.as_ref())?,
+            metadata: json_text(s.metadata.as_ref())?,
+            summary: json_text(s.summary.as_ref())?,
+            changes: (!s.session_state.is_empty())
+                .then(|| serde_json::to_string(&s.session_state).map(jsonb_text))
+                .transpose()?,
+            tokens,
+        })
     }
-    let data = jsonb_text(serde_json::to_string(&data)?);
-    let column = s.session_type.component_column();
-    let id = s.agent_id.as_deref();
-    let [agent_id, team_id, workflow_id] =
-        ["agent_id", "team_id", "workflow_id"].map(|c| id.filter(|_| c == column));
-    let agent_data = json_text(s.agent_data.as_ref())?;
-    let metadata = json_text(s.metadata.as_ref())?;
-    let summary = json_text(s.summary.as_ref())?;
-    let session_type = s.session_type.as_str();
-    let changes = (!s.session_state.is_empty())
-        .then(|| serde_json::to_string(&s.session_state).map(jsonb_text))
-        .transpose()?;
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-        &s.session_id,
-        &session_type,
-        &agent_id,
-        &team_id,
-        &workflow_id,
-        &s.user_id,
-        &data,
-        &agent_data,
-        &metadata,
-        &summary,
-        &s.created_at,
-        &s.updated_at,
-    ];
-    let sql: &str = match (write, &tokens) {
-        (SessionWrite::Replace, _) => &UPSERT,
-        (SessionWrite::Run { .. }, None) => {
-            params.push(&changes);
-            &RUN_UPSERT
-        }
-        (SessionWrite::Run { .. }, Some(tokens)) => {
-            params.push(&changes);
+
+    /// $1..$12, and with tokens (a run's write) $13..$16.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let s = self.s;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &s.session_id,
+            &self.session_type,
+            &self.ids[0],
+            &self.ids[1],
+            &self.ids[2],
+            &s.user_id,
+            &self.data,
+            &self.agent_data,
+            &self.metadata,
+            &self.summary,
+            &s.created_at,
+            &s.updated_at,
+        ];
+        if let Some(tokens) = &self.tokens {
+            params.push(&self.changes);
             params.extend(tokens.iter().map(|t| t as &(dyn ToSql + Sync)));
-            &RUN_UPSERT_COUNTING
         }
-    };
-    let statement = client.prepare_cached(sql).await?;
-    client.execute(&statement, &params).await?;
-    Ok(())
+        params
+    }
 }
 
 /// Inserts or replaces the session row (state and name included).
@@ -190,102 +194,102 @@ pub(crate) async fn upsert_session(
     client: &impl GenericClient,
     s: &SessionRecord,
 ) -> Result<(), DbError> {
-    write_session(client, s, SessionWrite::Replace, None).await
+    let columns = SessionColumns::new(s, None)?;
+    client
+        .execute(&client.prepare_cached(&UPSERT).await?, &columns.params())
+        .await?;
+    Ok(())
 }
 
+/// The run's write in one statement: the session upsert (a run's write,
+/// counting its tokens: $1..$16) and the run's row ($17..$23), whose
+/// `run_index` is the session's next (under the advisory lock the caller
+/// took in an earlier statement, so this statement's snapshot sees every
+/// run committed before).
+static RUN_WRITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH session AS ({upsert})
+         INSERT INTO agno_runs (
+             run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id,
+             parent_run_id, status, run_index, run_data, created_at, updated_at)
+         VALUES ($17::text, $1::text, $2::text, $18::text, $4::text, $5::text, $19::text, NULL,
+                 $20::text,
+                 (SELECT coalesce(max(run_index) + 1, 0) FROM agno_runs WHERE session_id = $1::text),
+                 $21::text::jsonb, $22::bigint, $23::bigint)
+         ON CONFLICT (run_id) DO UPDATE SET
+             run_index = CASE WHEN agno_runs.session_id = excluded.session_id
+                              THEN coalesce(agno_runs.run_index, excluded.run_index)
+                              ELSE excluded.run_index END,
+             session_id = excluded.session_id,
+             run_type = excluded.run_type,
+             agent_id = excluded.agent_id,
+             team_id = excluded.team_id,
+             workflow_id = excluded.workflow_id,
+             user_id = excluded.user_id,
+             status = excluded.status,
+             run_data = excluded.run_data,
+             created_at = excluded.created_at,
+             updated_at = excluded.updated_at",
+        upsert = upsert_sql(SessionWrite::Run { counting: true })
+    )
+});
+
 /// Upserts the session (a run's write) and inserts or replaces the run,
-/// in the caller's transaction. `run_index` is appended under Agno's
-/// per-session advisory lock (`pg_advisory_xact_lock(hashtext('agno_run_index'),
-/// hashtext(session_id))`, the key Agno's own writers take), so runs of
-/// one session written by several instances, or by Agno, get 0, 1, 2, ...
-/// without gaps or duplicates.
+/// in the caller's transaction: two statements. `run_index` is appended
+/// under Agno's per-session advisory lock
+/// (`pg_advisory_xact_lock(hashtext('agno_run_index'), hashtext(session_id))`,
+/// the key Agno's own writers take), so runs of one session written by
+/// several instances, or by Agno, get 0, 1, 2, ... without gaps or
+/// duplicates.
 pub(crate) async fn save_run(
     client: &impl GenericClient,
     session: &SessionRecord,
     run: &RunRow,
     now: i64,
 ) -> Result<(), DbError> {
-    let lock = client
-        .prepare_cached("SELECT pg_advisory_xact_lock(hashtext('agno_run_index'), hashtext($1))")
-        .await?;
-    client.execute(&lock, &[&session.session_id]).await?;
-    static BEFORE: LazyLock<String> = LazyLock::new(|| {
+    // The lock, and the run as stored before (a re-saved run: its tokens
+    // are taken off the totals).
+    static LOCK_AND_BEFORE: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "SELECT session_id, {}, {}, {} FROM agno_runs WHERE run_id = $1",
-            number("run_data", "{metrics,input_tokens}"),
-            number("run_data", "{metrics,output_tokens}"),
-            number("run_data", "{metrics,total_tokens}"),
+            "SELECT b.session_id, {}, {}, {}
+               FROM (SELECT pg_advisory_xact_lock(hashtext('agno_run_index'), hashtext($1::text))) AS l
+               LEFT JOIN agno_runs AS b ON b.run_id = $2::text",
+            number("b.run_data", "{metrics,input_tokens}"),
+            number("b.run_data", "{metrics,output_tokens}"),
+            number("b.run_data", "{metrics,total_tokens}"),
         )
     });
-    let before = client
-        .query_opt(&client.prepare_cached(&BEFORE).await?, &[&run.run_id])
-        .await?
-        .map(|row| {
-            let session: String = row.get(0);
-            (session, [row.get::<_, i64>(1), row.get(2), row.get(3)])
-        });
-    let (delta, moved_from) = match before {
-        None => (Some(run.tokens), None),
-        Some((was, old)) if was == session.session_id => {
-            (Some([0, 1, 2].map(|i| run.tokens[i] - old[i])), None)
-        }
-        Some((was, _)) => (None, Some(was)),
-    };
-    write_session(
-        client,
-        session,
-        SessionWrite::Run {
-            counting: delta.is_some(),
-        },
-        delta,
-    )
-    .await?;
-    let column = session.session_type.component_column();
-    let id = session.agent_id.as_deref();
-    let [team_id, workflow_id] = ["team_id", "workflow_id"].map(|c| id.filter(|_| c == column));
-    let run_type = session.session_type.as_str();
-    let run_data = jsonb_text(run.run_data.clone());
-    let insert = client
-        .prepare_cached(
-            "INSERT INTO agno_runs (
-                 run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id,
-                 parent_run_id, status, run_index, run_data, created_at, updated_at)
-             VALUES ($1, $2::text, $3, $4, $5, $6, $7, NULL, $8,
-                     (SELECT coalesce(max(run_index) + 1, 0) FROM agno_runs WHERE session_id = $2::text),
-                     $9::text::jsonb, $10, $11)
-             ON CONFLICT (run_id) DO UPDATE SET
-                 run_index = CASE WHEN agno_runs.session_id = excluded.session_id
-                                  THEN coalesce(agno_runs.run_index, excluded.run_index)
-                                  ELSE excluded.run_index END,
-                 session_id = excluded.session_id,
-                 run_type = excluded.run_type,
-                 agent_id = excluded.agent_id,
-                 team_id = excluded.team_id,
-                 workflow_id = excluded.workflow_id,
-                 user_id = excluded.user_id,
-                 status = excluded.status,
-                 run_data = excluded.run_data,
-                 created_at = excluded.created_at,
-                 updated_at = excluded.updated_at",
+    let row = client
+        .query_one(
+            &client.prepare_cached(&LOCK_AND_BEFORE).await?,
+            &[&session.session_id, &run.run_id],
         )
         .await?;
+    let before = row
+        .get::<_, Option<String>>(0)
+        .map(|was| (was, [row.get::<_, i64>(1), row.get(2), row.get(3)]));
+    let (delta, moved_from) = match before {
+        None => (run.tokens, None),
+        Some((was, old)) if was == session.session_id => {
+            ([0, 1, 2].map(|i| run.tokens[i] - old[i]), None)
+        }
+        // Moved from another session: both are recounted below.
+        Some((was, _)) => ([0; 3], Some(was)),
+    };
+    let columns = SessionColumns::new(session, Some(delta))?;
+    let run_data = jsonb_text(run.run_data.clone());
+    let mut params = columns.params();
+    params.extend([
+        &run.run_id as &(dyn ToSql + Sync),
+        &run.agent_id,
+        &run.user_id,
+        &run.status,
+        &run_data,
+        &run.created_at,
+        &now,
+    ]);
     client
-        .execute(
-            &insert,
-            &[
-                &run.run_id,
-                &session.session_id,
-                &run_type,
-                &run.agent_id,
-                &team_id,
-                &workflow_id,
-                &run.user_id,
-                &run.status,
-                &run_data,
-                &run.created_at,
-                &now,
-            ],
-        )
+        .execute(&client.prepare_cached(&RUN_WRITE).await?, &params)
         .await?;
     if let Some(was) = moved_from {
         refresh_metrics(client, &was).await?;
