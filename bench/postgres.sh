@@ -13,6 +13,7 @@
 # scale; CPU per run is what predicts scale on more cores.
 #
 # usage: DURATION=10 C=64 bench/postgres.sh
+#        SEED_ENV="AGNO_DURABLE_HOOKS=0" bench/postgres.sh   (hooks in memory only)
 source "$(dirname "$0")/../scripts/lib.sh"
 export BENCH_DIR="$ROOT/bench"
 DURATION=${DURATION:-10}
@@ -69,7 +70,7 @@ PY
 
 echo "| setup (c=$C, ${DURATION}s) | runs/s | p99 ms | server CPU ms/run | Postgres CPU ms/run | errors |"
 echo "|---|---|---|---|---|---|"
-ENVS=(OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/v1")
+ENVS=(OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/v1" ${SEED_ENV:-})
 
 port=$(free_port)
 start_seed "$port" "$WORK/bench.db" "$WORK/sqlite.log" "${ENVS[@]}"
