@@ -109,7 +109,7 @@ fn durable_hooks() -> bool {
 }
 
 /// The background-hook bounds, from `AGNO_MAX_CONCURRENT`,
-/// `AGNO_MAX_PENDING` and `AGNO_WHEN_FULL` (`refuse` or `wait`) when set
+/// `AGNO_MAX_PENDING`, `AGNO_MAX_PENDING_BYTES` and `AGNO_WHEN_FULL` (`refuse` or `wait`) when set
 /// (the reliability scripts use them).
 fn dispatcher_config() -> Result<DispatcherConfig, Box<dyn std::error::Error>> {
     let mut config = DispatcherConfig::default();
@@ -118,6 +118,9 @@ fn dispatcher_config() -> Result<DispatcherConfig, Box<dyn std::error::Error>> {
     }
     if let Ok(n) = std::env::var("AGNO_MAX_PENDING") {
         config.max_pending = n.parse()?;
+    }
+    if let Ok(n) = std::env::var("AGNO_MAX_PENDING_BYTES") {
+        config.max_pending_bytes = n.parse()?;
     }
     if let Ok(policy) = std::env::var("AGNO_WHEN_FULL") {
         config.when_full = match policy.as_str() {

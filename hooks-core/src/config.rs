@@ -20,8 +20,17 @@ pub struct DispatcherConfig {
     /// `when_full` says: refuse the new hook, or make its caller wait.
     /// Default 65 536.
     pub max_pending: usize,
-    /// What happens to a background hook when `max_pending` are in flight.
-    /// Default [`WhenFull::Refuse`].
+    /// The bytes the data of pending background hooks may hold (their
+    /// runs' input, output, state and fields, as [`HookContext::approx_bytes`](crate::HookContext::approx_bytes)
+    /// estimates them), so that a few runs with large messages or state
+    /// cannot hold gigabytes while under `max_pending`. Charged per hook
+    /// (a run with two background hooks is counted twice though it is held
+    /// once: the bound errs on the safe side). Past it, `when_full` says
+    /// what happens, as for `max_pending`; a hook is always accepted when
+    /// no other is pending, however large. Default 256 MiB.
+    pub max_pending_bytes: usize,
+    /// What happens to a background hook when `max_pending` are in flight
+    /// (or `max_pending_bytes` are held). Default [`WhenFull::Refuse`].
     pub when_full: WhenFull,
     /// Time limit for each async hook, inline or background. Default none.
     pub hook_timeout: Option<Duration>,
@@ -33,6 +42,7 @@ impl Default for DispatcherConfig {
             run_hooks_in_background: false,
             max_concurrent: 65_536,
             max_pending: 65_536,
+            max_pending_bytes: 256 * 1024 * 1024,
             when_full: WhenFull::Refuse,
             hook_timeout: None,
         }

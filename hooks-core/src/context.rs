@@ -42,7 +42,54 @@ pub struct HookContext {
     job: Option<Arc<Job>>,
 }
 
+/// The bytes a JSON value holds, roughly: its strings and keys, and a
+/// word for each value.
+fn json_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    8 + match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(json_bytes).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + json_bytes(v)).sum(),
+        _ => 0,
+    }
+}
+
+fn map_bytes(map: &serde_json::Map<String, serde_json::Value>) -> usize {
+    map.iter().map(|(k, v)| k.len() + json_bytes(v)).sum()
+}
+
 impl HookContext {
+    /// Roughly how many bytes of run data this context holds: the input,
+    /// the output (content and messages), the state, dependencies,
+    /// metadata and extra fields; what a pending background hook keeps
+    /// alive. Walks the JSON values (no serialisation); the fixed-size
+    /// parts are left out.
+    pub fn approx_bytes(&self) -> usize {
+        let output = self.output.as_deref().map_or(0, |o| {
+            o.content.as_ref().map_or(0, String::len)
+                + o.messages
+                    .iter()
+                    .map(|m| m.role.len() + m.content.as_ref().map_or(0, String::len))
+                    .sum::<usize>()
+                + o.input.as_ref().map_or(0, |i| i.input_content.len())
+        });
+        let shared = &*self.shared;
+        let context = &shared.run_context;
+        // The session's state is usually the run context's (one Arc).
+        let session_state = if Arc::ptr_eq(&shared.session.session_state, &context.session_state) {
+            0
+        } else {
+            map_bytes(&shared.session.session_state)
+        };
+        self.input.input_content.len()
+            + output
+            + map_bytes(&context.session_state)
+            + session_state
+            + map_bytes(&context.dependencies)
+            + map_bytes(&context.metadata)
+            + map_bytes(&shared.extra.0)
+    }
+
     /// A context for the pre-hooks of a run.
     pub fn new(input: RunInput, shared: RunShared) -> Self {
         Self {

@@ -424,34 +424,37 @@ impl Dispatcher {
     /// `max_pending` hooks are already in flight, whatever
     /// [`WhenFull`] says (see [`Dispatcher::spawn_or_wait`]).
     pub fn spawn(&self, hook: HookRef, snapshot: HookContext) {
-        self.admit(hook, snapshot, self.reserve());
+        let bytes = snapshot.approx_bytes() as u64;
+        self.admit(hook, snapshot, bytes, self.reserve(bytes));
     }
 
     /// [`Dispatcher::spawn`], except that under [`WhenFull::Wait`] a full
     /// dispatcher makes the caller wait until a background hook finishes
     /// and there is room (phases start their background hooks this way).
     pub async fn spawn_or_wait(&self, hook: HookRef, snapshot: HookContext) {
-        let mut admission = self.reserve();
+        let bytes = snapshot.approx_bytes() as u64;
+        let mut admission = self.reserve(bytes);
         if admission == Admission::Full && self.inner.config.when_full == WhenFull::Wait {
             bump(&self.inner.counters.waited);
             // Boxed: only a caller that has to wait pays for the waiting
             // state; every phase's future would otherwise carry it.
-            admission = Box::pin(self.wait_for_room()).await;
+            admission = Box::pin(self.wait_for_room(bytes)).await;
         }
-        self.admit(hook, snapshot, admission);
+        self.admit(hook, snapshot, bytes, admission);
     }
 
     /// Starts `hook` if `admission` accepted it, else refuses it.
-    fn admit(&self, hook: HookRef, snapshot: HookContext, admission: Admission) {
+    fn admit(&self, hook: HookRef, snapshot: HookContext, bytes: u64, admission: Admission) {
         match admission {
-            Admission::Accepted => self.start(hook, snapshot),
-            refused => self.refuse(hook.meta(), &snapshot, refused),
+            Admission::Accepted => self.start(hook, snapshot, bytes),
+            refused => self.refuse(hook.meta(), &snapshot, bytes, refused),
         }
     }
 
-    /// Takes one of the `max_pending` places, if the dispatcher is open and
-    /// one is free.
-    fn reserve(&self) -> Admission {
+    /// Takes one of the `max_pending` places and `bytes` of
+    /// `max_pending_bytes`, if the dispatcher is open and both are free (a
+    /// hook alone is let in whatever its size).
+    fn reserve(&self, bytes: u64) -> Admission {
         let inner = &self.inner;
         if inner.closed.load(Ordering::Acquire) {
             return Admission::Closed;
@@ -461,12 +464,24 @@ impl Dispatcher {
             drop_one(&inner.counters.in_flight);
             return Admission::Full;
         }
+        let held = inner
+            .counters
+            .pending_bytes
+            .fetch_add(bytes, Ordering::AcqRel);
+        if held > 0 && held + bytes > inner.config.max_pending_bytes as u64 {
+            inner
+                .counters
+                .pending_bytes
+                .fetch_sub(bytes, Ordering::AcqRel);
+            drop_one(&inner.counters.in_flight);
+            return Admission::Full;
+        }
         Admission::Accepted
     }
 
     /// Waits until [`Dispatcher::reserve`] gives a place or the dispatcher
     /// closes.
-    async fn wait_for_room(&self) -> Admission {
+    async fn wait_for_room(&self, bytes: u64) -> Admission {
         let inner = &self.inner;
         loop {
             let notified = inner.room.notified();
@@ -476,7 +491,7 @@ impl Dispatcher {
             // registered waiter, so the wake-up cannot be missed.
             notified.as_mut().enable();
             inner.waiting.fetch_add(1, Ordering::SeqCst);
-            let admission = self.reserve();
+            let admission = self.reserve(bytes);
             if !matches!(admission, Admission::Full) {
                 inner.waiting.fetch_sub(1, Ordering::SeqCst);
                 return admission;
@@ -487,7 +502,7 @@ impl Dispatcher {
     }
 
     /// Logs and counts a background hook that was not accepted.
-    fn refuse(&self, meta: &HookMeta, snapshot: &HookContext, why: Admission) {
+    fn refuse(&self, meta: &HookMeta, snapshot: &HookContext, bytes: u64, why: Admission) {
         let inner = &self.inner;
         bump(&inner.counters.rejected);
         match why {
@@ -499,14 +514,16 @@ impl Dispatcher {
             _ => tracing::warn!(
                 hook = meta.name,
                 run_id = %snapshot.shared().run_id,
+                bytes,
                 max_pending = inner.config.max_pending,
-                "background hook refused: too many background hooks in flight"
+                max_pending_bytes = inner.config.max_pending_bytes,
+                "background hook refused: too many background hooks (or bytes of their runs) in flight"
             ),
         }
     }
 
     /// Starts an accepted background hook on its own tracked task.
-    fn start(&self, hook: HookRef, mut snapshot: HookContext) {
+    fn start(&self, hook: HookRef, mut snapshot: HookContext, bytes: u64) {
         let inner = &self.inner;
         let meta = hook.meta();
         bump(&inner.counters.spawned);
@@ -564,6 +581,7 @@ impl Dispatcher {
                 }
             }
             inner.in_flight.remove(id);
+            counters.pending_bytes.fetch_sub(bytes, Ordering::AcqRel);
             drop_one(&counters.in_flight);
             if inner.waiting.load(Ordering::SeqCst) > 0 {
                 inner.room.notify_one();

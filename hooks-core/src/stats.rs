@@ -36,6 +36,9 @@ pub struct DispatcherStats {
     pub running: u64,
     /// Background hooks accepted and not finished (running or waiting).
     pub in_flight: u64,
+    /// The estimated bytes of their runs' data, held until they finish
+    /// (bounded by `max_pending_bytes`).
+    pub pending_bytes: u64,
 }
 
 impl DispatcherStats {
@@ -62,6 +65,7 @@ pub(crate) struct Counters {
     pub cut: AtomicU64,
     pub running: AtomicU64,
     pub in_flight: AtomicU64,
+    pub pending_bytes: AtomicU64,
 }
 
 impl Counters {
@@ -82,6 +86,7 @@ impl Counters {
             cut: self.cut.load(Relaxed),
             running: self.running.load(Relaxed),
             in_flight: self.in_flight.load(Relaxed),
+            pending_bytes: self.pending_bytes.load(Relaxed),
         }
     }
 }

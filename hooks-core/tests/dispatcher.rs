@@ -389,6 +389,59 @@ async fn a_full_queue_refuses_loudly_instead_of_growing() {
     assert_eq!(dispatcher.stats().completed, 2);
 }
 
+#[tokio::test]
+async fn a_byte_budget_bounds_what_pending_hooks_hold() {
+    let mut h = harness();
+    let big = "x".repeat(600_000);
+    let dispatcher = Dispatcher::new(DispatcherConfig {
+        max_pending_bytes: 1_000_000,
+        ..Default::default()
+    });
+    // One run of 600 kB: alone, let in (even past the budget, it would be).
+    let mut cx = context(&big, &h.extensions);
+    assert!(cx.approx_bytes() >= 600_000);
+    dispatcher
+        .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+        .await
+        .unwrap();
+    // A second one would hold 1.2 MB: refused, though max_pending is far.
+    let mut cx = context(&big, &h.extensions);
+    dispatcher
+        .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+        .await
+        .unwrap();
+    // A small one still fits.
+    let mut cx = context("small", &h.extensions);
+    dispatcher
+        .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+        .await
+        .unwrap();
+    let stats = dispatcher.stats();
+    assert_eq!((stats.spawned, stats.rejected), (2, 1));
+    assert!(
+        (600_000..1_000_000).contains(&stats.pending_bytes),
+        "{stats:?}"
+    );
+    h.open.add_permits(2);
+    for _ in 0..2 {
+        tokio::time::timeout(GUARD, h.done.recv())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    dispatcher.wait_idle().await;
+    assert_eq!(dispatcher.stats().pending_bytes, 0, "released when done");
+    // With the room back, a large one is let in again.
+    let mut cx = context(&big, &h.extensions);
+    dispatcher
+        .run_phase(&[hook_ref(waits_for_gate)], &mut cx)
+        .await
+        .unwrap();
+    assert_eq!(dispatcher.stats().spawned, 3);
+    h.open.add_permits(1);
+    dispatcher.wait_idle().await;
+}
+
 /// Yields to the (current-thread) runtime until `done` holds; a bounded
 /// number of turns, so a broken build fails instead of spinning.
 async fn until(mut done: impl FnMut() -> bool) {
