@@ -114,9 +114,18 @@ async fn a_background_run_answers_202_then_polls_pending_running_completed() {
     let done = poll_until(&server, &run_id, &session_id, "COMPLETED").await;
     assert_eq!(done["content"], "Echo: hello");
     assert_eq!(done["session_id"], session_id.as_str());
-    // Its job is kept as completed (its key would keep answering).
-    let (_, stats) = json(server.get("/queue/stats").await).await;
+    // Its job is kept as completed (its key would keep answering). The
+    // job's outcome is written in a batch after the run's: wait for it.
+    let mut stats = serde_json::Value::Null;
+    for _ in 0..1000 {
+        stats = json(server.get("/queue/stats").await).await.1;
+        if stats["counts"]["completed"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert_eq!(stats["counts"]["completed"], 1, "{stats}");
+    assert_eq!(stats["counts"]["running"], 0, "{stats}");
     server.shutdown().await;
 }
 

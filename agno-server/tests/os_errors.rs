@@ -401,5 +401,26 @@ async fn the_security_key_guards_every_route_but_the_public_ones() {
         let (status, _) = json(client.get(server.url(private)).send().await.unwrap()).await;
         assert_eq!(status, 401, "{private} needs the key");
     }
+    // The docs page and its files are public too, and served from the
+    // binary (Swagger UI reading /openapi.json).
+    let page = client.get(server.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    let init = client
+        .get(server.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.unwrap().contains("/openapi.json"));
+    let css = client
+        .get(server.url("/docs/swagger-ui.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    // A path that only looks like the docs is not public.
+    let (status, _) = json(client.get(server.url("/docsx")).send().await.unwrap()).await;
+    assert_eq!(status, 401);
     server.shutdown().await;
 }

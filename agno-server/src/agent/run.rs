@@ -10,7 +10,6 @@ use hooks_core::{
     CheckError, DurableHooks, ExtraFields, HookContext, HookEvent, Message, Metrics, RunContext,
     RunId, RunInput, RunOutput, RunShared, RunStatus, Session, UserId,
 };
-use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -19,7 +18,7 @@ use super::events::{self, RunEvent, RunEventKind, TEXT};
 use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
-use crate::db::{JobFence, JobStatus, SessionRecord, SessionType};
+use crate::db::{AgentData, JobFence, JobStatus, ModelInfo, SessionRecord, SessionType};
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 
 /// How many bytes `value` takes as JSON, counted without writing it.
@@ -322,15 +321,12 @@ impl Agent {
     /// What the session row says of the agent (`agent_data`).
     fn agent_data(&self) -> serde_json::Value {
         let inner = &*self.inner;
-        json!({
-            "agent_id": inner.info.id,
-            "name": inner.info.name,
-            "model": {
-                "id": inner.model.id(),
-                "provider": inner.model.provider(),
-                "name": inner.model.provider(),
-            },
-        })
+        let data = AgentData {
+            agent_id: inner.info.id.clone(),
+            name: inner.info.name.clone(),
+            model: ModelInfo::of(&*inner.model),
+        };
+        serde_json::to_value(data).unwrap_or_default()
     }
 
     /// The run, step by step: load, pre-hooks, model, post-hooks, then
@@ -540,6 +536,8 @@ impl<'a> Run<'a> {
                 .and_then(|s| s.metadata.clone())
                 .or_else(|| (!request.metadata.is_empty()).then_some(request.metadata)),
             summary: stored.as_ref().and_then(|s| s.summary.clone()),
+            // Kept by the store as runs are written.
+            total_tokens: 0,
             created_at: session_created,
             updated_at: created_at,
         };

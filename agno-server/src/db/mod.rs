@@ -47,8 +47,8 @@ pub use jobs::{
 };
 pub use postgres::{PostgresDb, PostgresDbOptions};
 pub use records::{
-    MAX_JSON_DEPTH, SORT_KEYS, SessionPage, SessionQuery, SessionRecord, SessionType, SortOrder,
-    json_depth,
+    AgentData, MAX_JSON_DEPTH, ModelInfo, SORT_KEYS, SessionPage, SessionQuery, SessionRecord,
+    SessionType, SortOrder, json_depth,
 };
 pub use schema::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, VERSIONS_TABLE};
 pub use sqlite::{SqliteDb, SqliteDbOptions};

@@ -129,10 +129,53 @@ pub struct SessionRecord {
     pub metadata: Option<Map<String, Value>>,
     /// A summary of the session (`summary`).
     pub summary: Option<Value>,
+    /// The tokens of all the session's runs
+    /// (`session_data.session_metrics.total_tokens`), as read. The store
+    /// keeps this total itself as runs are written; a value given here is
+    /// not written.
+    #[serde(default)]
+    pub total_tokens: u64,
     /// Epoch seconds when the session was created.
     pub created_at: i64,
     /// Epoch seconds when the session was last written.
     pub updated_at: i64,
+}
+
+/// What a session row says of the agent it belongs to (`agent_data`), as
+/// Agno writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentData {
+    /// The agent's id.
+    pub agent_id: String,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its model.
+    pub model: ModelInfo,
+}
+
+/// An agent's model as Agno's `Model.to_dict()` describes it (in a
+/// session's `agent_data`; `GET /agents` answers it renamed, see
+/// `os::wire::ModelResponse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The model's id, e.g. `gpt-5.2`.
+    pub id: String,
+    /// Its provider, e.g. `OpenAI`.
+    pub provider: String,
+    /// Agno's model class name; the provider here (a Rust model has no
+    /// class).
+    pub name: String,
+}
+
+impl ModelInfo {
+    /// The description of `model`.
+    pub fn of(model: &dyn crate::model::Model) -> Self {
+        Self {
+            id: model.id().to_owned(),
+            provider: model.provider().to_owned(),
+            name: model.provider().to_owned(),
+        }
+    }
 }
 
 /// How deeply a session's JSON (its state, metadata, summary, agent data)
@@ -258,8 +301,14 @@ impl StoredSession {
                 return Err(corrupt("metadata", format!("not an object: {other}")));
             }
         };
+        let total_tokens = data
+            .get("session_metrics")
+            .and_then(|m| m.get("total_tokens"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         let created_at = self.created_at.unwrap_or(0);
         Ok(SessionRecord {
+            total_tokens,
             session_id: id,
             session_type,
             agent_id,

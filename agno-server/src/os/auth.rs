@@ -11,13 +11,19 @@ use super::state::AppState;
 /// Routes that never need the key, as in Agno.
 pub const PUBLIC_PATHS: [&str; 4] = ["/", "/health", "/docs", "/openapi.json"];
 
+/// Whether `path` never needs the key: [`PUBLIC_PATHS`], and the files of
+/// the `/docs` page.
+pub fn is_public(path: &str) -> bool {
+    PUBLIC_PATHS.contains(&path) || path.starts_with("/docs/")
+}
+
 /// Middleware: with a key set, every route but [`PUBLIC_PATHS`] needs
 /// `Authorization: Bearer <key>`.
 pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = &state.security_key else {
         return next.run(request).await;
     };
-    if PUBLIC_PATHS.contains(&request.uri().path()) {
+    if is_public(request.uri().path()) {
         return next.run(request).await;
     }
     // As FastAPI's `HTTPBearer` reads it: no header, or a scheme other

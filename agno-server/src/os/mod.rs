@@ -36,6 +36,7 @@ mod security_key;
 mod shutdown;
 mod sse;
 mod state;
+pub mod wire;
 
 pub use auth::PUBLIC_PATHS;
 pub use error::{ApiError, ApiResult};

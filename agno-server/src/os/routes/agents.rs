@@ -2,65 +2,74 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use hooks_core::{Phase, RunStatus};
-use serde_json::{Value, json};
+use hooks_core::{Phase, RunOutput, RunStatus};
 
 use crate::agent::Agent;
-use crate::db::JobStatus;
+use crate::db::{JobStatus, ModelInfo};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::state::AppState;
+use crate::os::wire::{AgentHook, AgentResponse};
 
 /// An agent as Agno's `AgentResponse` describes it, plus its hooks.
-fn describe(state: &AppState, agent: &Agent) -> Value {
-    let hooks = |phase| -> Vec<Value> {
+fn describe(state: &AppState, agent: &Agent) -> AgentResponse {
+    let hooks = |phase| -> Vec<AgentHook> {
         agent
             .hooks(phase)
             .iter()
             .map(|hook| {
                 let meta = hook.meta();
-                json!({
-                    "name": meta.name,
-                    "run_in_background": meta.runs_in_background(agent.runs_hooks_in_background()),
-                    "changes_run": meta.mutates,
-                    "can_block": meta.can_block,
-                    "is_async": meta.is_async,
-                })
+                AgentHook {
+                    name: meta.name,
+                    run_in_background: meta.runs_in_background(agent.runs_hooks_in_background()),
+                    changes_run: meta.mutates,
+                    can_block: meta.can_block,
+                    is_async: meta.is_async,
+                }
             })
             .collect()
     };
-    json!({
-        "id": agent.id(),
-        "name": agent.name(),
-        "description": agent.description(),
-        "db_id": state.agent_db.get(agent.id()),
-        "model": {
-            "name": agent.model().provider(),
-            "model": agent.model().id(),
-            "provider": agent.model().provider(),
-        },
-        "instructions": agent.instructions(),
-        "markdown": agent.markdown(),
-        "pre_hooks": hooks(Phase::Pre),
-        "post_hooks": hooks(Phase::Post),
-    })
+    AgentResponse {
+        id: agent.id().to_owned(),
+        name: agent.name().map(str::to_owned),
+        description: agent.description().map(str::to_owned),
+        db_id: state.agent_db.get(agent.id()).cloned(),
+        model: ModelInfo::of(&**agent.model()).into(),
+        instructions: agent.instructions().to_vec(),
+        markdown: agent.markdown(),
+        pre_hooks: hooks(Phase::Pre),
+        post_hooks: hooks(Phase::Post),
+    }
 }
 
 /// `GET /agents`.
-pub async fn list(State(state): State<AppState>) -> Json<Vec<Value>> {
+#[utoipa::path(get, path = "/agents", tag = "Agents", summary = "List agents",
+    responses((status = 200, description = "Every agent", body = Vec<AgentResponse>)))]
+pub async fn list(State(state): State<AppState>) -> Json<Vec<AgentResponse>> {
     Json(state.agents.iter().map(|a| describe(&state, a)).collect())
 }
 
 /// `GET /agents/{id}`.
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/agents/{agent_id}", tag = "Agents", summary = "One agent",
+    params(("agent_id" = String, Path, description = "The agent's id")),
+    responses((status = 200, description = "The agent", body = AgentResponse)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AgentResponse>> {
     let agent = state.agent(&id)?;
     Ok(Json(describe(&state, agent)))
 }
 
 /// `GET /agents/{id}/runs/{run_id}`: one run of this agent.
+#[utoipa::path(get, path = "/agents/{agent_id}/runs/{run_id}", tag = "Agents",
+    summary = "One run of an agent (poll a background run here)",
+    params(("agent_id" = String, Path, description = "The agent's id"),
+        ("run_id" = String, Path, description = "The run's id")),
+    responses((status = 200, description = "The run (Agno's RunOutput): PENDING, RUNNING, then how it ended", body = serde_json::Value)))]
 pub async fn get_run(
     State(state): State<AppState>,
     Path((id, run_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RunOutput>> {
     let agent = state.agent(&id)?;
     let db = agent
         .db()
@@ -77,9 +86,7 @@ pub async fn get_run(
             {
                 run.status = RunStatus::Running;
             }
-            Ok(Json(
-                serde_json::to_value(run).map_err(|e| ApiError::internal(&e))?,
-            ))
+            Ok(Json(run))
         }
         _ => Err(ApiError::not_found("Run not found")),
     }

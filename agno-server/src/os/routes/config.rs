@@ -2,22 +2,22 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
 use crate::os::state::AppState;
+use crate::os::wire::{AgentSummary, AvailableModel, OsConfig};
 
 /// `GET /config`.
-pub async fn config(State(state): State<AppState>) -> Json<Value> {
-    let agents: Vec<Value> = state
+#[utoipa::path(get, path = "/config", tag = "Core", summary = "The OS, its agents and databases",
+    responses((status = 200, description = "Agno's ConfigResponse", body = OsConfig)))]
+pub async fn config(State(state): State<AppState>) -> Json<OsConfig> {
+    let agents = state
         .agents
         .iter()
-        .map(|agent| {
-            json!({
-                "id": agent.id(),
-                "name": agent.name(),
-                "description": agent.description(),
-                "db_id": state.agent_db.get(agent.id()),
-            })
+        .map(|agent| AgentSummary {
+            id: agent.id().to_owned(),
+            name: agent.name().map(str::to_owned),
+            description: agent.description().map(str::to_owned),
+            db_id: state.agent_db.get(agent.id()).cloned(),
         })
         .collect();
     // Agno's `available_models`: unique (id, provider) pairs.
@@ -28,20 +28,23 @@ pub async fn config(State(state): State<AppState>) -> Json<Value> {
         .collect();
     pairs.sort_unstable();
     pairs.dedup();
-    let models: Vec<Value> = pairs
+    let available_models = pairs
         .into_iter()
-        .map(|(id, provider)| json!({ "id": id, "provider": provider }))
+        .map(|(id, provider)| AvailableModel {
+            id: id.to_owned(),
+            provider: provider.to_owned(),
+        })
         .collect();
-    Json(json!({
-        "os_id": state.os_id,
-        "name": state.name,
-        "description": state.description,
-        "available_models": models,
-        "databases": state.dbs.iter().map(|(id, _)| id).collect::<Vec<_>>(),
-        "agents": agents,
-        "teams": [],
-        "workflows": [],
-        "interfaces": [],
-        "run_hooks_in_background": state.run_hooks_in_background(),
-    }))
+    Json(OsConfig {
+        os_id: state.os_id.clone(),
+        name: state.name.clone(),
+        description: state.description.clone(),
+        available_models,
+        databases: state.dbs.iter().map(|(id, _)| id.clone()).collect(),
+        agents,
+        teams: Vec::new(),
+        workflows: Vec::new(),
+        interfaces: Vec::new(),
+        run_hooks_in_background: state.run_hooks_in_background(),
+    })
 }

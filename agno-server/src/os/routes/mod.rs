@@ -1,16 +1,18 @@
 //! The router: every route, its fallback and the layers around them.
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth;
 use super::error::ApiError;
@@ -35,49 +37,48 @@ pub mod queue;
 pub mod runs;
 pub mod sessions;
 
+/// Every route, with its description for the OpenAPI document: the one
+/// list of what this server serves (the router and the document are both
+/// made from it). `body_timeout` is the longest pause in a JSON body.
+pub(crate) fn api(body_timeout: Duration) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::root))
+        .routes(routes!(health::health))
+        .routes(routes!(config::config))
+        .routes(routes!(openapi::openapi))
+        .routes(routes!(hooks::hooks))
+        .routes(routes!(queue::list))
+        .routes(routes!(queue::get))
+        .routes(routes!(queue::requeue))
+        .routes(routes!(queue::stats))
+        .routes(routes!(agents::list))
+        .routes(routes!(agents::get))
+        .routes(routes!(runs::create))
+        .routes(routes!(agents::get_run))
+        .routes(routes!(runs::cancel))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::get))
+        .routes(routes!(sessions::delete))
+        .routes(routes!(sessions::runs))
+        .routes(routes!(sessions::get_run))
+        // JSON bodies must arrive without a pause longer than the body
+        // timeout (a run's form has its own total deadline, see
+        // `read_run_form`, and no per-frame timer on the hot path).
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(sessions::delete_many))
+                .routes(routes!(sessions::rename))
+                .route_layer(RequestBodyTimeoutLayer::new(body_timeout)),
+        )
+}
+
 /// Builds the app: routes, auth, limits, request ids, request logs, panic
 /// catching and (if given) CORS.
 pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
     let body_limit = state.limits.max_body_bytes;
-    // The JSON bodies of these routes must arrive without a pause longer
-    // than the body timeout (a run's form has its own total deadline, see
-    // `read_run_form`, and no per-frame timer on the hot path).
-    let body_timeout = RequestBodyTimeoutLayer::new(state.limits.body_read_timeout);
-    let routes = Router::new()
-        .route("/", get(health::root))
-        .route("/health", get(health::health))
-        .route("/config", get(config::config))
-        .route("/openapi.json", get(openapi::openapi))
-        .route("/hooks", get(hooks::hooks))
-        .route("/queue/jobs", get(queue::list))
-        .route("/queue/jobs/{job_id}", get(queue::get))
-        .route("/queue/jobs/{job_id}/requeue", post(queue::requeue))
-        .route("/queue/stats", get(queue::stats))
-        .route("/agents", get(agents::list))
-        .route("/agents/{agent_id}", get(agents::get))
-        .route("/agents/{agent_id}/runs", post(runs::create))
-        .route("/agents/{agent_id}/runs/{run_id}", get(agents::get_run))
-        .route(
-            "/agents/{agent_id}/runs/{run_id}/cancel",
-            post(runs::cancel),
-        )
-        .route(
-            "/sessions",
-            get(sessions::list).delete(sessions::delete_many.layer(body_timeout.clone())),
-        )
-        .route(
-            "/sessions/{session_id}",
-            get(sessions::get).delete(sessions::delete),
-        )
-        .route("/sessions/{session_id}/runs", get(sessions::runs))
-        .route(
-            "/sessions/{session_id}/runs/{run_id}",
-            get(sessions::get_run),
-        )
-        .route(
-            "/sessions/{session_id}/rename",
-            post(sessions::rename.layer(body_timeout)),
-        )
+    let (routes, _) = api(state.limits.body_read_timeout).split_for_parts();
+    let routes = routes
+        .merge(openapi::docs())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

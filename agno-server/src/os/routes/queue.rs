@@ -6,18 +6,20 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::query;
 use crate::db::{Db, JobRecord, JobStats, JobStatus};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::state::AppState;
+use crate::os::wire::{ErrorBody, JobPage, PageInfo};
 
 /// The most jobs one page holds (Agno's `le=1000`).
 pub const MAX_JOBS_PAGE: usize = 1000;
 
 /// `?status=&limit=&page=&db_id=` of `GET /queue/jobs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobsQuery {
     /// Only jobs in this status.
     pub status: Option<String>,
@@ -40,32 +42,11 @@ fn default_page() -> usize {
 }
 
 /// `?db_id=` of the other queue routes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueDb {
     /// The store (the first one when absent).
     pub db_id: Option<String>,
-}
-
-/// Agno's `PaginationInfo`.
-#[derive(Debug, Serialize)]
-pub struct PageInfo {
-    /// This page, from 1.
-    pub page: usize,
-    /// Items per page.
-    pub limit: usize,
-    /// Pages in all.
-    pub total_pages: u64,
-    /// Items in all.
-    pub total_count: u64,
-}
-
-/// Agno's `PaginatedResponse[QueueJobSchema]`.
-#[derive(Debug, Serialize)]
-pub struct JobPage {
-    /// The jobs.
-    pub data: Vec<JobRecord>,
-    /// Where the page is.
-    pub meta: PageInfo,
 }
 
 fn store<'a>(state: &'a AppState, db_id: Option<&str>) -> ApiResult<&'a Arc<dyn Db>> {
@@ -80,6 +61,9 @@ fn store<'a>(state: &'a AppState, db_id: Option<&str>) -> ApiResult<&'a Arc<dyn 
 
 /// `GET /queue/jobs`: a page of jobs, newest first (payloads are `{}`
 /// here; `GET /queue/jobs/{id}` has the payload).
+#[utoipa::path(get, path = "/queue/jobs", tag = "Queue", summary = "List durable jobs", params(JobsQuery),
+    responses((status = 200, description = "A page of jobs, newest first", body = JobPage),
+        (status = 503, description = "No store: the durable queue is off", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     params: Result<Query<JobsQuery>, QueryRejection>,
@@ -103,8 +87,8 @@ pub async fn list(
     Ok(Json(JobPage {
         data,
         meta: PageInfo {
-            page: params.page,
-            limit: params.limit,
+            page: params.page as u64,
+            limit: params.limit as u64,
             total_pages: total.div_ceil(params.limit as u64),
             total_count: total,
         },
@@ -112,6 +96,9 @@ pub async fn list(
 }
 
 /// `GET /queue/jobs/{job_id}`: one job with its payload.
+#[utoipa::path(get, path = "/queue/jobs/{job_id}", tag = "Queue", summary = "One durable job",
+    params(("job_id" = String, Path, description = "The job's id"), QueueDb),
+    responses((status = 200, description = "The job with its payload", body = serde_json::Value)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
@@ -127,6 +114,9 @@ pub async fn get(
 
 /// `POST /queue/jobs/{job_id}/requeue`: a failed (or cancelled) job is
 /// queued again with fresh attempts, and its agent's worker woken.
+#[utoipa::path(post, path = "/queue/jobs/{job_id}/requeue", tag = "Queue", summary = "Requeue a failed or cancelled job",
+    params(("job_id" = String, Path, description = "The job's id"), QueueDb),
+    responses((status = 200, description = "The job, queued again", body = serde_json::Value)))]
 pub async fn requeue(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
@@ -150,6 +140,8 @@ pub async fn requeue(
 }
 
 /// `GET /queue/stats`: counts by status and the oldest queued job's age.
+#[utoipa::path(get, path = "/queue/stats", tag = "Queue", summary = "Job counts by status", params(QueueDb),
+    responses((status = 200, description = "Counts and the oldest queued job's age", body = serde_json::Value)))]
 pub async fn stats(
     State(state): State<AppState>,
     params: Result<Query<QueueDb>, QueryRejection>,

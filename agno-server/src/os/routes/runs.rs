@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tracing::Instrument;
 
 use crate::agent::AgentError;
@@ -12,6 +11,7 @@ use crate::os::error::{ApiError, ApiResult};
 use crate::os::form::read_run_form;
 use crate::os::sse;
 use crate::os::state::AppState;
+use crate::os::wire::{Accepted, Empty, ErrorBody, RunFormFields};
 
 /// `POST /agents/{id}/runs`.
 ///
@@ -19,6 +19,18 @@ use crate::os::state::AppState;
 /// cut it short, and the stored session is always whole. Background hooks
 /// never delay the answer: the JSON is sent (or the stream ends) when the
 /// inline hooks are done.
+#[utoipa::path(post, path = "/agents/{agent_id}/runs", tag = "Agents", summary = "Run an agent",
+    params(("agent_id" = String, Path, description = "The agent's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "With background=true: the same key gives the same run (at most 512 characters)")),
+    request_body(content(
+        (RunFormFields = "multipart/form-data"),
+        (RunFormFields = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The run (Agno's RunOutput) with stream=false, or its events with stream=true", content(
+            (serde_json::Value = "application/json"),
+            ("text/event-stream"))),
+        (status = 202, description = "background=true: accepted; poll GET /agents/{agent_id}/runs/{run_id}", body = Accepted),
+        (status = 429, description = "background=true: the queue is full", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
@@ -54,7 +66,7 @@ pub async fn create(
                 other => ApiError::from(other),
             })?;
         tracing::info!(run_id = %submitted.run_id, "background run accepted");
-        return Ok((StatusCode::ACCEPTED, Json(submitted)).into_response());
+        return Ok((StatusCode::ACCEPTED, Json(Accepted::from(submitted))).into_response());
     }
     if form.stream {
         let events = agent.run_stream_tracked(form.request, &state.runs);
@@ -99,12 +111,16 @@ fn idempotency_key(request: &Request) -> ApiResult<Option<String>> {
 /// cancelled at once; a run under way in this process stops at its next
 /// step and ends `CANCELLED`. Always 200 `{}`, as Agno answers (also for
 /// a finished or unknown run).
+#[utoipa::path(post, path = "/agents/{agent_id}/runs/{run_id}/cancel", tag = "Agents", summary = "Cancel a run",
+    params(("agent_id" = String, Path, description = "The agent's id"),
+        ("run_id" = String, Path, description = "The run's id")),
+    responses((status = 200, description = "Always `{}`, as Agno answers", body = Empty)))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path((agent_id, run_id)): Path<(String, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Empty>> {
     let agent = state.agent(&agent_id)?;
     let found = agent.cancel(&run_id).await?;
     tracing::info!(run_id = %run_id.escape_debug(), found, "cancel requested");
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }

@@ -7,22 +7,24 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use hooks_core::RunOutput;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::query;
-use crate::db::{Db, SessionQuery, SessionRecord};
+use crate::db::{Db, SessionQuery};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::form;
 use crate::os::state::AppState;
+use crate::os::wire::{PageInfo, RunSchema, SessionDetail, SessionPage, SessionSummary};
 
 /// The most runs `GET /sessions/{id}/runs` answers at once (Agno has no
 /// limit: a long session of large runs was one body of hundreds of MB).
 pub const MAX_RUNS_PAGE: usize = 1000;
 
 /// `?limit=&page=&db_id=` of `GET /sessions/{id}/runs`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunsParams {
     /// Runs per page (1 to [`MAX_RUNS_PAGE`], default the most).
     pub limit: Option<usize>,
@@ -33,7 +35,8 @@ pub struct RunsParams {
 }
 
 /// `?db_id=` on every sessions route.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DbParam {
     /// The store to use (the first one when absent).
     pub db_id: Option<String>,
@@ -56,85 +59,54 @@ fn session_not_found(session_id: &str) -> ApiError {
     ApiError::not_found(format!("Session with id '{session_id}' not found"))
 }
 
-/// A session as Agno's `SessionSchema` (list entries).
-fn summary(session: &SessionRecord) -> Value {
-    json!({
-        "session_id": session.session_id,
-        "session_name": session.session_name.clone().unwrap_or_default(),
-        "session_state": session.session_state,
-        "created_at": session.created_at,
-        "updated_at": session.updated_at,
-    })
-}
-
-/// A session as Agno's `AgentSessionDetailSchema`.
-fn detail(session: &SessionRecord, runs: &[RunOutput]) -> Value {
-    let total_tokens: u64 = runs
-        .iter()
-        .filter_map(|r| r.metrics.as_ref())
-        .map(|m| m.total_tokens)
-        .sum();
-    let chat_history: Vec<&hooks_core::Message> = runs
-        .iter()
-        .flat_map(|r| r.messages.iter())
-        .filter(|m| !m.from_history)
-        .collect();
-    json!({
-        "user_id": session.user_id,
-        "agent_session_id": session.session_id,
-        "session_id": session.session_id,
-        "session_type": session.session_type,
-        "session_name": session.session_name.clone().unwrap_or_default(),
-        "session_summary": session.summary,
-        "session_state": session.session_state,
-        "agent_id": session.agent_id,
-        "total_tokens": total_tokens,
-        "agent_data": session.agent_data,
-        "metadata": session.metadata,
-        "chat_history": chat_history,
-        "created_at": session.created_at,
-        "updated_at": session.updated_at,
-    })
-}
-
-/// A run as Agno's `RunSchema`: the stored run plus `run_input`.
-fn run(run: &RunOutput) -> ApiResult<Value> {
-    let mut value = serde_json::to_value(run).map_err(|e| ApiError::internal(&e))?;
-    if let (Some(map), Some(input)) = (value.as_object_mut(), &run.input) {
-        map.insert("run_input".into(), input.input_content.clone().into());
-    }
-    Ok(value)
+fn run(run: &RunOutput) -> RunSchema<'_> {
+    RunSchema::from(run)
 }
 
 /// `GET /sessions`: filters `type`, `component_id`, `user_id`,
 /// `session_name`; paging `limit`, `page`; `sort_by`, `sort_order`.
+#[utoipa::path(get, path = "/sessions", tag = "Sessions", summary = "List sessions",
+    params(
+        ("type" = Option<String>, Query, description = "agent, team or workflow (default agent)"),
+        ("component_id" = Option<String>, Query, description = "Only this agent's sessions"),
+        ("user_id" = Option<String>, Query, description = "Only this user's sessions"),
+        ("session_name" = Option<String>, Query, description = "Names containing this text"),
+        ("limit" = Option<u32>, Query, description = "Sessions per page (default 20, at most 1000)"),
+        ("page" = Option<u32>, Query, description = "The page, from 1"),
+        ("sort_by" = Option<String>, Query, description = "created_at, updated_at (default) or session_name"),
+        ("sort_order" = Option<String>, Query, description = "asc or desc (default)"),
+        DbParam),
+    responses((status = 200, description = "A page of sessions", body = SessionPage)))]
 pub async fn list(
     State(state): State<AppState>,
     params: Result<Query<DbParam>, QueryRejection>,
     filters: Result<Query<SessionQuery>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SessionPage>> {
     let params = query(params)?;
     let filters = query(filters)?;
     let page = db(&state, &params)?.list_sessions(filters).await?;
-    Ok(Json(json!({
-        "data": page.sessions.iter().map(summary).collect::<Vec<_>>(),
-        "meta": {
-            "page": page.page,
-            "limit": page.limit,
-            "total_pages": page.total_pages,
-            "total_count": page.total_count,
+    Ok(Json(SessionPage {
+        data: page.sessions.iter().map(SessionSummary::from).collect(),
+        meta: PageInfo {
+            page: page.page.into(),
+            limit: page.limit.into(),
+            total_pages: page.total_pages.into(),
+            total_count: page.total_count,
         },
-    })))
+    }))
 }
 
 /// The body of `DELETE /sessions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DeleteSessions {
     /// The sessions to delete.
     pub session_ids: Vec<String>,
 }
 
 /// `DELETE /sessions`: deletes the listed sessions and their runs.
+#[utoipa::path(delete, path = "/sessions", tag = "Sessions", summary = "Delete sessions and their runs",
+    params(DbParam), request_body = DeleteSessions,
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_many(
     State(state): State<AppState>,
     params: Result<Query<DbParam>, QueryRejection>,
@@ -152,11 +124,14 @@ pub async fn delete_many(
 }
 
 /// `GET /sessions/{id}`.
+#[utoipa::path(get, path = "/sessions/{session_id}", tag = "Sessions", summary = "One session with its history",
+    params(("session_id" = String, Path, description = "The session's id"), DbParam),
+    responses((status = 200, description = "Agno's AgentSessionDetailSchema", body = SessionDetail)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
     params: Result<Query<DbParam>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
     let db = db(&state, &params)?;
@@ -165,10 +140,13 @@ pub async fn get(
         .await?
         .ok_or_else(|| session_not_found(&session_id))?;
     let runs = db.get_runs(&session_id).await?;
-    Ok(Json(detail(&session, &runs)))
+    Ok(Json(SessionDetail::new(&session, &runs)).into_response())
 }
 
 /// `DELETE /sessions/{id}`.
+#[utoipa::path(delete, path = "/sessions/{session_id}", tag = "Sessions", summary = "Delete a session and its runs",
+    params(("session_id" = String, Path, description = "The session's id"), DbParam),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
@@ -184,11 +162,14 @@ pub async fn delete(
 }
 
 /// `GET /sessions/{id}/runs`.
+#[utoipa::path(get, path = "/sessions/{session_id}/runs", tag = "Sessions", summary = "A session's runs, oldest first",
+    params(("session_id" = String, Path, description = "The session's id"), RunsParams),
+    responses((status = 200, description = "Agno's RunSchema for each run of the page", body = Vec<RunSchema>)))]
 pub async fn runs(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
     params: Result<Query<RunsParams>, QueryRejection>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Response> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
     let limit = params.limit.unwrap_or(MAX_RUNS_PAGE);
@@ -204,20 +185,24 @@ pub async fn runs(
     let runs = db
         .get_runs_page(&session_id, limit, params.page.unwrap_or(1))
         .await?;
-    Ok(Json(runs.iter().map(run).collect::<ApiResult<_>>()?))
+    Ok(Json(runs.iter().map(run).collect::<Vec<_>>()).into_response())
 }
 
 /// `GET /sessions/{id}/runs/{run_id}`.
+#[utoipa::path(get, path = "/sessions/{session_id}/runs/{run_id}", tag = "Sessions", summary = "One run of a session",
+    params(("session_id" = String, Path, description = "The session's id"),
+        ("run_id" = String, Path, description = "The run's id"), DbParam),
+    responses((status = 200, description = "Agno's RunSchema", body = RunSchema)))]
 pub async fn get_run(
     State(state): State<AppState>,
     Path((session_id, run_id)): Path<(String, String)>,
     params: Result<Query<DbParam>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
     match db(&state, &params)?.get_run(&run_id).await? {
         Some(found) if found.session_id.as_deref() == Some(session_id.as_str()) => {
-            Ok(Json(run(&found)?))
+            Ok(Json(run(&found)).into_response())
         }
         _ => Err(ApiError::not_found(format!(
             "Run with id '{run_id}' not found in session '{session_id}'"
@@ -226,19 +211,23 @@ pub async fn get_run(
 }
 
 /// The body of `POST /sessions/{id}/rename`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Rename {
     /// The new name.
     pub session_name: String,
 }
 
 /// `POST /sessions/{id}/rename`: returns the renamed session.
+#[utoipa::path(post, path = "/sessions/{session_id}/rename", tag = "Sessions", summary = "Rename a session",
+    params(("session_id" = String, Path, description = "The session's id"), DbParam),
+    request_body = Rename,
+    responses((status = 200, description = "The renamed session", body = SessionDetail)))]
 pub async fn rename(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
     params: Result<Query<DbParam>, QueryRejection>,
     request: Result<Json<Rename>, JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
     let request = body(request)?;
@@ -253,5 +242,5 @@ pub async fn rename(
         .await?
         .ok_or_else(|| session_not_found(&session_id))?;
     let runs = db.get_runs(&session_id).await?;
-    Ok(Json(detail(&session, &runs)))
+    Ok(Json(SessionDetail::new(&session, &runs)).into_response())
 }
