@@ -88,14 +88,16 @@ pub use hooks_core;
 // What a program writing hooks and serving agents uses, by name.
 // Writing hooks: the attribute, its arguments, its results.
 pub use hooks_core::{
-    AgentInfo, CheckError, CheckFree, CheckKind, CheckTrigger, ExtraFields, FromHookArgs, HookArgs,
-    HookError, IntoHookResult, Job, Message, Metrics, OptionalFromHookArgs, RunContext, RunId,
-    RunInput, RunOutput, RunStatus, Session, UserId, hook,
+    AgentInfo, AnyPhase, CheckError, CheckFree, CheckKind, CheckTrigger, ExtraFields, FromHookArgs,
+    HookArgs, HookError, IntoHookResult, Job, Message, Metrics, OptionalFromHookArgs,
+    PostHooksOnly, PreHooksOnly, RunContext, RunId, RunInput, RunOutput, RunStatus, Session,
+    UserId, hook,
 };
 // Attaching, writing by hand and inspecting hooks.
 pub use hooks_core::{
     BoxHookFuture, Extensions, Hook, HookCall, HookContext, HookDef, HookMeta, HookRef,
-    IntoHookList, Phase, Phases, Registration, RegistryError, RunShared, hook_ref, registry,
+    IntoHookList, Phase, PhaseSet, Phases, Registration, RegistryError, RunShared, hook_ref,
+    registry,
 };
 // Running them.
 pub use hooks_core::{

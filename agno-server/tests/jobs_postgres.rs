@@ -29,7 +29,7 @@ struct Probe {
 }
 
 impl<'a> FromHookArgs<'a> for &'a Probe {
-    const PHASES: agno_server::Phases = agno_server::Phases::ALL;
+    type Available = agno_server::AnyPhase;
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.extension::<Probe>()
             .ok_or_else(|| HookError::msg("no Probe"))

@@ -2,8 +2,8 @@
 //! [`FromHookArgs`] impl.
 
 use crate::{
-    AgentInfo, ExtraFields, HookArgs, HookError, Job, Phases, RunContext, RunId, RunInput,
-    RunOutput, Session, UserId,
+    AgentInfo, AnyPhase, ExtraFields, HookArgs, HookError, Job, PhaseSet, PostHooksOnly,
+    RunContext, RunId, RunInput, RunOutput, Session, UserId,
 };
 
 /// A type a hook can take as an argument.
@@ -13,12 +13,12 @@ use crate::{
 /// program registered with [`HookArgs::extension`].
 ///
 /// ```
-/// use hooks_core::{FromHookArgs, HookArgs, HookError, Phases};
+/// use hooks_core::{AnyPhase, FromHookArgs, HookArgs, HookError};
 ///
 /// struct Tenant(String);
 ///
 /// impl<'a> FromHookArgs<'a> for &'a Tenant {
-///     const PHASES: Phases = Phases::ALL;
+///     type Available = AnyPhase;
 ///     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
 ///         args.extension::<Tenant>().ok_or_else(|| HookError::msg("no tenant registered"))
 ///     }
@@ -31,8 +31,10 @@ use crate::{
     note = "to inject a type of your own, implement `FromHookArgs` for it"
 )]
 pub trait FromHookArgs<'a>: Sized {
-    /// The phases in which this argument exists.
-    const PHASES: Phases;
+    /// The phases in which this argument exists: [`AnyPhase`] for most,
+    /// [`PostHooksOnly`] for the run's output. A hook attached to a phase
+    /// its arguments do not exist in does not compile.
+    type Available: PhaseSet;
 
     /// Whether the argument exists only in a durable job ([`Job`]): an
     /// agent refuses, at `build()`, a hook that takes one and does not run
@@ -51,7 +53,7 @@ fn missing(argument: &'static str, args: &HookArgs<'_>) -> HookError {
 }
 
 impl<'a> FromHookArgs<'a> for &'a RunInput {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.input().ok_or_else(|| missing("&RunInput", args))
@@ -59,7 +61,7 @@ impl<'a> FromHookArgs<'a> for &'a RunInput {
 }
 
 impl<'a> FromHookArgs<'a> for RunInput {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.input()
@@ -69,7 +71,7 @@ impl<'a> FromHookArgs<'a> for RunInput {
 }
 
 impl<'a> FromHookArgs<'a> for &'a RunOutput {
-    const PHASES: Phases = Phases::POST;
+    type Available = PostHooksOnly;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.output().ok_or_else(|| missing("&RunOutput", args))
@@ -77,7 +79,7 @@ impl<'a> FromHookArgs<'a> for &'a RunOutput {
 }
 
 impl<'a> FromHookArgs<'a> for RunOutput {
-    const PHASES: Phases = Phases::POST;
+    type Available = PostHooksOnly;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.output()
@@ -89,7 +91,7 @@ impl<'a> FromHookArgs<'a> for RunOutput {
 macro_rules! shared_argument {
     ($ty:ty, $field:ident) => {
         impl<'a> FromHookArgs<'a> for &'a $ty {
-            const PHASES: Phases = Phases::ALL;
+            type Available = AnyPhase;
             #[inline]
             fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
                 Ok(&args.shared().$field)
@@ -97,7 +99,7 @@ macro_rules! shared_argument {
         }
 
         impl<'a> FromHookArgs<'a> for $ty {
-            const PHASES: Phases = Phases::ALL;
+            type Available = AnyPhase;
             #[inline]
             fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
                 Ok(<$ty as Clone>::clone(&args.shared().$field))
@@ -114,7 +116,7 @@ shared_argument!(UserId, user_id);
 shared_argument!(ExtraFields, extra);
 
 impl<'a> FromHookArgs<'a> for &'a Job {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     const NEEDS_JOB: bool = true;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
@@ -123,7 +125,7 @@ impl<'a> FromHookArgs<'a> for &'a Job {
 }
 
 impl<'a> FromHookArgs<'a> for Job {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     const NEEDS_JOB: bool = true;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
@@ -132,7 +134,7 @@ impl<'a> FromHookArgs<'a> for Job {
 }
 
 impl<'a> FromHookArgs<'a> for HookArgs<'a> {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         Ok(*args)
@@ -146,12 +148,12 @@ impl<'a> FromHookArgs<'a> for HookArgs<'a> {
 /// apart. (`Option<T>` used to turn every error into `None`.)
 ///
 /// ```
-/// use hooks_core::{FromHookArgs, HookArgs, HookError, OptionalFromHookArgs, Phases};
+/// use hooks_core::{AnyPhase, HookArgs, HookError, OptionalFromHookArgs};
 ///
 /// struct Tenant(String);
 ///
 /// impl<'a> OptionalFromHookArgs<'a> for &'a Tenant {
-///     const PHASES: Phases = Phases::ALL;
+///     type Available = AnyPhase;
 ///     fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError> {
 ///         Ok(args.extension::<Tenant>()) // absent: None; nothing here can fail
 ///     }
@@ -162,15 +164,16 @@ impl<'a> FromHookArgs<'a> for HookArgs<'a> {
     note = "`Option<T>` needs `T: OptionalFromHookArgs`, which says when `T` is absent (`Ok(None)`) rather than failed (`Err`); implement it for your own type"
 )]
 pub trait OptionalFromHookArgs<'a>: Sized {
-    /// The phases in which the argument may be asked for.
-    const PHASES: Phases;
+    /// The phases in which the argument may be asked for (see
+    /// [`FromHookArgs::Available`]).
+    type Available: PhaseSet;
 
     /// The argument, `None` when absent, `Err` when it could not be made.
     fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError>;
 }
 
 impl<'a, T: OptionalFromHookArgs<'a>> FromHookArgs<'a> for Option<T> {
-    const PHASES: Phases = T::PHASES;
+    type Available = T::Available;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         T::from_hook_args_opt(args)
@@ -180,7 +183,7 @@ impl<'a, T: OptionalFromHookArgs<'a>> FromHookArgs<'a> for Option<T> {
 macro_rules! optional_when_missing {
     ($($ty:ty),* $(,)?) => {$(
         impl<'a> OptionalFromHookArgs<'a> for $ty {
-            const PHASES: Phases = Phases::ALL;
+            type Available = AnyPhase;
             #[inline]
             fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError> {
                 match <$ty as FromHookArgs<'a>>::from_hook_args(args) {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::{Hook, HookDef, HookRef};
+use crate::{Hook, HookDef, HookRef, Phases};
 
 /// Marks the phase a list is for (`Pre` or `Post`).
 pub trait PhaseKind {
@@ -25,12 +25,86 @@ impl PhaseKind for Post {
     const PHASE: crate::Phase = crate::Phase::Post;
 }
 
-/// Asserts at compile time that `H` can run in phase `P`.
-#[doc(hidden)]
-pub const fn assert_phase<H: HookDef, P: PhaseKind>() {
-    if !H::META.phases.allows(P::PHASE) {
-        panic!("{}", P::PHASE.misplaced_message());
-    }
+/// The phases an argument exists in, as a type: what
+/// [`FromHookArgs::Available`](crate::FromHookArgs::Available) names, so
+/// the compiler can check a hook's phase where it is attached.
+pub trait PhaseSet {
+    /// The same phases, as a value (for the runtime check of a
+    /// `Vec<HookRef>` and for [`HookMeta::phases`](crate::HookMeta::phases)).
+    const PHASES: Phases;
+}
+
+/// Exists in pre-hooks and post-hooks (most arguments).
+#[derive(Debug, Clone, Copy)]
+pub enum AnyPhase {}
+/// Exists only in pre-hooks, before the model is called (`&mut RunInput`).
+#[derive(Debug, Clone, Copy)]
+pub enum PreHooksOnly {}
+/// Exists only in post-hooks, once the model answered (`&RunOutput`,
+/// `RunOutput`, `&mut RunOutput`).
+#[derive(Debug, Clone, Copy)]
+pub enum PostHooksOnly {}
+
+impl PhaseSet for AnyPhase {
+    const PHASES: Phases = Phases::ALL;
+}
+impl PhaseSet for PreHooksOnly {
+    const PHASES: Phases = Phases::PRE;
+}
+impl PhaseSet for PostHooksOnly {
+    const PHASES: Phases = Phases::POST;
+}
+
+/// An argument available in `Self` exists in phase `P`.
+#[diagnostic::on_unimplemented(
+    message = "this hook cannot run in the `{P}` phase: one of its arguments is available in `{Self}`",
+    label = "this hook cannot be attached here",
+    note = "`&RunOutput`, `RunOutput` and `&mut RunOutput` exist only once the model answered: attach such a hook with `post_hooks`, or take `Option<&RunOutput>`",
+    note = "`&mut RunInput` exists only before the model is called: attach such a hook with `pre_hooks`",
+    note = "the notes below name the hook (\"required for `your_hook` to implement `RunsIn<..>`\") and, for an injected argument, its type (\"required for `&RunOutput` to implement `ArgIn<..>`\")"
+)]
+pub trait Allows<P: PhaseKind> {}
+
+impl<P: PhaseKind> Allows<P> for AnyPhase {}
+impl Allows<Pre> for PreHooksOnly {}
+impl Allows<Post> for PostHooksOnly {}
+
+/// An argument type that exists in phase `P` (its
+/// [`FromHookArgs::Available`](crate::FromHookArgs::Available) allows it).
+pub trait ArgIn<P: PhaseKind> {}
+
+impl<T, P> ArgIn<P> for T
+where
+    P: PhaseKind,
+    T: crate::FromHookArgs<'static>,
+    T::Available: Allows<P>,
+{
+}
+
+/// A hook that can run in phase `P`: `#[hook]` implements it, bounded by
+/// each argument's [`PhaseSet`], so a hook in the wrong phase is refused
+/// at the call that attaches it, naming the argument.
+///
+/// `#[hook]` also implements [`IntoHookList`] for each hook (rather than
+/// one impl for every `H: RunsIn<P>`, which would make the compiler
+/// report a tuple with one misplaced hook as "not a list of hooks"). A
+/// hook written by hand gets both from [`impl_hook_list!`](crate::impl_hook_list).
+pub trait RunsIn<P: PhaseKind>: HookDef {}
+
+/// For a hook written by hand (`impl Hook` and `impl HookDef`) that can
+/// run in both phases: implements [`RunsIn`] and [`IntoHookList`] for it,
+/// as `#[hook]` does, so it can be given to `pre_hooks`/`post_hooks` alone
+/// or in a tuple.
+#[macro_export]
+macro_rules! impl_hook_list {
+    ($hook:ty) => {
+        impl<P: $crate::PhaseKind> $crate::RunsIn<P> for $hook {}
+        impl<P: $crate::PhaseKind> $crate::IntoHookList<P> for $hook {
+            fn into_hook_list(self) -> ::std::vec::Vec<$crate::HookRef> {
+                ::std::vec![$crate::hook_ref(self)]
+            }
+        }
+    };
 }
 
 /// Something that can be given as a phase's hooks: one `#[hook]`, an array
@@ -47,16 +121,8 @@ pub trait IntoHookList<P: PhaseKind> {
     fn into_hook_list(self) -> Vec<HookRef>;
 }
 
-impl<H: HookDef, P: PhaseKind> IntoHookList<P> for H {
+impl<H: RunsIn<P>, P: PhaseKind, const N: usize> IntoHookList<P> for [H; N] {
     fn into_hook_list(self) -> Vec<HookRef> {
-        const { assert_phase::<H, P>() };
-        vec![Arc::new(self)]
-    }
-}
-
-impl<H: HookDef, P: PhaseKind, const N: usize> IntoHookList<P> for [H; N] {
-    fn into_hook_list(self) -> Vec<HookRef> {
-        const { assert_phase::<H, P>() };
         self.into_iter().map(|h| Arc::new(h) as HookRef).collect()
     }
 }
@@ -75,10 +141,9 @@ impl<P: PhaseKind> IntoHookList<P> for () {
 
 macro_rules! tuple_list {
     ($($name:ident),+) => {
-        impl<P: PhaseKind, $($name: HookDef),+> IntoHookList<P> for ($($name,)+) {
+        impl<P: PhaseKind, $($name: RunsIn<P>),+> IntoHookList<P> for ($($name,)+) {
             #[allow(non_snake_case)]
             fn into_hook_list(self) -> Vec<HookRef> {
-                $(const { assert_phase::<$name, P>() };)+
                 let ($($name,)+) = self;
                 vec![$(Arc::new($name) as HookRef),+]
             }

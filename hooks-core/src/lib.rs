@@ -70,7 +70,10 @@ pub use error::{CheckError, CheckKind, CheckTrigger, HookError};
 pub use extensions::Extensions;
 pub use extract::{FromHookArgs, OptionalFromHookArgs};
 pub use hook::{BoxHookFuture, Hook, HookCall, HookDef, HookRef};
-pub use hook_list::{IntoHookList, PhaseKind, Post, Pre, first_misplaced, hook_ref};
+pub use hook_list::{
+    Allows, AnyPhase, ArgIn, IntoHookList, PhaseKind, PhaseSet, Post, PostHooksOnly, Pre,
+    PreHooksOnly, RunsIn, first_misplaced, hook_ref,
+};
 pub use job::{DurableHooks, Job, JobSink, NoJobs};
 pub use meta::{HookMeta, Phase, Phases};
 pub use registry::{Registration, RegistryError};
@@ -89,11 +92,11 @@ pub use hooks_macros::hook;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::blocking::run_blocking;
-    pub use crate::hook_list::assert_phase;
     pub use crate::returns::{CheckProbe, MayCarryCheck};
     pub use crate::{
-        FromHookArgs, Hook, HookArgs, HookCall, HookContext, HookDef, HookError, HookMeta,
-        IntoHookResult, Phases, Registration,
+        Allows, ArgIn, FromHookArgs, Hook, HookArgs, HookCall, HookContext, HookDef, HookError,
+        HookMeta, HookRef, IntoHookList, IntoHookResult, PhaseKind, PhaseSet, Phases,
+        PostHooksOnly, PreHooksOnly, Registration, RunsIn, hook_ref,
     };
     pub use inventory;
     pub use std::result::Result::{self, Err, Ok};

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use hooks_core::{
-    Extensions, FromHookArgs, Hook, HookArgs, HookContext, HookError, OptionalFromHookArgs, Phases,
-    RunInput, RunOutput, RunShared, hook,
+    AnyPhase, Extensions, FromHookArgs, Hook, HookArgs, HookContext, HookError,
+    OptionalFromHookArgs, RunInput, RunOutput, RunShared, hook,
 };
 
 /// What the hooks saw.
@@ -13,7 +13,7 @@ use hooks_core::{
 struct Seen(Mutex<Vec<String>>);
 
 impl<'a> FromHookArgs<'a> for &'a Seen {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.extension::<Seen>()
             .ok_or_else(|| HookError::msg("no Seen"))
@@ -24,7 +24,7 @@ impl<'a> FromHookArgs<'a> for &'a Seen {
 struct Tenant(String);
 
 impl<'a> OptionalFromHookArgs<'a> for Tenant {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError> {
         match args.shared().extra.get("tenant") {
             None => Ok(None),

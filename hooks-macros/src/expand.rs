@@ -5,7 +5,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemFn, Path};
+use syn::{ItemFn, Path, Type};
 
 use crate::attr::{self, HookAttr};
 use crate::signature::{self, Arg, Signature};
@@ -136,8 +136,21 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
     let phases = sig.args.iter().map(|arg| match arg {
         Arg::InputMut => quote!(.and(#p::Phases::PRE)),
         Arg::OutputMut => quote!(.and(#p::Phases::POST)),
+        Arg::Extract(ty) => quote_spanned! {ty.span()=>
+            .and(<<#ty as #p::FromHookArgs<'_>>::Available as #p::PhaseSet>::PHASES)
+        },
+    });
+    // The same phases as bounds, so that attaching the hook to a phase one
+    // of its arguments does not exist in is an error at that call, naming
+    // the argument (each bound is spanned on it).
+    let phase_bounds = sig.args.iter().map(|arg| match arg {
+        Arg::InputMut => quote!(#p::PreHooksOnly: #p::Allows<__HookPhase>,),
+        Arg::OutputMut => quote!(#p::PostHooksOnly: #p::Allows<__HookPhase>,),
         Arg::Extract(ty) => {
-            quote_spanned!(ty.span()=> .and(<#ty as #p::FromHookArgs<'_>>::PHASES))
+            let ty = static_lifetimes(ty);
+            quote_spanned! {ty.span()=>
+                #ty: #p::ArgIn<__HookPhase>,
+            }
         }
     });
 
@@ -293,6 +306,23 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
             const META: #p::HookMeta = <#ident>::META;
         }
 
+        #(#cfg_attrs)*
+        impl<__HookPhase: #p::PhaseKind> #p::RunsIn<__HookPhase> for #ident
+        where
+            #(#phase_bounds)*
+        {
+        }
+
+        #(#cfg_attrs)*
+        impl<__HookPhase: #p::PhaseKind> #p::IntoHookList<__HookPhase> for #ident
+        where
+            #ident: #p::RunsIn<__HookPhase>,
+        {
+            fn into_hook_list(self) -> ::std::vec::Vec<#p::HookRef> {
+                ::std::vec![#p::hook_ref(self)]
+            }
+        }
+
         #background_check
         #durable_check
 
@@ -306,3 +336,25 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
 #[cfg(test)]
 #[path = "expand_tests.rs"]
 mod tests;
+
+/// `ty` with its elided and `'_` lifetimes made `'static`, for a bound
+/// outside the function (a hook has no lifetime parameters of its own).
+fn static_lifetimes(ty: &Type) -> Type {
+    struct Static;
+    impl syn::visit_mut::VisitMut for Static {
+        fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+            if reference.lifetime.is_none() {
+                reference.lifetime = Some(syn::Lifetime::new("'static", reference.and_token.span));
+            }
+            syn::visit_mut::visit_type_reference_mut(self, reference);
+        }
+        fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+            if lifetime.ident == "_" {
+                *lifetime = syn::Lifetime::new("'static", lifetime.apostrophe);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Static, &mut ty);
+    ty
+}

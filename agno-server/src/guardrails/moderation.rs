@@ -184,3 +184,5 @@ impl Hook for OpenAIModerationGuardrail {
 impl HookDef for OpenAIModerationGuardrail {
     const META: HookMeta = META;
 }
+
+hooks_core::impl_hook_list!(OpenAIModerationGuardrail);

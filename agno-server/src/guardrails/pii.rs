@@ -177,6 +177,8 @@ impl HookDef for PIIDetectionGuardrail {
     const META: HookMeta = meta("PIIDetectionGuardrail", line!(), true, true);
 }
 
+hooks_core::impl_hook_list!(PIIDetectionGuardrail);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,6 +101,8 @@ impl HookDef for PromptInjectionGuardrail {
     const META: HookMeta = META;
 }
 
+hooks_core::impl_hook_list!(PromptInjectionGuardrail);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use agno_server::{AgentOS, FromHookArgs, HookArgs, HookError, Phases, ShutdownReport};
+use agno_server::{AgentOS, AnyPhase, FromHookArgs, HookArgs, HookError, ShutdownReport};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -43,7 +43,7 @@ impl Gate {
 }
 
 impl<'a> FromHookArgs<'a> for &'a Gate {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.extension::<Gate>()
             .ok_or_else(|| HookError::msg("no Gate registered"))

@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use hooks_core::{
-    Extensions, FromHookArgs, HookArgs, HookContext, HookError, Phases, RunId, RunInput, RunShared,
+    AnyPhase, Extensions, FromHookArgs, HookArgs, HookContext, HookError, RunId, RunInput,
+    RunShared,
 };
 use tokio::sync::{Semaphore, mpsc};
 
@@ -23,7 +24,7 @@ impl Log {
 }
 
 impl<'a> FromHookArgs<'a> for &'a Log {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.extension::<Arc<Log>>()
             .map(|log| &**log)
@@ -38,7 +39,7 @@ pub struct Gate {
 }
 
 impl<'a> FromHookArgs<'a> for &'a Gate {
-    const PHASES: Phases = Phases::ALL;
+    type Available = AnyPhase;
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.extension::<Gate>()
             .ok_or_else(|| HookError::msg("no Gate registered"))

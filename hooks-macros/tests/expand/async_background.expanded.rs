@@ -12,8 +12,16 @@ impl send_notification {
         run_in_background: true,
         blocking: false,
         phases: ::hooks_core::__private::Phases::ALL
-            .and(<&RunOutput as ::hooks_core::__private::FromHookArgs<'_>>::PHASES)
-            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
+            .and(
+                <<&RunOutput as ::hooks_core::__private::FromHookArgs<
+                    '_,
+                >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            )
+            .and(
+                <<&AgentInfo as ::hooks_core::__private::FromHookArgs<
+                    '_,
+                >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            ),
         mutates: false,
         can_block: {
             #[allow(unused_imports)]
@@ -59,6 +67,23 @@ impl ::hooks_core::__private::Hook for send_notification {
 }
 impl ::hooks_core::__private::HookDef for send_notification {
     const META: ::hooks_core::__private::HookMeta = <send_notification>::META;
+}
+impl<
+    __HookPhase: ::hooks_core::__private::PhaseKind,
+> ::hooks_core::__private::RunsIn<__HookPhase> for send_notification
+where
+    &'static RunOutput: ::hooks_core::__private::ArgIn<__HookPhase>,
+    &'static AgentInfo: ::hooks_core::__private::ArgIn<__HookPhase>,
+{}
+impl<
+    __HookPhase: ::hooks_core::__private::PhaseKind,
+> ::hooks_core::__private::IntoHookList<__HookPhase> for send_notification
+where
+    send_notification: ::hooks_core::__private::RunsIn<__HookPhase>,
+{
+    fn into_hook_list(self) -> ::std::vec::Vec<::hooks_core::__private::HookRef> {
+        ::std::vec![::hooks_core::__private::hook_ref(self)]
+    }
 }
 const _: () = ::core::assert!(
     ! < send_notification > ::META.can_block,

@@ -13,7 +13,11 @@ impl redact {
         blocking: false,
         phases: ::hooks_core::__private::Phases::ALL
             .and(::hooks_core::__private::Phases::PRE)
-            .and(<&Session as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
+            .and(
+                <<&Session as ::hooks_core::__private::FromHookArgs<
+                    '_,
+                >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            ),
         mutates: true,
         can_block: {
             #[allow(unused_imports)]
@@ -71,6 +75,23 @@ impl ::hooks_core::__private::Hook for redact {
 }
 impl ::hooks_core::__private::HookDef for redact {
     const META: ::hooks_core::__private::HookMeta = <redact>::META;
+}
+impl<
+    __HookPhase: ::hooks_core::__private::PhaseKind,
+> ::hooks_core::__private::RunsIn<__HookPhase> for redact
+where
+    ::hooks_core::__private::PreHooksOnly: ::hooks_core::__private::Allows<__HookPhase>,
+    &'static Session: ::hooks_core::__private::ArgIn<__HookPhase>,
+{}
+impl<
+    __HookPhase: ::hooks_core::__private::PhaseKind,
+> ::hooks_core::__private::IntoHookList<__HookPhase> for redact
+where
+    redact: ::hooks_core::__private::RunsIn<__HookPhase>,
+{
+    fn into_hook_list(self) -> ::std::vec::Vec<::hooks_core::__private::HookRef> {
+        ::std::vec![::hooks_core::__private::hook_ref(self)]
+    }
 }
 ::hooks_core::__private::inventory::submit! {
     ::hooks_core::__private::Registration::new(& redact)

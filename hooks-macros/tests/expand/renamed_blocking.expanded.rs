@@ -12,7 +12,11 @@ impl audit_log {
         run_in_background: false,
         blocking: true,
         phases: my_app::hooks::__private::Phases::ALL
-            .and(<&UserId as my_app::hooks::__private::FromHookArgs<'_>>::PHASES),
+            .and(
+                <<&UserId as my_app::hooks::__private::FromHookArgs<
+                    '_,
+                >>::Available as my_app::hooks::__private::PhaseSet>::PHASES,
+            ),
         mutates: false,
         can_block: {
             #[allow(unused_imports)]
@@ -56,6 +60,22 @@ impl my_app::hooks::__private::Hook for audit_log {
 }
 impl my_app::hooks::__private::HookDef for audit_log {
     const META: my_app::hooks::__private::HookMeta = <audit_log>::META;
+}
+impl<
+    __HookPhase: my_app::hooks::__private::PhaseKind,
+> my_app::hooks::__private::RunsIn<__HookPhase> for audit_log
+where
+    &'static UserId: my_app::hooks::__private::ArgIn<__HookPhase>,
+{}
+impl<
+    __HookPhase: my_app::hooks::__private::PhaseKind,
+> my_app::hooks::__private::IntoHookList<__HookPhase> for audit_log
+where
+    audit_log: my_app::hooks::__private::RunsIn<__HookPhase>,
+{
+    fn into_hook_list(self) -> ::std::vec::Vec<my_app::hooks::__private::HookRef> {
+        ::std::vec![my_app::hooks::__private::hook_ref(self)]
+    }
 }
 my_app::hooks::__private::inventory::submit! {
     my_app::hooks::__private::Registration::new(& audit_log)

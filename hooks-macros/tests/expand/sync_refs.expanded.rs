@@ -13,8 +13,16 @@ impl log_request {
         run_in_background: false,
         blocking: false,
         phases: ::hooks_core::__private::Phases::ALL
-            .and(<&RunInput as ::hooks_core::__private::FromHookArgs<'_>>::PHASES)
-            .and(<&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::PHASES),
+            .and(
+                <<&RunInput as ::hooks_core::__private::FromHookArgs<
+                    '_,
+                >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            )
+            .and(
+                <<&AgentInfo as ::hooks_core::__private::FromHookArgs<
+                    '_,
+                >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            ),
         mutates: false,
         can_block: {
             #[allow(unused_imports)]
@@ -62,6 +70,23 @@ impl ::hooks_core::__private::Hook for log_request {
 }
 impl ::hooks_core::__private::HookDef for log_request {
     const META: ::hooks_core::__private::HookMeta = <log_request>::META;
+}
+impl<
+    __HookPhase: ::hooks_core::__private::PhaseKind,
+> ::hooks_core::__private::RunsIn<__HookPhase> for log_request
+where
+    &'static RunInput: ::hooks_core::__private::ArgIn<__HookPhase>,
+    &'static AgentInfo: ::hooks_core::__private::ArgIn<__HookPhase>,
+{}
+impl<
+    __HookPhase: ::hooks_core::__private::PhaseKind,
+> ::hooks_core::__private::IntoHookList<__HookPhase> for log_request
+where
+    log_request: ::hooks_core::__private::RunsIn<__HookPhase>,
+{
+    fn into_hook_list(self) -> ::std::vec::Vec<::hooks_core::__private::HookRef> {
+        ::std::vec![::hooks_core::__private::hook_ref(self)]
+    }
 }
 ::hooks_core::__private::inventory::submit! {
     ::hooks_core::__private::Registration::new(& log_request)
