@@ -11,7 +11,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 
 use super::DbError;
-use super::records::{SessionPage, SessionQuery, SessionRecord, SessionType, StoredSession};
+use super::records::{
+    SessionPage, SessionQuery, SessionRecord, SessionType, StoredSession, escape_like,
+};
 use super::run_row::RunRow;
 use super::schema::{RUNS_TABLE, SESSIONS_TABLE};
 
@@ -442,27 +444,7 @@ pub(crate) fn list_sessions(
     }
     tx.finish()?;
 
-    let total_pages = u32::try_from(total.div_ceil(u64::from(limit))).unwrap_or(u32::MAX);
-    Ok(SessionPage {
-        sessions,
-        unreadable,
-        total_count: total,
-        page,
-        limit,
-        total_pages,
-    })
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    Ok(SessionPage::new(sessions, unreadable, total, page, limit))
 }
 
 /// Deletes sessions (their runs go with them: `ON DELETE CASCADE`);

@@ -416,6 +416,40 @@ pub struct SessionPage {
     pub total_pages: u32,
 }
 
+impl SessionPage {
+    /// The page `page` of `limit` sessions out of `total_count`.
+    pub(crate) fn new(
+        sessions: Vec<SessionRecord>,
+        unreadable: Vec<String>,
+        total_count: u64,
+        page: u32,
+        limit: u32,
+    ) -> Self {
+        let total_pages = u32::try_from(total_count.div_ceil(u64::from(limit))).unwrap_or(u32::MAX);
+        Self {
+            sessions,
+            unreadable,
+            total_count,
+            page,
+            limit,
+            total_pages,
+        }
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE` pattern whose escape character
+/// is `\` (both stores).
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::jsonb_text;
-use crate::db::records::{SessionPage, SessionQuery, SessionRecord, StoredSession};
+use crate::db::records::{SessionPage, SessionQuery, SessionRecord, StoredSession, escape_like};
 use crate::db::run_row::RunRow;
 use crate::db::{DbError, RUNS_TABLE};
 
@@ -449,27 +449,7 @@ pub(crate) async fn list_sessions(
             }
         }
     }
-    let total_pages = u32::try_from(total.div_ceil(u64::from(limit))).unwrap_or(u32::MAX);
-    Ok(SessionPage {
-        sessions,
-        unreadable,
-        total_count: total,
-        page,
-        limit,
-        total_pages,
-    })
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE` pattern (backslash escapes).
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    Ok(SessionPage::new(sessions, unreadable, total, page, limit))
 }
 
 /// Deletes sessions (their runs go with them); returns how many existed.
