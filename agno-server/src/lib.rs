@@ -10,7 +10,7 @@
 //! /// Inline: the response waits for it, and it sees every run.
 //! #[hook]
 //! async fn log_analytics(run_output: &RunOutput, agent: &AgentInfo) {
-//!     tracing::info!(agent = agent.display_name(), run = %run_output.run_id, "analytics");
+//!     agno_server::tracing::info!(agent = agent.display_name(), run = %run_output.run_id, "analytics");
 //! }
 //!
 //! /// In the background, durable: written with its run, run again after a
@@ -39,10 +39,12 @@
 //! # What a program adds
 //!
 //! The hook runtime ([`hooks_core`]) is re-exported here: `use
-//! agno_server::{hook, RunInput}` works with this one dependency. A program
+//! agno_server::{hook, RunInput}` works with this one dependency, and so
+//! does logging from a hook (`agno_server::tracing::info!`). A program
 //! also depends on `tokio` (for `#[tokio::main]`), and on `futures-util`
 //! to iterate [`Agent::run_stream`] with `StreamExt`; `tracing-subscriber`
-//! only to choose its own log format.
+//! only to choose its own log format. `scripts/first_hour.sh` (run by CI)
+//! builds such a program in a crate of its own and checks what it logs.
 //!
 //! # Where things are
 //!
@@ -80,6 +82,10 @@ pub use agent::{
 pub use db::{Db, PostgresDb, SqliteDb};
 pub use model::{Echo, Model, OpenAIChat, OpenAIResponses};
 pub use os::{AgentOS, AgentOSBuilder};
+
+/// The `tracing` crate the server logs with: a hook logs through it
+/// (`agno_server::tracing::info!(..)`) without a dependency of its own.
+pub use tracing;
 
 /// The hook runtime this crate is built on, whole (for what the list below
 /// leaves out: the dispatcher's job sink, phase markers, ...).

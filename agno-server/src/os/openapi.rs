@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document (`GET /openapi.json`) and its page
-//! (`GET /docs`, Swagger UI, its assets built into the binary).
+//! (`GET /docs`, Swagger UI, its assets built into the binary; feature
+//! `docs`, on by default).
 //!
 //! The document is generated: each route's `#[utoipa::path]` gives its
 //! operation, the wire types ([`super::wire`]) their schemas, and the
@@ -15,7 +16,6 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
-use utoipa_swagger_ui::SwaggerUi;
 
 use super::auth::PUBLIC_PATHS;
 use super::wire::ErrorBody;
@@ -30,12 +30,6 @@ use super::wire::ErrorBody;
     components(schemas(ErrorBody))
 )]
 struct Base;
-
-/// The path of the document.
-pub const OPENAPI_PATH: &str = "/openapi.json";
-
-/// The path of its page.
-pub const DOCS_PATH: &str = "/docs";
 
 /// The document, from the routes: every operation of `api` with the
 /// bearer key and the error answers added.
@@ -136,11 +130,12 @@ pub async fn openapi() -> Response {
         .into_response()
 }
 
-/// `GET /docs`: Swagger UI reading [`OPENAPI_PATH`], its files served
-/// from the binary (no CDN; works offline).
+/// `GET /docs`: Swagger UI reading `/openapi.json`, its files served
+/// from the binary (no CDN; works offline). Feature `docs` (default).
+#[cfg(feature = "docs")]
 pub(super) fn docs() -> axum::Router<super::AppState> {
-    SwaggerUi::new(DOCS_PATH)
-        .config(utoipa_swagger_ui::Config::from(OPENAPI_PATH))
+    utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::from("/openapi.json"))
         .into()
 }
 

@@ -77,8 +77,9 @@ pub(crate) fn api(body_timeout: Duration) -> OpenApiRouter<AppState> {
 pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
     let body_limit = state.limits.max_body_bytes;
     let (routes, _) = api(state.limits.body_read_timeout).split_for_parts();
+    #[cfg(feature = "docs")]
+    let routes = routes.merge(openapi::docs());
     let routes = routes
-        .merge(openapi::docs())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
