@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use agno_server::db::{
-    Db, DbError, JobFence, JobOutcome, JobSettlement, NewJob, PostgresDb, SessionRecord,
+    Db, DbError, JobFence, JobOutcome, JobSettlement, JobStatus, NewJob, PostgresDb, SessionRecord,
     SessionType, StoreEvent,
 };
 use agno_server::{RunOutput, RunStatus};
@@ -161,7 +161,13 @@ async fn a_lease_that_runs_out_hands_the_job_over_and_fences_the_old_holder() {
     b.save_run_with_jobs(session("s"), &done, Vec::new(), Some(fence))
         .await
         .unwrap();
-    assert_eq!(b.settle_jobs(vec![settle(2)]).await.unwrap(), 1);
+    // That write completed the job too (one commit): the outcome
+    // reported after it changes nothing.
+    assert_eq!(
+        b.get_job("bg").await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
+    assert_eq!(b.settle_jobs(vec![settle(2)]).await.unwrap(), 0);
     let stored = a.get_run("bg").await.unwrap().unwrap();
     assert_eq!(stored.content.as_deref(), Some("done"));
 }

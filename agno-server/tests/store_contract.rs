@@ -49,6 +49,8 @@ contract!(
     hook_jobs_are_claimed_once_retried_failed_and_requeued,
     background_run_jobs_keep_their_key_and_cancel_while_queued,
     a_fenced_write_of_a_job_taken_over_writes_nothing,
+    a_run_job_that_fails_for_good_ends_its_run_visibly,
+    deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them,
 );
 
 fn session(id: &str, at: i64) -> SessionRecord {
@@ -494,16 +496,11 @@ async fn a_fenced_write_of_a_job_taken_over_writes_nothing(db: &dyn Db) {
     db.save_run_with_jobs(session("s", 1), &pending, vec![job], None)
         .await
         .unwrap();
-    let held = JobFence {
+    let fence = |attempt| JobFence {
         job_id: "b".into(),
-        attempt: 1,
+        attempt,
     };
-    let mut done = run("b", 1);
-    done.content = Some("first".into());
-    db.save_run_with_jobs(session("s", 1), &done, Vec::new(), Some(held.clone()))
-        .await
-        .unwrap();
-    // The attempt ends (retry): attempt 1 no longer holds the job.
+    // Attempt 1 loses the job (its lease ran out): attempt 2 holds it.
     db.settle_jobs(vec![settle(
         "b",
         1,
@@ -514,17 +511,134 @@ async fn a_fenced_write_of_a_job_taken_over_writes_nothing(db: &dyn Db) {
     )])
     .await
     .unwrap();
+    let claimed = db
+        .claim_jobs("w", vec!["agent-1".into()], 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].attempt, 2);
+    let mut done = run("b", 1);
     done.content = Some("zombie".into());
     let error = db
-        .save_run_with_jobs(session("s", 1), &done, Vec::new(), Some(held))
+        .save_run_with_jobs(session("s", 1), &done, Vec::new(), Some(fence(1)))
         .await
         .unwrap_err();
     assert!(
         matches!(error, DbError::Fenced { attempt: 1, .. }),
         "{error:?}"
     );
+    let stored = db.get_run("b").await.unwrap().unwrap();
     assert_eq!(
-        db.get_run("b").await.unwrap().unwrap().content.as_deref(),
-        Some("first")
+        stored.status,
+        RunStatus::Pending,
+        "the zombie wrote nothing"
+    );
+
+    // The holder's write ends the run and its job in one commit: no crash
+    // can leave a finished run whose job looks abandoned.
+    done.content = Some("second".into());
+    db.save_run_with_jobs(session("s", 1), &done, Vec::new(), Some(fence(2)))
+        .await
+        .unwrap();
+    let job = db.get_job("b").await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Completed);
+    // Its outcome, reported after, changes nothing; nor does a failure.
+    let changed = db
+        .settle_jobs(vec![
+            settle("b", 2, JobOutcome::Completed),
+            settle(
+                "b",
+                2,
+                JobOutcome::Failed {
+                    error: "late".into(),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(changed, 0);
+    let stored = db.get_run("b").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.content.as_deref()),
+        (RunStatus::Completed, Some("second"))
+    );
+    // A second write of the same attempt is refused: the job is done.
+    assert!(matches!(
+        db.save_run_with_jobs(session("s", 1), &done, Vec::new(), Some(fence(2)))
+            .await,
+        Err(DbError::Fenced { .. })
+    ));
+}
+
+async fn a_run_job_that_fails_for_good_ends_its_run_visibly(db: &dyn Db) {
+    let pending = RunOutput {
+        status: RunStatus::Pending,
+        ..run("c", 1)
+    };
+    let job = NewJob {
+        job_type: "run",
+        max_attempts: 1,
+        ..hook_job("c", Some("me"))
+    };
+    db.save_run_with_jobs(session("s", 1), &pending, vec![job], None)
+        .await
+        .unwrap();
+    db.settle_jobs(vec![settle(
+        "c",
+        1,
+        JobOutcome::Failed {
+            error: "the server stopped".into(),
+        },
+    )])
+    .await
+    .unwrap();
+    let stored = db.get_run("c").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.content.as_deref()),
+        (RunStatus::Error, Some("the server stopped"))
+    );
+    assert_eq!(
+        db.get_job("c").await.unwrap().unwrap().status,
+        JobStatus::Failed
+    );
+}
+
+async fn deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them(db: &dyn Db) {
+    let mut stored = run("r", 1);
+    stored.input = Some(RunInput::new("hello"));
+    stored.content = Some("answer".into());
+    // A durable post-hook's payload that refers to its run as stored
+    // (what a job of the seed's `send_notification` looks like).
+    let job = NewJob {
+        payload: json!({
+            "hook": "notify", "phase": "post", "run_id": "r",
+            "input_is_run": true, "output_is_run": true,
+            "session_id": "s", "session_created_at": 1,
+        })
+        .to_string(),
+        ..hook_job("j", None)
+    };
+    let other = NewJob {
+        session_id: "t".into(),
+        ..hook_job("k", None)
+    };
+    db.save_run_with_jobs(session("s", 1), &stored, vec![job, other], None)
+        .await
+        .unwrap();
+    assert!(db.delete_session("s").await.unwrap());
+    assert_eq!(db.get_run("r").await.unwrap(), None);
+    let job = db.get_job("j").await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Queued, "the job is still to run");
+    let payload = job.payload.as_object().unwrap();
+    assert!(
+        !payload.contains_key("input_is_run") && !payload.contains_key("output_is_run"),
+        "{payload:?}"
+    );
+    assert_eq!(payload["input"]["input_content"], "hello");
+    assert_eq!(payload["output"]["content"], "answer");
+    assert_eq!(payload["output"]["status"], "RUNNING", "as the hook saw it");
+    assert_eq!(
+        db.get_job("k").await.unwrap().unwrap().payload,
+        json!({"hook": "notify"}),
+        "another job is left as it was"
     );
 }

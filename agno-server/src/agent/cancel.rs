@@ -1,15 +1,76 @@
 //! The runs an agent is carrying out in this process, so a caller can
 //! cancel one by id (`POST /agents/{id}/runs/{run_id}/cancel`).
+//!
+//! A cancel can arrive before its run is registered here: a background
+//! run answered 202 whose task has not reached its first step yet, or a
+//! run another instance claims a moment after the cancel was published.
+//! As in Agno (its cancellation manager stores the intent for runs not
+//! yet registered), a cancel of a run that is not under way is kept as an
+//! intent for [`INTENT_TTL`], bounded to [`MAX_INTENTS`] ids (the oldest
+//! go first): a run registered with that id is cancelled at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
+
+/// How long a cancel of a run not (yet) under way here is remembered.
+pub(crate) const INTENT_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// The most remembered cancels (about 100 bytes each).
+pub(crate) const MAX_INTENTS: usize = 4_096;
 
 /// Run id → the token its steps check. Shared by an agent's clones.
 #[derive(Debug, Default)]
 pub(crate) struct RunRegistry {
-    runs: Mutex<HashMap<String, CancellationToken>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    runs: HashMap<String, CancellationToken>,
+    /// Cancels of runs not under way when they came, and when.
+    intents: HashMap<String, Instant>,
+    /// The ids of `intents`, oldest first (an id already taken may still
+    /// be here: it is skipped when met).
+    order: VecDeque<String>,
+}
+
+impl State {
+    /// Takes the intent to cancel `run_id`, if one was kept and is fresh.
+    fn take_intent(&mut self, run_id: &str) -> bool {
+        if self.intents.is_empty() {
+            return false;
+        }
+        self.intents
+            .remove(run_id)
+            .is_some_and(|when| when.elapsed() < INTENT_TTL)
+    }
+
+    /// Keeps the intent to cancel `run_id`, the oldest going past
+    /// [`MAX_INTENTS`].
+    fn keep_intent(&mut self, run_id: &str) {
+        if self.intents.contains_key(run_id) {
+            return;
+        }
+        while self.intents.len() >= MAX_INTENTS {
+            match self.order.pop_front() {
+                Some(oldest) => {
+                    self.intents.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        // Ids taken since they were kept stay in `order` until met: sweep
+        // them once they outnumber the kept ones.
+        if self.order.len() >= 2 * MAX_INTENTS {
+            let intents = &self.intents;
+            self.order.retain(|id| intents.contains_key(id));
+        }
+        self.intents.insert(run_id.to_owned(), Instant::now());
+        self.order.push_back(run_id.to_owned());
+    }
 }
 
 /// A run's place in the registry; dropping it (the run ended) removes it.
@@ -21,24 +82,26 @@ pub(crate) struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let removed = self
-            .registry
-            .runs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.run_id);
+        let removed = self.registry.lock().runs.remove(&self.run_id);
         drop(removed);
     }
 }
 
 impl RunRegistry {
-    /// Registers the run `run_id` until the returned guard is dropped.
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers the run `run_id` until the returned guard is dropped; a
+    /// cancel that came for it before is applied at once.
     pub(crate) fn register(self: &Arc<Self>, run_id: &str) -> Registered {
         let token = CancellationToken::new();
-        self.runs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(run_id.to_owned(), token.clone());
+        let mut state = self.lock();
+        if state.take_intent(run_id) {
+            token.cancel();
+        }
+        state.runs.insert(run_id.to_owned(), token.clone());
+        drop(state);
         Registered {
             registry: self.clone(),
             run_id: run_id.to_owned(),
@@ -47,15 +110,60 @@ impl RunRegistry {
     }
 
     /// Asks the run `run_id` to stop at its next step; `false` when no such
-    /// run is under way here.
+    /// run is under way here (the cancel is then kept for a run registered
+    /// later with that id).
     pub(crate) fn cancel(&self, run_id: &str) -> bool {
-        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        match runs.get(run_id) {
-            Some(token) => {
-                token.cancel();
-                true
-            }
-            None => false,
+        let mut state = self.lock();
+        if let Some(token) = state.runs.get(run_id) {
+            token.cancel();
+            return true;
         }
+        state.keep_intent(run_id);
+        false
+    }
+
+    /// Forgets a kept cancel of `run_id` (it was carried out in the
+    /// store: a queued background run).
+    pub(crate) fn forget(&self, run_id: &str) {
+        self.lock().take_intent(run_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancel_before_the_run_is_registered_cancels_it_at_once() {
+        let registry = Arc::new(RunRegistry::default());
+        assert!(!registry.cancel("r1"), "nothing under way yet");
+        let early = registry.register("r1");
+        assert!(early.token.is_cancelled());
+        drop(early);
+        // The intent was used up: the id registered again runs.
+        assert!(!registry.register("r1").token.is_cancelled());
+        // A run under way is cancelled where it is.
+        let running = registry.register("r2");
+        assert!(registry.cancel("r2"));
+        assert!(running.token.is_cancelled());
+    }
+
+    #[test]
+    fn kept_cancels_are_bounded_and_can_be_forgotten() {
+        let registry = Arc::new(RunRegistry::default());
+        for i in 0..MAX_INTENTS + 10 {
+            registry.cancel(&format!("r{i}"));
+        }
+        assert_eq!(registry.lock().intents.len(), MAX_INTENTS);
+        // The oldest went first.
+        assert!(!registry.register("r0").token.is_cancelled());
+        assert!(
+            registry
+                .register(&format!("r{}", MAX_INTENTS + 9))
+                .token
+                .is_cancelled()
+        );
+        registry.forget("r20");
+        assert!(!registry.register("r20").token.is_cancelled());
     }
 }

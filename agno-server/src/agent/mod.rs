@@ -220,8 +220,11 @@ impl Agent {
     /// process, to stop at its next step (before the model call, between
     /// streamed chunks, before the post-hooks): it ends `CANCELLED`, is
     /// stored so, and a stream ends with `RunCancelled`. Returns whether
-    /// such a run was found. A queued background run is cancelled in the
-    /// store instead ([`Agent::cancel`]).
+    /// such a run was found; if not, the cancel is kept for an hour and a
+    /// run that starts here with that id is cancelled at once (a
+    /// background run whose task had not started yet, as Agno keeps the
+    /// intent). A queued background run is cancelled in the store instead
+    /// ([`Agent::cancel`]).
     pub fn cancel_running(&self, run_id: &str) -> bool {
         self.inner.running.cancel(run_id)
     }
@@ -264,6 +267,7 @@ impl Agent {
             return Ok(false);
         };
         if db.cancel_queued_run(run_id).await? {
+            self.inner.running.forget(run_id);
             return Ok(true);
         }
         db.publish(crate::db::StoreEvent::CancelRun(run_id.to_owned()))

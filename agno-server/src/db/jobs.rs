@@ -111,20 +111,31 @@ pub struct JobFence {
     pub attempt: u32,
 }
 
-/// Refuses a write of `fence`'s attempt when the job moved on (taken over
-/// by another worker, cancelled, settled). The caller holds the write's
-/// transaction.
-pub(crate) fn check_fence(conn: &Connection, fence: &JobFence) -> Result<(), DbError> {
-    let held = conn
+/// Completes the job `fence` holds, in the transaction that writes its
+/// background run's result, so the run's end and its job's end are one
+/// commit (a crash between the two cannot leave a finished run whose job
+/// looks abandoned). Refuses the write ([`DbError::Fenced`]) when the job
+/// moved on: taken over by another worker, cancelled, settled. The caller
+/// holds the write's transaction.
+pub(crate) fn complete_fenced(
+    conn: &Connection,
+    fence: &JobFence,
+    now: i64,
+) -> Result<(), DbError> {
+    let changed = conn
         .prepare_cached(
-            "SELECT 1 FROM agno_jobs WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
+            "UPDATE agno_jobs SET status = 'completed', locked_by = NULL, locked_at = NULL,
+                    updated_at = ?3, completed_at = ?3
+              WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
         )?
-        .query_row(params![fence.job_id, fence.attempt], |_| Ok(()))
-        .optional()?;
-    held.ok_or_else(|| DbError::Fenced {
-        job_id: fence.job_id.clone(),
-        attempt: fence.attempt,
-    })
+        .execute(params![fence.job_id, fence.attempt, now])?;
+    if changed == 0 {
+        return Err(DbError::Fenced {
+            job_id: fence.job_id.clone(),
+            attempt: fence.attempt,
+        });
+    }
+    Ok(())
 }
 
 /// A stored job.
@@ -350,13 +361,28 @@ pub(crate) fn settle(
                       WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
                 )?
                 .execute(params![s.id, s.attempt, now + delay_secs, error, now])?,
-            JobOutcome::Failed { error } => conn
-                .prepare_cached(
-                    "UPDATE agno_jobs SET status = 'failed', error = ?3, locked_by = NULL,
-                            locked_at = NULL, updated_at = ?4, completed_at = ?4
-                      WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
-                )?
-                .execute(params![s.id, s.attempt, error, now])?,
+            JobOutcome::Failed { error } => {
+                let failed = conn
+                    .prepare_cached(
+                        "UPDATE agno_jobs SET status = 'failed', error = ?3, locked_by = NULL,
+                                locked_at = NULL, updated_at = ?4, completed_at = ?4
+                          WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
+                    )?
+                    .execute(params![s.id, s.attempt, error, now])?;
+                // A background run that will not run again ends visibly.
+                if failed > 0 {
+                    conn.prepare_cached(
+                        "UPDATE agno_runs SET status = 'ERROR',
+                                run_data = json_set(run_data, '$.status', 'ERROR', '$.content', ?2),
+                                updated_at = ?3
+                          WHERE run_id = ?1 AND status IN ('PENDING', 'RUNNING')
+                            AND json_valid(run_data)
+                            AND EXISTS (SELECT 1 FROM agno_jobs WHERE id = ?1 AND job_type = 'run')",
+                    )?
+                    .execute(params![s.id, error, now])?;
+                }
+                failed
+            }
             JobOutcome::Released => conn
                 .prepare_cached(
                     "UPDATE agno_jobs SET status = 'queued', attempt = attempt - 1,
@@ -391,7 +417,7 @@ pub(crate) fn recover(
                             WHERE job_type = 'run' AND status = 'running'
                               AND coalesce(locked_by, '') <> ?1 AND attempt >= max_attempts
                               AND component_id IN (SELECT value FROM json_each(?3)))
-            AND json_valid(run_data)",
+            AND status IN ('PENDING', 'RUNNING') AND json_valid(run_data)",
     )?
     .execute(params![owner, now, components])?;
     let failed = conn
@@ -414,6 +440,46 @@ pub(crate) fn recover(
         )?
         .execute(params![owner, now, components])?;
     Ok((queued, failed))
+}
+
+/// Before the sessions `session_ids` are deleted (their runs with them):
+/// the durable hooks' jobs still to run or requeue (queued, running,
+/// failed) whose payload refers to its run as stored
+/// ([`copy_run_in`](crate::jobs::copy_run_in)) get a copy of the run, so
+/// they run as they would have. The caller holds the delete's
+/// transaction. Returns how many jobs were changed. (A scan of the jobs
+/// table: deletes are rare, and an index on `session_id` would cost every
+/// job's insert.)
+pub(crate) fn copy_runs_into_jobs(
+    conn: &Connection,
+    session_ids: &[String],
+) -> Result<usize, DbError> {
+    let sessions = serde_json::to_string(session_ids)?;
+    let mut select = conn.prepare_cached(
+        "SELECT j.id, j.payload, r.run_id, r.run_data FROM agno_jobs AS j
+           JOIN agno_runs AS r ON r.run_id = json_extract(j.payload, '$.run_id')
+          WHERE j.job_type = 'hook' AND j.status IN ('queued', 'running', 'failed')
+            AND j.session_id IN (SELECT value FROM json_each(?1))
+            AND (json_extract(j.payload, '$.input_is_run')
+                 OR json_extract(j.payload, '$.output_is_run'))",
+    )?;
+    let found = select
+        .query_map([&sessions], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                (row.get::<_, String>(2)?, row.get::<_, SqlValue>(3)?),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut update = conn.prepare_cached("UPDATE agno_jobs SET payload = ?2 WHERE id = ?1")?;
+    for (id, payload, run) in &found {
+        let run = super::queries::decode_run(run.clone())?;
+        let payload = crate::jobs::copy_run_in(payload, run)
+            .map_err(|e| DbError::corrupt(JOBS_TABLE, id, "payload", e))?;
+        update.execute(params![id, payload])?;
+    }
+    Ok(found.len())
 }
 
 /// The job a client's `Idempotency-Key` (for `user_id`) made, if any.

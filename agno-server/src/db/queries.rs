@@ -447,9 +447,11 @@ pub(crate) fn list_sessions(
     Ok(SessionPage::new(sessions, unreadable, total, page, limit))
 }
 
-/// Deletes sessions (their runs go with them: `ON DELETE CASCADE`);
-/// returns how many existed.
+/// Deletes sessions (their runs go with them: `ON DELETE CASCADE`; the
+/// durable jobs that refer to those runs get a copy first); returns how
+/// many existed.
 pub(crate) fn delete_sessions(conn: &Connection, session_ids: &[String]) -> Result<u64, DbError> {
+    super::jobs::copy_runs_into_jobs(conn, session_ids)?;
     let mut stmt = conn.prepare_cached("DELETE FROM agno_sessions WHERE session_id = ?1")?;
     let mut deleted = 0u64;
     for id in session_ids {
@@ -531,7 +533,8 @@ fn read_run_row(row: &Row<'_>) -> rusqlite::Result<(String, SqlValue)> {
     Ok((row.get(0)?, row.get(1)?))
 }
 
-fn decode_run((run_id, data): (String, SqlValue)) -> Result<RunOutput, DbError> {
+/// A run from its stored `(run_id, run_data)`.
+pub(crate) fn decode_run((run_id, data): (String, SqlValue)) -> Result<RunOutput, DbError> {
     let bytes = match &data {
         SqlValue::Text(text) => text.as_bytes(),
         SqlValue::Blob(blob) => blob.as_slice(),

@@ -189,7 +189,7 @@ impl Db for SqliteDb {
                 .writer
                 .submit(move |conn| {
                     if let Some(fence) = &fence {
-                        jobs::check_fence(conn, fence)?;
+                        jobs::complete_fenced(conn, fence, now)?;
                     }
                     queries::save_run(conn, &session, &row, now)?;
                     jobs::insert(conn, &new_jobs, now)

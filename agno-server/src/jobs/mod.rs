@@ -37,7 +37,7 @@ use std::time::Duration;
 
 pub use worker::{JobCounters, JobWorker, JobsShutdown};
 
-pub(crate) use payload::{HookPayload, RunPayload};
+pub(crate) use payload::{HookPayload, RunPayload, copy_run_in};
 
 /// How durable jobs are run and retried. `JobOptions::default()` suits a
 /// server.

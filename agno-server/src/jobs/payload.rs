@@ -220,15 +220,7 @@ impl HookPayload {
         };
         let output = match (self.output, self.output_is_run) {
             (Some(output), _) => Some(output),
-            (None, true) => {
-                // The run as the hook saw it: before it was ended.
-                let mut output = run.ok_or_else(gone)?;
-                output.status = RunStatus::Running;
-                if let Some(metrics) = &mut output.metrics {
-                    metrics.duration = None;
-                }
-                Some(output)
-            }
+            (None, true) => Some(as_seen(run.ok_or_else(gone)?)),
             (None, false) => None,
         };
         let state = Arc::new(self.state);
@@ -252,6 +244,36 @@ impl HookPayload {
         };
         Ok(HookContext::restore(phase, input, output, shared))
     }
+}
+
+/// The stored run as a post-hook saw it: before it was ended.
+fn as_seen(mut run: RunOutput) -> RunOutput {
+    run.status = RunStatus::Running;
+    if let Some(metrics) = &mut run.metrics {
+        metrics.duration = None;
+    }
+    run
+}
+
+/// `payload` with the run it refers to (`input_is_run`, `output_is_run`)
+/// copied in, for a job that must outlive its run: the store calls it
+/// before it deletes a session's runs. Other fields are kept as they are.
+pub(crate) fn copy_run_in(payload: &str, run: RunOutput) -> Result<String, serde_json::Error> {
+    let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(payload)?;
+    let mut flag = |key: &str| {
+        fields
+            .remove(key)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    };
+    let (input, output) = (flag("input_is_run"), flag("output_is_run"));
+    if input {
+        fields.insert("input".into(), serde_json::to_value(&run.input)?);
+    }
+    if output {
+        fields.insert("output".into(), serde_json::to_value(as_seen(run))?);
+    }
+    serde_json::to_string(&fields)
 }
 
 /// A background run's payload: what the caller asked for.
@@ -366,5 +388,17 @@ mod tests {
             .unwrap();
         assert_eq!(back.output(), cx.output());
         assert_eq!(back.input(), cx.input());
+
+        // The run copied in (its session is being deleted): the payload
+        // restores alone, to the same snapshot.
+        let copied = copy_run_in(&json, stored).unwrap();
+        let payload = HookPayload::read(&copied).unwrap();
+        assert_eq!(payload.needs_run(), None, "{copied}");
+        let back = payload
+            .restore(shared.agent.clone(), Default::default(), None)
+            .unwrap();
+        assert_eq!(back.output(), cx.output());
+        assert_eq!(back.input(), cx.input());
+        assert_eq!(back.shared().session, shared.session);
     }
 }

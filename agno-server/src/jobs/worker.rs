@@ -583,6 +583,7 @@ impl JobWorker {
         self.hold(&attempt.id, true);
         self.inner.tracker.spawn(async move {
             let inner = &worker.inner;
+            let is_run = matches!(work, Work::Run { .. });
             let (name, run_id, result) = match work {
                 Work::Hook { hook, mut cx } => {
                     let result = tokio::select! {
@@ -606,6 +607,17 @@ impl JobWorker {
             let Attempt { id, number, max } = attempt;
             let id_for_lease = id.clone();
             let outcome = match result {
+                // A background run cut mid-way may have called its model:
+                // the attempt counts, as a crash's does (a run is not run
+                // again past `run_max_attempts`), and its row says why.
+                None if is_run => worker.failed(
+                    name,
+                    &run_id,
+                    &id,
+                    number,
+                    max,
+                    "the server stopped (shutdown deadline) while the run was under way",
+                ),
                 None => {
                     bump(&inner.counters.released, 1);
                     tracing::warn!(job = name, run_id = %run_id, job_id = %id, "durable job stopped by the shutdown deadline: left queued for the next start");

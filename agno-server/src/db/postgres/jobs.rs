@@ -79,29 +79,65 @@ pub(crate) async fn insert(
     Ok(jobs.iter().any(|j| j.claimed_by.is_none()))
 }
 
-/// Refuses the write of `fence`'s attempt when the job moved on; locks
-/// the job's row until the caller's transaction ends, so a takeover waits
-/// for the write instead of racing it.
-pub(crate) async fn check_fence(
+/// Completes the job `fence` holds, in the transaction that writes its
+/// background run's result (one commit ends both), or refuses the write
+/// ([`DbError::Fenced`]) when the job moved on. The job's row is locked
+/// first, and until the caller's transaction ends: a takeover waits for
+/// the write instead of racing it, and every writer of a job and its run
+/// (this, [`recover`], [`settle`], [`cancel_queued_run`]) locks the job
+/// before the run, so none of them deadlocks another.
+pub(crate) async fn complete_fenced(
     client: &impl GenericClient,
     fence: &JobFence,
+    now: i64,
 ) -> Result<(), DbError> {
     let statement = client
         .prepare_cached(
-            "SELECT 1 FROM agno_jobs WHERE id = $1 AND attempt = $2 AND status = 'running'
-             FOR UPDATE",
+            "UPDATE agno_jobs SET status = 'completed', locked_by = NULL, locked_at = NULL,
+                    updated_at = $3, completed_at = $3
+              WHERE id = $1 AND attempt = $2 AND status = 'running'",
         )
         .await?;
-    let held = client
-        .query_opt(&statement, &[&fence.job_id, &i64::from(fence.attempt)])
+    let changed = client
+        .execute(
+            &statement,
+            &[&fence.job_id, &i64::from(fence.attempt), &now],
+        )
         .await?;
-    match held {
-        Some(_) => Ok(()),
-        None => Err(DbError::Fenced {
+    if changed == 0 {
+        return Err(DbError::Fenced {
             job_id: fence.job_id.clone(),
             attempt: fence.attempt,
-        }),
+        });
     }
+    Ok(())
+}
+
+/// Ends the background runs `run_ids` whose jobs failed for good: a row
+/// still `PENDING` or `RUNNING` says `ERROR`, and why. The caller holds
+/// the transaction that failed the jobs (locked first).
+async fn fail_runs(
+    client: &impl GenericClient,
+    run_ids: &[String],
+    reason: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    if run_ids.is_empty() {
+        return Ok(());
+    }
+    let statement = client
+        .prepare_cached(
+            "UPDATE agno_runs SET status = 'ERROR',
+                    run_data = run_data || jsonb_build_object('status', 'ERROR', 'content', $2::text),
+                    updated_at = $3
+              WHERE run_id = ANY($1) AND status IN ('PENDING', 'RUNNING')
+                AND jsonb_typeof(run_data) = 'object'",
+        )
+        .await?;
+    client
+        .execute(&statement, &[&run_ids, &reason, &now])
+        .await?;
+    Ok(())
 }
 
 /// Claims up to `limit` due, queued jobs of `components`, oldest first.
@@ -202,12 +238,17 @@ pub(crate) async fn settle(
                     .prepare_cached(
                         "UPDATE agno_jobs SET status = 'failed', error = $3, locked_by = NULL,
                                 locked_at = NULL, updated_at = $4, completed_at = $4
-                          WHERE id = $1 AND attempt = $2 AND status = 'running'",
+                          WHERE id = $1 AND attempt = $2 AND status = 'running'
+                         RETURNING job_type",
                     )
                     .await?;
-                client
-                    .execute(&statement, &[&s.id, &attempt, error, &now])
-                    .await?
+                let failed = client
+                    .query(&statement, &[&s.id, &attempt, error, &now])
+                    .await?;
+                if failed.iter().any(|row| row.get::<_, &str>(0) == "run") {
+                    fail_runs(client, std::slice::from_ref(&s.id), error, now).await?;
+                }
+                failed.len() as u64
             }
             JobOutcome::Released => {
                 let statement = client
@@ -251,20 +292,8 @@ pub(crate) async fn recover(
     stale: i64,
     now: i64,
 ) -> Result<(usize, usize), DbError> {
-    let runs = client
-        .prepare_cached(
-            "UPDATE agno_runs SET status = 'ERROR',
-                    run_data = run_data || jsonb_build_object('status', 'ERROR', 'content',
-                        'the instance running it stopped; it is not run again (max_attempts)'),
-                    updated_at = $1
-              WHERE run_id IN (SELECT id FROM agno_jobs
-                                WHERE job_type = 'run' AND status = 'running'
-                                  AND locked_at < $2 AND attempt >= max_attempts
-                                  AND component_id = ANY($3))
-                AND jsonb_typeof(run_data) = 'object'",
-        )
-        .await?;
-    client.execute(&runs, &[&now, &stale, &components]).await?;
+    // The jobs first, then their runs: the order every writer of both
+    // takes (see `complete_fenced`).
     let failed = client
         .prepare_cached(
             "UPDATE agno_jobs SET status = 'failed', locked_by = NULL, locked_at = NULL,
@@ -272,12 +301,23 @@ pub(crate) async fn recover(
                             || attempt || ' of ' || max_attempts,
                     updated_at = $1, completed_at = $1
               WHERE status = 'running' AND locked_at < $2 AND attempt >= max_attempts
-                AND component_id = ANY($3)",
+                AND component_id = ANY($3)
+             RETURNING id, job_type",
         )
         .await?;
-    let failed = client
-        .execute(&failed, &[&now, &stale, &components])
-        .await?;
+    let failed = client.query(&failed, &[&now, &stale, &components]).await?;
+    let runs: Vec<String> = failed
+        .iter()
+        .filter(|row| row.get::<_, &str>(1) == "run")
+        .map(|row| row.get(0))
+        .collect();
+    fail_runs(
+        client,
+        &runs,
+        "the instance running it stopped; it is not run again (max_attempts)",
+        now,
+    )
+    .await?;
     let queued = client
         .prepare_cached(
             "UPDATE agno_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL,
@@ -288,7 +328,7 @@ pub(crate) async fn recover(
     let queued = client
         .execute(&queued, &[&now, &stale, &components])
         .await?;
-    Ok((queued as usize, failed as usize))
+    Ok((queued as usize, failed.len()))
 }
 
 const COLUMNS: &str = "id, component_type, job_type, component_id, session_id, user_id, \
@@ -408,6 +448,45 @@ pub(crate) async fn stats(client: &impl GenericClient, now: i64) -> Result<JobSt
         counts,
         oldest_queued_age_seconds: oldest.map_or(0, |t| (now - t).max(0)),
     })
+}
+
+/// Before the sessions `session_ids` are deleted: the durable hooks' jobs
+/// still to run or requeue whose payload refers to its run as stored get
+/// a copy of the run (see the SQLite store's `copy_runs_into_jobs`). The
+/// caller holds the delete's transaction; the jobs are locked before the
+/// runs, as by every writer of both.
+pub(crate) async fn copy_runs_into_jobs(
+    client: &impl GenericClient,
+    session_ids: &[String],
+) -> Result<usize, DbError> {
+    let select = client
+        .prepare_cached(
+            "SELECT j.id, j.payload::text, r.run_id, r.run_data::text FROM agno_jobs AS j
+               JOIN agno_runs AS r ON r.run_id = j.payload->>'run_id'
+              WHERE j.job_type = 'hook' AND j.status IN ('queued', 'running', 'failed')
+                AND j.session_id = ANY($1)
+                AND (coalesce((j.payload->>'input_is_run')::boolean, false)
+                     OR coalesce((j.payload->>'output_is_run')::boolean, false))
+                FOR UPDATE OF j",
+        )
+        .await?;
+    let found = client.query(&select, &[&session_ids]).await?;
+    let update = client
+        .prepare_cached("UPDATE agno_jobs SET payload = $2::text::jsonb WHERE id = $1")
+        .await?;
+    for row in &found {
+        let id: &str = row.get(0);
+        let run_id: String = row.get(2);
+        let data: String = row.get(3);
+        let run = serde_json::from_str(&data)
+            .map_err(|e| DbError::corrupt(crate::db::RUNS_TABLE, run_id, "run_data", e))?;
+        let payload = crate::jobs::copy_run_in(row.get(1), run)
+            .map_err(|e| DbError::corrupt(JOBS_TABLE, id, "payload", e))?;
+        client
+            .execute(&update, &[&id, &super::jsonb_text(payload)])
+            .await?;
+    }
+    Ok(found.len())
 }
 
 /// The job a client's `Idempotency-Key` (for `user_id`) made.

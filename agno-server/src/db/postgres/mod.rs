@@ -294,7 +294,7 @@ impl Db for PostgresDb {
             let channel = &self.inner.channel;
             self.in_transaction(async |tx| {
                 if let Some(fence) = &fence {
-                    jobs::check_fence(tx, fence).await?;
+                    jobs::complete_fenced(tx, fence, now).await?;
                 }
                 sessions::save_run(tx, &session, &row, now).await?;
                 if jobs::insert(tx, &new_jobs, now).await? {
@@ -463,15 +463,17 @@ impl Db for PostgresDb {
 
     fn delete_session(&self, session_id: &str) -> DbFuture<'_, bool> {
         let ids = vec![session_id.to_owned()];
-        Box::pin(
-            async move { Ok(sessions::delete_sessions(&self.client().await?, &ids).await? > 0) },
-        )
+        Box::pin(async move { Ok(self.delete_sessions(ids).await? > 0) })
     }
 
     fn delete_sessions(&self, session_ids: Vec<String>) -> DbFuture<'_, u64> {
-        Box::pin(
-            async move { sessions::delete_sessions(&self.client().await?, &session_ids).await },
-        )
+        Box::pin(async move {
+            self.in_transaction(async |tx| {
+                jobs::copy_runs_into_jobs(tx, &session_ids).await?;
+                sessions::delete_sessions(tx, &session_ids).await
+            })
+            .await
+        })
     }
 
     fn rename_session(&self, session_id: &str, name: &str) -> DbFuture<'_, Option<SessionRecord>> {
