@@ -132,6 +132,22 @@ fn fast_retries() -> JobOptions {
     }
 }
 
+/// Polls `check` until it gives a value; fails the test (instead of
+/// hanging) if it has not after 30 s.
+async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within 30 s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 fn open_db(dir: &tempfile::TempDir) -> SqliteDb {
     SqliteDb::new(dir.path().join("agent.db")).unwrap()
 }
@@ -239,13 +255,11 @@ async fn a_failing_hook_is_retried_with_the_same_job_id_then_failed_then_requeue
     );
     assert_eq!(attempts.iter().map(|a| a.2).collect::<Vec<_>>(), [1, 2, 3]);
     // Out of attempts: failed, kept, with the reason.
-    let job = loop {
+    let job = until("the job failed", || async {
         let job = db.get_job(&job_id).await.unwrap().unwrap();
-        if job.status == JobStatus::Failed {
-            break job;
-        }
-        tokio::task::yield_now().await;
-    };
+        (job.status == JobStatus::Failed).then_some(job)
+    })
+    .await;
     assert_eq!(job.attempt, 3);
     assert!(
         job.error.as_deref().unwrap().contains("attempt 3"),
@@ -359,13 +373,11 @@ async fn a_job_whose_hook_is_gone_fails_visibly_with_the_reason() {
     let (probe, _seen) = Probe::new(true);
     let after = agent(&db, probe, fast_retries());
     after.start_jobs();
-    let failed = loop {
+    let failed = until("a failed job", || async {
         let (jobs, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
-        if let Some(job) = jobs.into_iter().next() {
-            break job;
-        }
-        tokio::task::yield_now().await;
-    };
+        jobs.into_iter().next()
+    })
+    .await;
     let error = failed.error.unwrap();
     assert!(error.contains("no hook named \"ephemeral\""), "{error}");
     after.jobs().shutdown(Duration::from_secs(10)).await;
@@ -475,16 +487,30 @@ async fn a_sigkilled_process_leaves_its_jobs_and_the_next_start_runs_them() {
         stats.counts["running"], 4,
         "the dead process's jobs: {stats:?}"
     );
+    let (running, _) = db.list_jobs(Some(JobStatus::Running), 10, 1).await.unwrap();
+    let mut stored_jobs: Vec<String> = running
+        .into_iter()
+        .filter(|job| job.job_type == "hook")
+        .map(|job| job.id)
+        .collect();
     let (probe, mut seen) = Probe::new(true);
     let agent = agent(&db, probe, fast_retries());
     agent.start_jobs();
     let mut ran = Vec::new();
+    let mut ran_jobs = Vec::new();
     for _ in 0..3 {
-        let (run_id, _, attempt, content) = seen.recv().await.unwrap();
+        let (run_id, job_id, attempt, content) = seen.recv().await.unwrap();
         assert_eq!(attempt, 2, "the crashed attempt counts");
         assert!(content.starts_with("Echo: before the crash"), "{content}");
         ran.push(run_id);
+        ran_jobs.push(job_id);
     }
+    ran_jobs.sort();
+    stored_jobs.sort();
+    assert_eq!(
+        ran_jobs, stored_jobs,
+        "the job ids are those of before the crash"
+    );
     ran.sort();
     let mut ids = ids;
     ids.sort();
@@ -504,13 +530,11 @@ async fn a_sigkilled_process_leaves_its_jobs_and_the_next_start_runs_them() {
         RunStatus::Pending
     );
     runs.start_jobs();
-    let failed = loop {
+    let failed = until("the background run ended", || async {
         let run = db.get_run(&run_job).await.unwrap().unwrap();
-        if run.status != RunStatus::Pending {
-            break run;
-        }
-        tokio::task::yield_now().await;
-    };
+        (run.status != RunStatus::Pending).then_some(run)
+    })
+    .await;
     assert_eq!(failed.status, RunStatus::Error);
     assert!(
         failed
@@ -548,17 +572,97 @@ async fn a_job_whose_agent_is_gone_fails_visibly_with_the_reason() {
         .build()
         .unwrap();
     os.start_jobs();
-    let failed = loop {
+    let failed = until("two failed jobs", || async {
         let (jobs, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
-        if jobs.len() == 2 {
-            break jobs;
-        }
-        tokio::task::yield_now().await;
-    };
+        (jobs.len() == 2).then_some(jobs)
+    })
+    .await;
     for job in &failed {
         let error = job.error.as_deref().unwrap();
         assert!(error.contains("no agent named gone"), "{error}");
     }
     let run = db.get_run(&submitted.run_id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Error);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_hook_starts_without_waiting_for_a_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, mut seen) = Probe::new(true);
+    // The worker would look at the store once an hour: a hook that waited
+    // for a poll would not run within the test's 30 s.
+    let options = JobOptions {
+        poll_interval: Duration::from_secs(3600),
+        ..JobOptions::default()
+    };
+    let agent = agent(&db, probe, options);
+    let run_id = agent.run("now").await.unwrap().run_id;
+    let (ran_for, _, attempt, _) = tokio::time::timeout(Duration::from_secs(30), seen.recv())
+        .await
+        .expect("the hook started at once, not at a poll")
+        .unwrap();
+    assert_eq!((ran_for, attempt), (run_id, 1));
+    agent.jobs().shutdown(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_run_cut_by_the_shutdown_deadline_ends_error_and_is_not_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (held, _seen) = Probe::new(false);
+    let runs = runs_agent(&db, held);
+    let submitted = runs.submit("held in its pre-hook", None).await.unwrap();
+    let report = runs.jobs().shutdown(Duration::from_millis(50)).await;
+    assert_eq!(report.released, 0, "a run is not left to run again");
+    // Its model call may have happened: the attempt counts, as a crash's
+    // does, and with Agno's one attempt the run ends visibly.
+    let run = db.get_run(&submitted.run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Error);
+    assert!(
+        run.content
+            .as_deref()
+            .unwrap()
+            .contains("shutdown deadline"),
+        "{run:?}"
+    );
+    let job = db.get_job(&submitted.run_id).await.unwrap().unwrap();
+    assert_eq!((job.status, job.attempt), (JobStatus::Failed, 1));
+    assert!(
+        db.claim_jobs("next-start", vec!["runs".into()], 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing left for the next start to run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_hook_of_a_deleted_session_still_runs_with_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, _seen) = Probe::new(false);
+    let first = agent(&db, probe, fast_retries());
+    let output = first.run("about to be deleted").await.unwrap();
+    let session_id = output.session_id.clone().unwrap();
+    // Its hook is held; the session (and with it the run) is deleted.
+    assert!(db.delete_session(&session_id).await.unwrap());
+    assert_eq!(db.get_run(&output.run_id).await.unwrap(), None);
+    let report = first.jobs().shutdown(Duration::from_millis(50)).await;
+    assert_eq!(report.released, 1);
+
+    // The next start runs it from the store: the run was copied into the
+    // job when the session went.
+    let (probe, mut seen) = Probe::new(true);
+    let second = agent(&db, probe, fast_retries());
+    second.start_jobs();
+    let (ran_for, _, _, content) = tokio::time::timeout(Duration::from_secs(30), seen.recv())
+        .await
+        .expect("the job ran")
+        .unwrap();
+    assert_eq!(ran_for, output.run_id);
+    assert_eq!(content, "Echo: about to be deleted");
+    second.jobs().shutdown(Duration::from_secs(10)).await;
+    let (failed, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
 }
