@@ -666,3 +666,61 @@ async fn a_durable_hook_of_a_deleted_session_still_runs_with_its_snapshot() {
     let (failed, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
     assert!(failed.is_empty(), "{failed:?}");
 }
+
+/// A background hook that leaves `durable` to the agent, and takes its job.
+#[hook(run_in_background = true)]
+fn wants_its_job(job: &Job) {
+    let _ = job;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_hooks_off_runs_them_in_memory_and_a_job_argument_is_then_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, mut seen) = Probe::new(true);
+    // The agent's default off: a hook that does not say runs in memory.
+    let agent = Agent::builder()
+        .id("in-memory")
+        .model(Echo::new())
+        .db(db.clone())
+        .pre_hooks(log_request)
+        .extension(probe.clone())
+        .durable_hooks(false)
+        .build()
+        .unwrap();
+    assert!(!agent.durable_hooks());
+    agent.run("hi").await.unwrap();
+    assert_eq!(seen.recv().await.unwrap().3, "hi");
+    agent.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(agent.dispatcher().stats().spawned, 1);
+    assert_eq!(agent.jobs().counters().enqueued, 0);
+    let stats = db.job_stats().await.unwrap();
+    assert!(stats.counts.values().all(|n| *n == 0), "{stats:?}");
+
+    // AgentOS's default off: the same, and a hook that needs its job is
+    // refused when the server is built, not at its first run.
+    let durable = Agent::builder()
+        .id("durable")
+        .model(Echo::new())
+        .db(db.clone())
+        .post_hooks(wants_its_job)
+        .build()
+        .unwrap();
+    assert!(durable.durable_hooks());
+    let error = agno_server::AgentOS::builder()
+        .agent(durable)
+        .durable_hooks(false)
+        .ignore_env_security_key()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            agno_server::os::OsError::Agent(AgentError::JobWithoutDurable {
+                hook: "wants_its_job",
+                ..
+            })
+        ),
+        "{error}"
+    );
+}

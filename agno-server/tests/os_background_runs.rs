@@ -139,8 +139,28 @@ async fn idempotency_keys_dedupe_refuse_long_keys_and_conflicts() {
     assert_eq!(status, 202, "{again}");
     assert_eq!(again["run_id"], first["run_id"]);
     assert_eq!(again["session_id"], first["session_id"]);
+    // The same key from another user is another run.
+    let (status, theirs) = submit(&server, RUNS, "once&user_id=u2", Some("key-1")).await;
+    assert_eq!(status, 202, "{theirs}");
+    assert_ne!(theirs["run_id"], first["run_id"]);
     let (status, body) = submit(&server, RUNS, "x", Some(&"k".repeat(513))).await;
     assert_eq!(status, 422, "{body}");
+    // A plain run ignores the header, as Agno does.
+    let response = server
+        .client
+        .post(server.url(RUNS))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("idempotency-key", "k".repeat(513))
+        .body("message=plain&stream=false")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("COMPLETED")),
+        "{body}"
+    );
     let (status, body) = submit(&server, "/agents/other/runs", "x", Some("key-1")).await;
     assert_eq!(status, 409, "{body}");
     let (status, body) = submit(&server, "/agents/no-store/runs", "x", None).await;
@@ -156,7 +176,7 @@ async fn idempotency_keys_dedupe_refuse_long_keys_and_conflicts() {
         .values()
         .map(|n| n.as_u64().unwrap())
         .sum();
-    assert_eq!(total, 1, "one run for one key: {stats}");
+    assert_eq!(total, 2, "one run for one key and user: {stats}");
     server.shutdown().await;
 }
 

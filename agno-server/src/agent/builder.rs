@@ -210,22 +210,6 @@ impl AgentBuilder {
                     agent: id,
                 });
             }
-            if meta.takes_job {
-                let why = if !meta.runs_in_background(self.run_hooks_in_background) {
-                    Some("runs inline (add `run_in_background = true`)")
-                } else if !meta.is_durable(durable_hooks) || self.db.is_none() {
-                    Some("is not durable (add `durable = true`, and give the agent a store)")
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    return Err(AgentError::JobWithoutDurable {
-                        hook: meta.name,
-                        agent: id,
-                        why,
-                    });
-                }
-            }
         }
         let info = AgentInfo {
             id,
@@ -261,6 +245,7 @@ impl AgentBuilder {
                 max_session_state_bytes: self.max_session_state_bytes,
             }),
         };
+        agent.check_job_arguments()?;
         agent.log_pinned_hooks();
         Ok(agent)
     }

@@ -322,6 +322,31 @@ impl Agent {
         }
     }
 
+    /// Refuses a hook that takes a [`Job`](hooks_core::Job) argument but
+    /// does not run as a durable job on this agent (inline, or not
+    /// durable): its `Job` could never be given. Checked by `build()`, and
+    /// again by `AgentOS` once its own flags apply.
+    pub(crate) fn check_job_arguments(&self) -> Result<(), AgentError> {
+        let background = self.runs_hooks_in_background();
+        let durable = self.inner.durable_hooks && self.inner.db.is_some();
+        let hooks = self.inner.pre_hooks.iter().chain(&self.inner.post_hooks);
+        for meta in hooks.map(|h| h.meta()).filter(|m| m.takes_job) {
+            let why = if !meta.runs_in_background(background) {
+                "runs inline (add `run_in_background = true`)"
+            } else if !meta.is_durable(durable) || self.inner.db.is_none() {
+                "is not durable (add `durable = true`, and give the agent a store)"
+            } else {
+                continue;
+            };
+            return Err(AgentError::JobWithoutDurable {
+                hook: meta.name,
+                agent: self.id().to_owned(),
+                why,
+            });
+        }
+        Ok(())
+    }
+
     fn log_pinned_hooks(&self) {
         let global = self.runs_hooks_in_background();
         for phase in [Phase::Pre, Phase::Post] {

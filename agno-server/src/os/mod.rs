@@ -55,6 +55,11 @@ pub enum OsError {
     /// A CORS origin is not a valid header value.
     #[error("invalid CORS origin {0:?}")]
     InvalidCorsOrigin(String),
+    /// An agent cannot run as this server configures it (a hook taking a
+    /// `Job` whose durable jobs the server's `durable_hooks(false)` turned
+    /// off, say).
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
 }
 
 /// A server for agents, as Agno's `AgentOS`.
@@ -357,12 +362,13 @@ impl AgentOSBuilder {
             .iter()
             .map(|agent| {
                 let agent = agent.with_dispatcher(dispatcher.clone(), global);
-                match self.durable_hooks {
+                let agent = match self.durable_hooks {
                     Some(on) => agent.with_durable_hooks(on),
                     None => agent,
-                }
+                };
+                agent.check_job_arguments().map(|()| agent)
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let state = AppState::new(
             self.id.unwrap_or_else(|| "agno-server".into()),
             self.name,

@@ -40,7 +40,7 @@ pub async fn create(
     if state.is_shutting_down() {
         return Err(ApiError::unavailable("the server is shutting down"));
     }
-    let idempotency_key = idempotency_key(&request)?;
+    let key_header = request.headers().get("idempotency-key").cloned();
     let form = read_run_form(request, &state.limits, &state.body_budget).await?;
     tracing::info!(agent = ?agent_id, stream = form.stream, background = form.background, "run requested");
     if form.background {
@@ -50,6 +50,7 @@ pub async fn create(
                  send stream=false, then poll GET /agents/{agent_id}/runs/{run_id}",
             ));
         }
+        let idempotency_key = idempotency_key(key_header.as_ref())?;
         let submitted = agent
             .submit(form.request, idempotency_key)
             .await
@@ -83,21 +84,19 @@ pub async fn create(
 /// The most characters of an `Idempotency-Key` (Agno's limit).
 pub const MAX_IDEMPOTENCY_KEY: usize = 512;
 
-/// The `Idempotency-Key` header, if any (blank: none); over 512
-/// characters, or not text, is Agno's 422.
-fn idempotency_key(request: &Request) -> ApiResult<Option<String>> {
-    let Some(value) = request.headers().get("idempotency-key") else {
+/// A background run's `Idempotency-Key` header, if any (empty: none);
+/// over 512 characters, or not text, is Agno's 422. Agno reads it only
+/// for `background=true`: a plain run ignores it.
+fn idempotency_key(value: Option<&http::HeaderValue>) -> ApiResult<Option<String>> {
+    let Some(value) = value else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Idempotency-Key must be text",
-            )
-        })?
-        .trim();
+    let key = value.to_str().map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Idempotency-Key must be text",
+        )
+    })?;
     if key.chars().count() > MAX_IDEMPOTENCY_KEY {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
