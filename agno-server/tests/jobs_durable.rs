@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agno_server::agent::Agent;
-use agno_server::db::{Db, JobStatus, SqliteDb};
+use agno_server::db::{Db, JobQuery, JobStatus, SqliteDb};
 use agno_server::jobs::JobOptions;
 use agno_server::model::Echo;
 use agno_server::{
@@ -274,7 +274,11 @@ async fn a_failing_hook_is_retried_with_the_same_job_id_then_failed_then_requeue
     assert_eq!(db.requeue_job(&job_id).await.unwrap(), Some(true));
     agent.jobs().wake();
     let again = seen.recv().await.unwrap();
-    assert_eq!((again.1.as_str(), again.2), (job_id.as_str(), 1));
+    assert_eq!(
+        (again.1.as_str(), again.2),
+        (job_id.as_str(), 4),
+        "one more attempt, the count going on"
+    );
     agent.jobs().shutdown(Duration::from_secs(10)).await;
     assert!(
         db.get_job(&job_id).await.unwrap().is_none(),
@@ -374,7 +378,10 @@ async fn a_job_whose_hook_is_gone_fails_visibly_with_the_reason() {
     let after = agent(&db, probe, fast_retries());
     after.start_jobs();
     let failed = until("a failed job", || async {
-        let (jobs, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
+        let (jobs, _) = db
+            .list_jobs(JobQuery::of_status(JobStatus::Failed))
+            .await
+            .unwrap();
         jobs.into_iter().next()
     })
     .await;
@@ -487,7 +494,10 @@ async fn a_sigkilled_process_leaves_its_jobs_and_the_next_start_runs_them() {
         stats.counts["running"], 4,
         "the dead process's jobs: {stats:?}"
     );
-    let (running, _) = db.list_jobs(Some(JobStatus::Running), 10, 1).await.unwrap();
+    let (running, _) = db
+        .list_jobs(JobQuery::of_status(JobStatus::Running))
+        .await
+        .unwrap();
     let mut stored_jobs: Vec<String> = running
         .into_iter()
         .filter(|job| job.job_type == "hook")
@@ -573,7 +583,10 @@ async fn a_job_whose_agent_is_gone_fails_visibly_with_the_reason() {
         .unwrap();
     os.start_jobs();
     let failed = until("two failed jobs", || async {
-        let (jobs, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
+        let (jobs, _) = db
+            .list_jobs(JobQuery::of_status(JobStatus::Failed))
+            .await
+            .unwrap();
         (jobs.len() == 2).then_some(jobs)
     })
     .await;
@@ -663,7 +676,10 @@ async fn a_durable_hook_of_a_deleted_session_still_runs_with_its_snapshot() {
     assert_eq!(ran_for, output.run_id);
     assert_eq!(content, "Echo: about to be deleted");
     second.jobs().shutdown(Duration::from_secs(10)).await;
-    let (failed, _) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
+    let (failed, _) = db
+        .list_jobs(JobQuery::of_status(JobStatus::Failed))
+        .await
+        .unwrap();
     assert!(failed.is_empty(), "{failed:?}");
 }
 

@@ -341,6 +341,27 @@ async fn queue_routes_list_read_and_requeue_a_failed_job() {
     };
     assert_eq!(job["job_type"], "hook");
     assert_eq!(job["component_id"], "ops");
+    // Agno's filters: a status and a session may repeat; a user.
+    let session = run["session_id"].as_str().unwrap();
+    let (status, page) = json(
+        server
+            .get(&format!(
+                "/queue/jobs?status=queued&status=failed&session_id=nope&session_id={session}&sort_by=updated_at&sort_order=asc"
+            ))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["meta"]["total_count"], 1, "{page}");
+    assert!(page["meta"]["search_time_ms"].is_f64(), "{page}");
+    let (_, page) = json(server.get("/queue/jobs?user_id=someone-else").await).await;
+    assert_eq!(page["meta"]["total_count"], 0, "{page}");
+    let (_, stats) = json(server.get("/queue/stats").await).await;
+    assert_eq!(stats["counts"]["failed"], 1, "{stats}");
+    assert!(
+        stats["oldest_queued_age_seconds"].is_null(),
+        "nothing queued: null, as Agno: {stats}"
+    );
     assert_eq!(job["error"], "downstream is down");
     let id = job["id"].as_str().unwrap();
     let (status, one) = json(server.get(&format!("/queue/jobs/{id}")).await).await;
@@ -378,7 +399,15 @@ async fn queue_routes_list_read_and_requeue_a_failed_job() {
     }
     let (status, _) = json(server.get("/queue/jobs/nope").await).await;
     assert_eq!(status, 404);
-    for bad in ["status=lost", "limit=0", "limit=1001", "page=0"] {
+    for bad in [
+        "status=lost",
+        "limit=0",
+        "limit=1001",
+        "page=0",
+        "session_id=",
+        "sort_order=sideways",
+        "limit=x",
+    ] {
         let (status, _) = json(server.get(&format!("/queue/jobs?{bad}")).await).await;
         assert_eq!(status, 400, "{bad}");
     }

@@ -5,7 +5,7 @@
 mod store_support;
 
 use agno_server::db::{
-    Db, DbError, JobFence, JobOutcome, JobSettlement, JobStatus, NewJob, SessionQuery,
+    Db, DbError, JobFence, JobOutcome, JobQuery, JobSettlement, JobStatus, NewJob, SessionQuery,
     SessionRecord, SessionType, SortOrder,
 };
 use agno_server::{Metrics, RunInput, RunOutput, RunStatus};
@@ -51,6 +51,7 @@ contract!(
     a_fenced_write_of_a_job_taken_over_writes_nothing,
     a_run_job_that_fails_for_good_ends_its_run_visibly,
     deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them,
+    jobs_list_by_status_session_and_user_sorted_and_paged,
 );
 
 fn session(id: &str, at: i64) -> SessionRecord {
@@ -410,7 +411,10 @@ async fn hook_jobs_are_claimed_once_retried_failed_and_requeued(db: &dyn Db) {
     )])
     .await
     .unwrap();
-    let (failed, total) = db.list_jobs(Some(JobStatus::Failed), 10, 1).await.unwrap();
+    let (failed, total) = db
+        .list_jobs(JobQuery::of_status(JobStatus::Failed))
+        .await
+        .unwrap();
     assert_eq!((failed.len(), total), (1, 1));
     assert_eq!(failed[0].error.as_deref(), Some("gave up"));
 
@@ -422,14 +426,22 @@ async fn hook_jobs_are_claimed_once_retried_failed_and_requeued(db: &dyn Db) {
     );
     assert_eq!(db.requeue_job("nope").await.unwrap(), None);
     let claimed = db.claim_jobs("w", agents(), 10).await.unwrap();
-    assert_eq!(claimed[0].attempt, 1, "fresh attempts");
+    // One more attempt; the count goes on (it is the fence: a worker
+    // still holding attempt 1 or 2 can never settle this one).
+    assert_eq!((claimed[0].attempt, claimed[0].max_attempts), (3, 3));
+    assert_eq!(
+        db.settle_jobs(vec![settle("j1", 1, JobOutcome::Completed)])
+            .await
+            .unwrap(),
+        0
+    );
     // Released by a shutdown: queued again, its attempt not counted.
-    db.settle_jobs(vec![settle("j1", 1, JobOutcome::Released)])
+    db.settle_jobs(vec![settle("j1", 3, JobOutcome::Released)])
         .await
         .unwrap();
     assert_eq!(
         db.claim_jobs("w", agents(), 10).await.unwrap()[0].attempt,
-        1
+        3
     );
 }
 
@@ -641,4 +653,100 @@ async fn deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them(db:
         json!({"hook": "notify"}),
         "another job is left as it was"
     );
+}
+
+async fn jobs_list_by_status_session_and_user_sorted_and_paged(db: &dyn Db) {
+    use agno_server::db::{JobSortKey, SortOrder};
+    let job = |id: &str, session: &str, user: &str| NewJob {
+        session_id: session.into(),
+        user_id: Some(user.into()),
+        ..hook_job(id, None)
+    };
+    // Made one write apart, so created_at orders them (one write each).
+    for (id, sid, user) in [("a", "s1", "u1"), ("b", "s2", "u1"), ("c", "s2", "u2")] {
+        db.save_run_with_jobs(
+            session(sid, 1),
+            &run(&format!("r-{id}"), 1),
+            vec![job(id, sid, user)],
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let claimed = db.claim_jobs("w", vec!["agent-1".into()], 1).await.unwrap();
+    let running = claimed[0].id.clone();
+    let ids = |jobs: &[agno_server::db::JobRecord]| {
+        let mut ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    let list = |query: JobQuery| async move { db.list_jobs(query).await.unwrap() };
+    let (all, total) = list(JobQuery::default()).await;
+    assert_eq!(
+        (ids(&all), total),
+        (vec!["a".to_owned(), "b".into(), "c".into()], 3)
+    );
+    let (queued, _) = list(JobQuery::of_status(JobStatus::Queued)).await;
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|j| j.id != running));
+    let (both, _) = list(JobQuery {
+        statuses: vec![JobStatus::Queued, JobStatus::Running],
+        ..JobQuery::default()
+    })
+    .await;
+    assert_eq!(both.len(), 3);
+    let (of_s2, _) = list(JobQuery {
+        session_ids: vec!["s2".into()],
+        ..JobQuery::default()
+    })
+    .await;
+    assert_eq!(ids(&of_s2), ["b", "c"]);
+    let (of_u1_in_s2, _) = list(JobQuery {
+        session_ids: vec!["s2".into(), "s9".into()],
+        user_id: Some("u1".into()),
+        ..JobQuery::default()
+    })
+    .await;
+    assert_eq!(ids(&of_u1_in_s2), ["b"]);
+    // Sorted, then paged: never completed jobs go last either way.
+    for order in [SortOrder::Asc, SortOrder::Desc] {
+        let (page, total) = list(JobQuery {
+            sort_by: JobSortKey::CompletedAt,
+            sort_order: order,
+            limit: 2,
+            page: 2,
+            ..JobQuery::default()
+        })
+        .await;
+        assert_eq!((page.len(), total), (1, 3));
+    }
+    let (by_id_desc, _) = list(JobQuery {
+        sort_by: JobSortKey::AvailableAt,
+        sort_order: SortOrder::Desc,
+        ..JobQuery::default()
+    })
+    .await;
+    let (by_id_asc, _) = list(JobQuery {
+        sort_by: JobSortKey::AvailableAt,
+        sort_order: SortOrder::Asc,
+        ..JobQuery::default()
+    })
+    .await;
+    let order =
+        |jobs: &[agno_server::db::JobRecord]| jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>();
+    let mut reversed = order(&by_id_asc);
+    reversed.reverse();
+    assert_eq!(
+        order(&by_id_desc),
+        reversed,
+        "equal keys break ties by id, both ways"
+    );
+    assert!(matches!(
+        db.list_jobs(JobQuery {
+            limit: 0,
+            ..JobQuery::default()
+        })
+        .await,
+        Err(DbError::InvalidQuery(_))
+    ));
 }

@@ -230,14 +230,105 @@ pub struct ClaimedJob {
     pub max_attempts: u32,
 }
 
+/// Which jobs [`Db::list_jobs`](super::Db::list_jobs) lists, and in what
+/// order (Agno's `GET /queue/jobs` filters). `JobQuery::default()`: the
+/// 20 newest jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobQuery {
+    /// Only jobs in one of these statuses (empty: any).
+    pub statuses: Vec<JobStatus>,
+    /// Only jobs of one of these sessions (empty: any).
+    pub session_ids: Vec<String>,
+    /// Only jobs of this user.
+    pub user_id: Option<String>,
+    /// The column sorted on.
+    pub sort_by: JobSortKey,
+    /// Its direction (jobs without a value go last either way).
+    pub sort_order: super::SortOrder,
+    /// Jobs per page (at least 1).
+    pub limit: usize,
+    /// The page, from 1.
+    pub page: usize,
+}
+
+impl Default for JobQuery {
+    fn default() -> Self {
+        Self {
+            statuses: Vec::new(),
+            session_ids: Vec::new(),
+            user_id: None,
+            sort_by: JobSortKey::CreatedAt,
+            sort_order: super::SortOrder::Desc,
+            limit: 20,
+            page: 1,
+        }
+    }
+}
+
+impl JobQuery {
+    /// The first page of jobs in `status`, newest first.
+    pub fn of_status(status: JobStatus) -> Self {
+        Self {
+            statuses: vec![status],
+            ..Self::default()
+        }
+    }
+
+    /// The statuses as JSON text (`None`: any), for a SQL `IN`.
+    pub(crate) fn statuses_json(&self) -> Option<String> {
+        (!self.statuses.is_empty()).then(|| {
+            let names: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
+            serde_json::Value::from(names).to_string()
+        })
+    }
+}
+
+/// What a job list is sorted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobSortKey {
+    /// When it was made (the default).
+    #[default]
+    CreatedAt,
+    /// When it last changed (its making, if never).
+    UpdatedAt,
+    /// From when it may be claimed.
+    AvailableAt,
+    /// When it finished.
+    CompletedAt,
+}
+
+impl JobSortKey {
+    /// The key named `name`; Agno ignores a name it does not know (the
+    /// default order), and so does this.
+    pub fn named(name: &str) -> JobSortKey {
+        match name {
+            "updated_at" => JobSortKey::UpdatedAt,
+            "available_at" => JobSortKey::AvailableAt,
+            "completed_at" => JobSortKey::CompletedAt,
+            _ => JobSortKey::CreatedAt,
+        }
+    }
+
+    /// The SQL it sorts on.
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            JobSortKey::CreatedAt => "created_at",
+            JobSortKey::UpdatedAt => "coalesce(updated_at, created_at)",
+            JobSortKey::AvailableAt => "available_at",
+            JobSortKey::CompletedAt => "completed_at",
+        }
+    }
+}
+
 /// Counts by status and the age of the oldest queued job.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct JobStats {
     /// How many stored jobs have each status (`completed` is always 0:
     /// completed rows are deleted).
     pub counts: std::collections::BTreeMap<&'static str, u64>,
-    /// Seconds since the oldest queued job was created (0 when none).
-    pub oldest_queued_age_seconds: i64,
+    /// Seconds since the oldest queued job was created (`null` when none
+    /// is queued, as Agno answers).
+    pub oldest_queued_age_seconds: Option<i64>,
 }
 
 /// Inserts `jobs` (the caller holds the run's transaction).
@@ -577,14 +668,16 @@ pub(crate) fn fail_orphans(
         .execute(params![components, now])?)
 }
 
-/// Puts a failed or cancelled job back in the queue with a fresh set of
-/// attempts; `None` when there is no such job, `Some(false)` when it is in
-/// another state.
+/// Puts a failed or cancelled job back in the queue for one more attempt
+/// (as Agno: `max_attempts` becomes `attempt + 1`). The attempt count is
+/// kept, not reset: it is the fence, and a worker still holding an old
+/// attempt must never match a new one. `None` when there is no such job,
+/// `Some(false)` when it is in another state.
 pub(crate) fn requeue(conn: &Connection, id: &str, now: i64) -> Result<Option<bool>, DbError> {
     let changed = conn
         .prepare_cached(
-            "UPDATE agno_jobs SET status = 'queued', attempt = 0, available_at = ?2,
-                    error = NULL, completed_at = NULL, updated_at = ?2
+            "UPDATE agno_jobs SET status = 'queued', max_attempts = attempt + 1, available_at = ?2,
+                    locked_by = NULL, locked_at = NULL, completed_at = NULL, updated_at = ?2
               WHERE id = ?1 AND status IN ('failed', 'cancelled')",
         )?
         .execute(params![id, now])?;
@@ -646,24 +739,30 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<JobRecord>, DbEr
     Ok(Some(job))
 }
 
-/// Jobs (without payloads), newest first, optionally of one status.
-pub(crate) fn list(
-    conn: &Connection,
-    status: Option<JobStatus>,
-    limit: usize,
-    offset: usize,
-) -> Result<(Vec<JobRecord>, u64), DbError> {
-    let status = status.map(JobStatus::as_str);
+/// A page of the jobs `query` asks for (without payloads), and how many
+/// match in all.
+pub(crate) fn list(conn: &Connection, query: &JobQuery) -> Result<(Vec<JobRecord>, u64), DbError> {
+    let (limit, offset) = super::records::page_offset(query.limit, query.page)?;
+    let statuses = query.statuses_json();
+    let sessions = (!query.session_ids.is_empty())
+        .then(|| serde_json::to_string(&query.session_ids))
+        .transpose()?;
+    const WHERE: &str = "(?1 IS NULL OR status IN (SELECT value FROM json_each(?1)))
+           AND (?2 IS NULL OR session_id IN (SELECT value FROM json_each(?2)))
+           AND (?3 IS NULL OR user_id = ?3)";
+    let filters = params![statuses, sessions, query.user_id];
     let total: i64 = conn
-        .prepare_cached("SELECT count(*) FROM agno_jobs WHERE ?1 IS NULL OR status = ?1")?
-        .query_row([status], |row| row.get(0))?;
+        .prepare_cached(&format!("SELECT count(*) FROM agno_jobs WHERE {WHERE}"))?
+        .query_row(filters, |row| row.get(0))?;
+    let (key, order) = (query.sort_by.sql(), query.sort_order.sql());
     let mut select = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM agno_jobs WHERE ?1 IS NULL OR status = ?1
-         ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+        "SELECT {COLUMNS} FROM agno_jobs WHERE {WHERE}
+         ORDER BY {key} IS NULL, {key} {order}, id {order} LIMIT ?4 OFFSET ?5"
     ))?;
-    let rows = select.query_map(params![status, limit as i64, offset as i64], |row| {
-        record(row, false).map(|(job, _)| job)
-    })?;
+    let rows = select.query_map(
+        params![statuses, sessions, query.user_id, limit, offset],
+        |row| record(row, false).map(|(job, _)| job),
+    )?;
     Ok((rows.collect::<Result<_, _>>()?, total as u64))
 }
 
@@ -691,6 +790,6 @@ pub(crate) fn stats(conn: &Connection, now: i64) -> Result<JobStats, DbError> {
             SqlValue::Integer(i) => Some(i),
             _ => None,
         })?;
-    stats.oldest_queued_age_seconds = oldest.map_or(0, |t| (now - t).max(0));
+    stats.oldest_queued_age_seconds = oldest.map(|t| (now - t).max(0));
     Ok(stats)
 }

@@ -42,8 +42,8 @@ mod writer;
 
 pub use error::DbError;
 pub use jobs::{
-    ClaimedJob, JOBS_TABLE, JobFence, JobOutcome, JobRecord, JobSettlement, JobStats, JobStatus,
-    NewJob,
+    ClaimedJob, JOBS_TABLE, JobFence, JobOutcome, JobQuery, JobRecord, JobSettlement, JobSortKey,
+    JobStats, JobStatus, NewJob,
 };
 pub use postgres::{PostgresDb, PostgresDbOptions};
 pub use records::{
@@ -193,17 +193,14 @@ pub trait Db: Send + Sync + 'static {
     /// One job with its payload, or `None`.
     fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>>;
 
-    /// A page of jobs (newest first, without payloads), optionally of one
-    /// status, and how many match in all.
-    fn list_jobs(
-        &self,
-        status: Option<JobStatus>,
-        limit: usize,
-        page: usize,
-    ) -> DbFuture<'_, (Vec<JobRecord>, u64)>;
+    /// A page of the jobs `query` asks for (without payloads), and how
+    /// many match in all. A `limit` or `page` of 0 is
+    /// [`DbError::InvalidQuery`].
+    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)>;
 
-    /// Queues a failed or cancelled job again with fresh attempts: `None`
-    /// when no such job exists, `Some(false)` when it is in another state.
+    /// Queues a failed or cancelled job again for one more attempt (its
+    /// attempt count, the fence, is kept): `None` when no such job exists,
+    /// `Some(false)` when it is in another state.
     fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>>;
 
     /// Counts by status and the age of the oldest queued job.

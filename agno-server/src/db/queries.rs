@@ -480,22 +480,20 @@ pub(crate) fn rename_session(
 
 /// Every run of a session, by `run_index` ascending.
 pub(crate) fn get_runs(conn: &Connection, session_id: &str) -> Result<Vec<RunOutput>, DbError> {
-    get_runs_page(conn, session_id, usize::MAX, 0)
+    get_runs_page(conn, session_id, i64::MAX, 0)
 }
 
 /// At most `limit` runs of a session from the `offset`-th, by `run_index`.
 pub(crate) fn get_runs_page(
     conn: &Connection,
     session_id: &str,
-    limit: usize,
-    offset: usize,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<RunOutput>, DbError> {
     let mut stmt = conn.prepare_cached(
         "SELECT run_id, run_data FROM agno_runs WHERE session_id = ?1
          ORDER BY run_index ASC, created_at ASC LIMIT ?2 OFFSET ?3",
     )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
     let rows = stmt
         .query_map(params![session_id, limit, offset], read_run_row)?
         .collect::<Result<Vec<_>, _>>()?;

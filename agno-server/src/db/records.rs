@@ -65,6 +65,22 @@ impl FromStr for SessionType {
     }
 }
 
+/// The SQL `LIMIT` and `OFFSET` of page `page` (from 1) of `limit` rows,
+/// for both stores; a `limit` or `page` of 0 is
+/// [`DbError::InvalidQuery`].
+pub(crate) fn page_offset(limit: usize, page: usize) -> Result<(i64, i64), DbError> {
+    if limit == 0 || page == 0 {
+        return Err(DbError::InvalidQuery(
+            "limit and page must be at least 1 (pages are 1-based)".into(),
+        ));
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let offset = i64::try_from(page - 1)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(limit);
+    Ok((limit, offset))
+}
+
 /// The direction of a sorted list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -13,7 +13,7 @@ use super::read_pool::ReadPool;
 use super::run_row::RunRow;
 use super::writer::{WriteGate, Writer};
 use super::{
-    ClaimedJob, Db, DbError, DbFuture, JobFence, JobRecord, JobSettlement, JobStats, JobStatus,
+    ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
     NewJob, SessionPage, SessionQuery, SessionRecord, jobs, queries, schema,
 };
 use crate::clock::now_secs;
@@ -240,17 +240,11 @@ impl Db for SqliteDb {
         Box::pin(async move { self.inner.reads.run(move |conn| jobs::get(conn, &id)).await })
     }
 
-    fn list_jobs(
-        &self,
-        status: Option<JobStatus>,
-        limit: usize,
-        page: usize,
-    ) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
+    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
         Box::pin(async move {
-            let offset = offset(limit, page)?;
             self.inner
                 .reads
-                .run(move |conn| jobs::list(conn, status, limit, offset))
+                .run(move |conn| jobs::list(conn, &query))
                 .await
         })
     }
@@ -401,7 +395,7 @@ impl Db for SqliteDb {
     ) -> DbFuture<'_, Vec<RunOutput>> {
         let session_id = session_id.to_owned();
         Box::pin(async move {
-            let offset = offset(limit, page)?;
+            let (limit, offset) = crate::db::records::page_offset(limit, page)?;
             self.inner
                 .reads
                 .run(move |conn| queries::get_runs_page(conn, &session_id, limit, offset))
@@ -431,17 +425,6 @@ impl Db for SqliteDb {
                 .await
         })
     }
-}
-
-/// The rows before page `page` (from 1) of `limit` rows each; a `limit`
-/// or `page` of 0 is [`DbError::InvalidQuery`].
-fn offset(limit: usize, page: usize) -> Result<usize, DbError> {
-    if limit == 0 || page == 0 {
-        return Err(DbError::InvalidQuery(
-            "limit and page start at 1".to_owned(),
-        ));
-    }
-    Ok(limit.saturating_mul(page - 1))
 }
 
 #[cfg(test)]

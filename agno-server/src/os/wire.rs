@@ -152,6 +152,22 @@ pub struct PageInfo {
     pub total_pages: u64,
     /// Items in all.
     pub total_count: u64,
+    /// How long the store took to find them, in milliseconds.
+    pub search_time_ms: f64,
+}
+
+impl PageInfo {
+    /// Page `page` of `limit` items, `total_count` in all, found in the
+    /// time since `started`.
+    pub fn new(page: u64, limit: u64, total_count: u64, started: std::time::Instant) -> Self {
+        Self {
+            page,
+            limit,
+            total_pages: total_count.div_ceil(limit.max(1)),
+            total_count,
+            search_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+        }
+    }
 }
 
 /// `GET /sessions`: Agno's `PaginatedResponse[SessionSchema]`.

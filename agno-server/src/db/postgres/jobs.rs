@@ -19,8 +19,8 @@ use tokio_postgres::Row;
 
 use super::jsonb_text;
 use crate::db::{
-    ClaimedJob, DbError, JOBS_TABLE, JobFence, JobOutcome, JobRecord, JobSettlement, JobStats,
-    JobStatus, NewJob,
+    ClaimedJob, DbError, JOBS_TABLE, JobFence, JobOutcome, JobQuery, JobRecord, JobSettlement,
+    JobStats, JobStatus, NewJob,
 };
 
 /// Inserts `jobs` in the caller's transaction, in one statement; `true`
@@ -378,33 +378,37 @@ pub(crate) async fn get(
     row.map(|row| record(&row, true)).transpose()
 }
 
-/// Jobs (without payloads), newest first, optionally of one status.
+/// A page of the jobs `query` asks for (without payloads), and how many
+/// match in all.
 pub(crate) async fn list(
     client: &impl GenericClient,
-    status: Option<JobStatus>,
-    limit: i64,
-    offset: i64,
+    query: &JobQuery,
 ) -> Result<(Vec<JobRecord>, u64), DbError> {
-    let status = status.map(JobStatus::as_str);
+    let (limit, offset) = crate::db::records::page_offset(query.limit, query.page)?;
+    let statuses: Option<Vec<&str>> =
+        (!query.statuses.is_empty()).then(|| query.statuses.iter().map(|s| s.as_str()).collect());
+    let sessions = (!query.session_ids.is_empty()).then_some(&query.session_ids);
+    const WHERE: &str = "($1::text[] IS NULL OR status = ANY($1))
+           AND ($2::text[] IS NULL OR session_id = ANY($2))
+           AND ($3::text IS NULL OR user_id = $3)";
     let total: i64 = client
         .query_one(
             &client
-                .prepare_cached(
-                    "SELECT count(*) FROM agno_jobs WHERE $1::text IS NULL OR status = $1",
-                )
+                .prepare_cached(&format!("SELECT count(*) FROM agno_jobs WHERE {WHERE}"))
                 .await?,
-            &[&status],
+            &[&statuses, &sessions, &query.user_id],
         )
         .await?
         .get(0);
+    let (key, order) = (query.sort_by.sql(), query.sort_order.sql());
     let sql = format!(
-        "SELECT {COLUMNS} FROM agno_jobs WHERE $1::text IS NULL OR status = $1
-         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        "SELECT {COLUMNS} FROM agno_jobs WHERE {WHERE}
+         ORDER BY {key} {order} NULLS LAST, id {order} LIMIT $4 OFFSET $5"
     );
     let rows = client
         .query(
             &client.prepare_cached(&sql).await?,
-            &[&status, &limit, &offset],
+            &[&statuses, &sessions, &query.user_id, &limit, &offset],
         )
         .await?;
     let jobs = rows
@@ -446,7 +450,7 @@ pub(crate) async fn stats(client: &impl GenericClient, now: i64) -> Result<JobSt
         .get(0);
     Ok(JobStats {
         counts,
-        oldest_queued_age_seconds: oldest.map_or(0, |t| (now - t).max(0)),
+        oldest_queued_age_seconds: oldest.map(|t| (now - t).max(0)),
     })
 }
 
@@ -561,7 +565,8 @@ pub(crate) async fn prune(client: &impl GenericClient, before: i64) -> Result<us
     Ok(client.execute(&statement, &[&before]).await? as usize)
 }
 
-/// Queues a failed or cancelled job again with fresh attempts.
+/// Queues a failed or cancelled job again for one more attempt (the
+/// attempt count, the fence, kept).
 pub(crate) async fn requeue(
     client: &impl GenericClient,
     id: &str,
@@ -569,8 +574,8 @@ pub(crate) async fn requeue(
 ) -> Result<Option<bool>, DbError> {
     let statement = client
         .prepare_cached(
-            "UPDATE agno_jobs SET status = 'queued', attempt = 0, available_at = $2,
-                    error = NULL, completed_at = NULL, updated_at = $2
+            "UPDATE agno_jobs SET status = 'queued', max_attempts = attempt + 1, available_at = $2,
+                    locked_by = NULL, locked_at = NULL, completed_at = NULL, updated_at = $2
               WHERE id = $1 AND status IN ('failed', 'cancelled')",
         )
         .await?;

@@ -15,7 +15,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::run_row::RunRow;
 use super::{
-    ClaimedJob, Db, DbError, DbFuture, JobFence, JobRecord, JobSettlement, JobStats, JobStatus,
+    ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
     NewJob, SessionPage, SessionQuery, SessionRecord, StoreEvent,
 };
 use crate::clock::now_secs;
@@ -263,19 +263,6 @@ impl PostgresDb {
     }
 }
 
-fn page_offset(limit: usize, page: usize) -> Result<(i64, i64), DbError> {
-    if limit == 0 || page == 0 {
-        return Err(DbError::InvalidQuery(
-            "limit and page must be at least 1 (pages are 1-based)".into(),
-        ));
-    }
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let offset = i64::try_from(page - 1)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(limit);
-    Ok((limit, offset))
-}
-
 impl Db for PostgresDb {
     fn identity(&self) -> Option<String> {
         Some(self.inner.identity.clone())
@@ -385,16 +372,8 @@ impl Db for PostgresDb {
         Box::pin(async move { jobs::get(&self.client().await?, &id).await })
     }
 
-    fn list_jobs(
-        &self,
-        status: Option<JobStatus>,
-        limit: usize,
-        page: usize,
-    ) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
-        Box::pin(async move {
-            let (limit, offset) = page_offset(limit, page)?;
-            jobs::list(&self.client().await?, status, limit, offset).await
-        })
+    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
+        Box::pin(async move { jobs::list(&self.client().await?, &query).await })
     }
 
     fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>> {
@@ -499,7 +478,7 @@ impl Db for PostgresDb {
     ) -> DbFuture<'_, Vec<RunOutput>> {
         let session_id = session_id.to_owned();
         Box::pin(async move {
-            let (limit, offset) = page_offset(limit, page)?;
+            let (limit, offset) = crate::db::records::page_offset(limit, page)?;
             sessions::get_runs_page(&self.client().await?, &session_id, limit, offset).await
         })
     }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use serde::Deserialize;
 
 use super::query;
-use crate::db::{Db, JobRecord, JobStats, JobStatus};
+use crate::db::{Db, JobQuery, JobRecord, JobSortKey, JobStats, JobStatus, SortOrder};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::state::AppState;
 use crate::os::wire::{ErrorBody, JobPage, PageInfo};
@@ -17,18 +17,31 @@ use crate::os::wire::{ErrorBody, JobPage, PageInfo};
 /// The most jobs one page holds (Agno's `le=1000`).
 pub const MAX_JOBS_PAGE: usize = 1000;
 
-/// `?status=&limit=&page=&db_id=` of `GET /queue/jobs`.
+/// The query of `GET /queue/jobs`, Agno's: `status` and `session_id` may
+/// repeat (`?status=failed&status=queued`).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobsQuery {
-    /// Only jobs in this status.
-    pub status: Option<String>,
+    /// Only jobs in these statuses (queued, running, completed, failed,
+    /// cancelled; repeat for several).
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// Only jobs of these sessions (repeat for several).
+    #[serde(default)]
+    pub session_id: Vec<String>,
+    /// Only jobs of this user.
+    pub user_id: Option<String>,
     /// Jobs per page (1 to 1000, default 20).
     #[serde(default = "default_limit")]
     pub limit: usize,
     /// The page, from 1.
     #[serde(default = "default_page")]
     pub page: usize,
+    /// `created_at` (default), `updated_at`, `available_at` or
+    /// `completed_at`; another name sorts by the default, as in Agno.
+    pub sort_by: Option<String>,
+    /// `asc` or `desc` (default).
+    pub sort_order: Option<String>,
     /// The store (the first one when absent).
     pub db_id: Option<String>,
 }
@@ -39,6 +52,57 @@ fn default_limit() -> usize {
 
 fn default_page() -> usize {
     1
+}
+
+impl JobsQuery {
+    /// Read from the query string (a key may repeat), or 400.
+    fn parse(raw: Option<&str>) -> ApiResult<JobsQuery> {
+        serde_html_form::from_str(raw.unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("Failed to deserialize query string: {e}")))
+    }
+
+    /// The store's query, or 400 for a value Agno refuses too.
+    fn to_store(&self) -> ApiResult<JobQuery> {
+        let statuses = self
+            .status
+            .iter()
+            .map(|text| {
+                JobStatus::parse(text).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Invalid status {text:?}; expected one of queued, running, completed, failed, cancelled"
+                    ))
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        if self.session_id.iter().any(String::is_empty) || self.user_id.as_deref() == Some("") {
+            return Err(ApiError::bad_request(
+                "session_id and user_id must not be empty",
+            ));
+        }
+        if !(1..=MAX_JOBS_PAGE).contains(&self.limit) || self.page == 0 {
+            return Err(ApiError::bad_request(format!(
+                "limit must be between 1 and {MAX_JOBS_PAGE}, and page at least 1"
+            )));
+        }
+        let sort_order = match self.sort_order.as_deref() {
+            None => SortOrder::Desc,
+            Some(order) => order
+                .parse()
+                .map_err(|e: crate::db::DbError| ApiError::bad_request(e.to_string()))?,
+        };
+        Ok(JobQuery {
+            statuses,
+            session_ids: self.session_id.clone(),
+            user_id: self.user_id.clone(),
+            sort_by: self
+                .sort_by
+                .as_deref()
+                .map_or(JobSortKey::CreatedAt, JobSortKey::named),
+            sort_order,
+            limit: self.limit,
+            page: self.page,
+        })
+    }
 }
 
 /// `?db_id=` of the other queue routes.
@@ -66,32 +130,16 @@ fn store<'a>(state: &'a AppState, db_id: Option<&str>) -> ApiResult<&'a Arc<dyn 
         (status = 503, description = "No store: the durable queue is off", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    params: Result<Query<JobsQuery>, QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<JobPage>> {
-    let params = query(params)?;
-    let status = match params.status.as_deref() {
-        None => None,
-        Some(text) => Some(JobStatus::parse(text).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Invalid status {text:?}; expected one of queued, running, completed, failed, cancelled"
-            ))
-        })?),
-    };
-    if !(1..=MAX_JOBS_PAGE).contains(&params.limit) || params.page == 0 {
-        return Err(ApiError::bad_request(format!(
-            "limit must be between 1 and {MAX_JOBS_PAGE}, and page at least 1"
-        )));
-    }
+    let params = JobsQuery::parse(raw.as_deref())?;
+    let query = params.to_store()?;
     let db = store(&state, params.db_id.as_deref())?;
-    let (data, total) = db.list_jobs(status, params.limit, params.page).await?;
+    let started = std::time::Instant::now();
+    let (data, total) = db.list_jobs(query).await?;
     Ok(Json(JobPage {
         data,
-        meta: PageInfo {
-            page: params.page as u64,
-            limit: params.limit as u64,
-            total_pages: total.div_ceil(params.limit as u64),
-            total_count: total,
-        },
+        meta: PageInfo::new(params.page as u64, params.limit as u64, total, started),
     }))
 }
 

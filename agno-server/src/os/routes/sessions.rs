@@ -84,15 +84,16 @@ pub async fn list(
 ) -> ApiResult<Json<SessionPage>> {
     let params = query(params)?;
     let filters = query(filters)?;
+    let started = std::time::Instant::now();
     let page = db(&state, &params)?.list_sessions(filters).await?;
     Ok(Json(SessionPage {
         data: page.sessions.iter().map(SessionSummary::from).collect(),
-        meta: PageInfo {
-            page: page.page.into(),
-            limit: page.limit.into(),
-            total_pages: page.total_pages.into(),
-            total_count: page.total_count,
-        },
+        meta: PageInfo::new(
+            page.page.into(),
+            page.limit.into(),
+            page.total_count,
+            started,
+        ),
     }))
 }
 
