@@ -2,7 +2,9 @@
 """Agno's own code against ours, both ways (agno==3.1.10):
 
 1. client:  Agno's AgentOSClient drives the seed example (config, agents,
-            a run as JSON and streamed, sessions, a session's runs).
+            a run as JSON and streamed, sessions, a session's runs, a
+            background run polled to its end, cancel of a background run
+            and of a stream under way, the model held by a slow fake).
 2. reads:   Agno's SqliteDb reads the file our server wrote: every agent
             session, each with its runs (content, status, agent id);
             get_session by id; nothing logged at WARNING or above.
@@ -215,8 +217,6 @@ def main(seed, fake, work):
         _, polled = http("GET", f"{base}/agents/{AGENT}/runs/{state['bg_run_id']}?session_id=client-bg")
         assert polled["status"] == "COMPLETED", polled
 
-    loop.close()
-
     # More sessions, by plain HTTP, then a clean stop.
     expected = {
         "client-1": ["Echo: Hello, how are you?", "Echo: And again"],
@@ -228,6 +228,54 @@ def main(seed, fake, work):
     anonymous = run(base, "no session given")
     expected[anonymous["session_id"]] = ["Echo: no session given"]
     server.stop()
+
+    # 1b. Agno's client cancels a background run under way: the model (a
+    # fake that answers after a minute) holds it until the cancel stops it.
+    slow_port = free_port()
+    Process([fake, "--port", str(slow_port), "--delay-ms", "60000"], dict(os.environ), os.path.join(work, "fake-slow.log"))
+    slow_base = f"http://127.0.0.1:{slow_port}/v1"
+    wait_until(lambda: socket.create_connection(("127.0.0.1", slow_port), timeout=1).close() or True, "the slow fake")
+    slow_server, slow = start_seed(
+        seed, os.path.join(work, "cancel.db"), work, "seed-cancel", OPENAI_API_KEY="compat", OPENAI_BASE_URL=slow_base
+    )
+    slow_client = AgentOSClient(slow)
+
+    def poll_status(run_id, session_id, want, seconds=30):
+        deadline = time.monotonic() + seconds
+        while True:
+            _, polled = http("GET", f"{slow}/agents/{AGENT}/runs/{run_id}?session_id={session_id}")
+            if polled["status"] == want:
+                return polled
+            assert time.monotonic() < deadline, f"never {want}: {polled}"
+            time.sleep(0.02)
+
+    @check("client: cancel_agent_run of a background run under way: it ends CANCELLED")
+    def _():
+        out = loop.run_until_complete(
+            slow_client.run_agent(AGENT, "cancel me", session_id="client-cancel", background=True)
+        )
+        poll_status(out.run_id, "client-cancel", "RUNNING")
+        loop.run_until_complete(slow_client.cancel_agent_run(AGENT, out.run_id))
+        # Stopped during its model call, long before the model answers.
+        polled = poll_status(out.run_id, "client-cancel", "CANCELLED", seconds=20)
+        return polled["status"]
+
+    @check("client: cancel_agent_run of a streamed run under way: the stream ends with RunCancelled")
+    def _():
+        async def stream_and_cancel():
+            names = []
+            async for event in slow_client.run_agent_stream(AGENT, "stream, then cancel", session_id="client-cancel"):
+                names.append(type(event).__name__)
+                if len(names) == 1:
+                    await slow_client.cancel_agent_run(AGENT, event.run_id)
+            return names
+
+        names = loop.run_until_complete(asyncio.wait_for(stream_and_cancel(), 20))
+        assert names[-1] == "RunCancelledEvent", names
+        return f"{len(names)} events"
+
+    loop.close()
+    slow_server.stop()
 
     # 2. Agno reads our file.
     @check("agno reads our file: sessions, runs, get_session, no warning")
