@@ -8,7 +8,11 @@
 #
 # AB=durable compares instead the seed with its background hooks as durable
 # jobs ("with", the default with a store) and in memory only ("without",
-# AGNO_DURABLE_HOOKS=0).
+# AGNO_DURABLE_HOOKS=0). Both sides get the same number of places for
+# hooks running at once (JOBS_MAX_CONCURRENT, default 65 536: the in-memory
+# dispatcher's default), so both run every hook during the load rather than
+# the durable side leaving a backlog in the store; the last column says how
+# many durable jobs were still queued when the load ended (0: it kept up).
 #
 # usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" [AB=durable] bench/ab_background.sh
 # Every process it starts is stopped by PID on exit.
@@ -30,6 +34,8 @@ one_round() {
     if [ "$side" = without ]; then
         if [ "${AB:-notification}" = durable ]; then extra=(AGNO_DURABLE_HOOKS=0)
         else extra=(SEED_SKIP_NOTIFICATION=1); fi
+    elif [ "${AB:-notification}" = durable ]; then
+        extra=(AGNO_JOBS_MAX_CONCURRENT="${JOBS_MAX_CONCURRENT:-65536}")
     fi
     port=$(free_port)
     rm -f "$WORK/ab.db"*
@@ -37,9 +43,11 @@ one_round() {
         OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/v1" "${extra[@]}"
     local r
     r=$(wrk_json "$c" seed_form.lua "http://127.0.0.1:$port/agents/background-task-agent/runs")
+    local queued
+    queued=$(curl -s "http://127.0.0.1:$port/queue/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['counts']['queued'])" 2>/dev/null || echo -)
     kill -9 "$SEED_PID" 2>/dev/null; wait "$SEED_PID" 2>/dev/null || true
-    python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3], r['rps'], r['p50_ms'], r['p99_ms'], r['errors'])" \
-        "$r" "$side" "$c" | tee -a "$WORK/results.txt"
+    python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3], r['rps'], r['p50_ms'], r['p99_ms'], r['errors'], sys.argv[4])" \
+        "$r" "$side" "$c" "$queued" | tee -a "$WORK/results.txt"
 }
 
 for c in $CONCURRENCIES; do
@@ -51,8 +59,8 @@ for c in $CONCURRENCIES; do
 done
 
 echo
-echo "| c | side | runs/s (median) | p50 ms (median) | p99 ms (median) | errors |"
-echo "|---|---|---|---|---|---|"
+echo "| c | side | runs/s (median) | p50 ms (median) | p99 ms (median) | errors | jobs queued at the end (max) |"
+echo "|---|---|---|---|---|---|---|"
 python3 - "$WORK/results.txt" "${AB:-notification}" <<'EOF'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
@@ -62,10 +70,12 @@ for c in sorted({int(r[1]) for r in rows}):
         sel = [r for r in rows if r[0] == side and int(r[1]) == c]
         med[side] = [statistics.median(float(r[i]) for r in sel) for i in (2, 3, 4)]
         errors = sum(int(r[5]) for r in sel)
+        queued = [int(r[6]) for r in sel if len(r) > 6 and r[6].isdigit()]
+        backlog = max(queued) if queued else "-"
         label = {"with": "durable", "without": "in memory"}[side] if sys.argv[2] == "durable" else f"{side} send_notification"
-        print(f"| {c} | {label} | {med[side][0]:.0f} | {med[side][1]:.3f} | {med[side][2]:.2f} | {errors} |")
+        print(f"| {c} | {label} | {med[side][0]:.0f} | {med[side][1]:.3f} | {med[side][2]:.2f} | {errors} | {backlog} |")
     w, wo = med["with"], med["without"]
-    print(f"| {c} | with vs without | {100 * (w[0] / wo[0] - 1):+.1f} % | {100 * (w[1] / wo[1] - 1):+.1f} % | {100 * (w[2] / wo[2] - 1):+.1f} % | |")
+    print(f"| {c} | with vs without | {100 * (w[0] / wo[0] - 1):+.1f} % | {100 * (w[1] / wo[1] - 1):+.1f} % | {100 * (w[2] / wo[2] - 1):+.1f} % | | |")
 EOF
 echo
 echo "(work dir: $WORK)"

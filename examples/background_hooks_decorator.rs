@@ -21,14 +21,15 @@
 //! can share one database; `AGNO_MAX_CONCURRENT` and `AGNO_MAX_PENDING` bound the background
 //! hooks kept in memory. With the store, `log_request` and
 //! `send_notification` are durable jobs (see `durable_hooks.rs`);
-//! `AGNO_DURABLE_HOOKS=0` keeps them in memory only.
+//! `AGNO_DURABLE_HOOKS=0` keeps them in memory only, and
+//! `AGNO_JOBS_MAX_CONCURRENT` sets how many of them run at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::{
-    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, Model, OpenAIResponses, RunInput,
-    RunOutput, Session, WhenFull, hook, hook_ref,
+    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, JobOptions, Model,
+    OpenAIResponses, RunInput, RunOutput, Session, WhenFull, hook, hook_ref,
 };
 
 // A server with thousands of short-lived allocations across threads keeps
@@ -108,6 +109,17 @@ fn durable_hooks() -> bool {
     on
 }
 
+/// The durable jobs' settings: `AGNO_JOBS_MAX_CONCURRENT` (how many run
+/// at once; default 4 096) when set (the benchmarks give both sides of an
+/// A/B the same number of places).
+fn job_options() -> Result<JobOptions, Box<dyn std::error::Error>> {
+    let mut options = JobOptions::default();
+    if let Ok(n) = std::env::var("AGNO_JOBS_MAX_CONCURRENT") {
+        options.max_concurrent = n.parse()?;
+    }
+    Ok(options)
+}
+
 /// The background-hook bounds, from `AGNO_MAX_CONCURRENT`,
 /// `AGNO_MAX_PENDING`, `AGNO_MAX_PENDING_BYTES` and `AGNO_WHEN_FULL` (`refuse` or `wait`) when set
 /// (the reliability scripts use them).
@@ -162,6 +174,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .post_hooks(post_hooks()) // log_analytics is sync, send_notification is background
         .markdown(true)
         .durable_hooks(durable_hooks())
+        .job_options(job_options()?)
         .build()?;
 
     // Create AgentOS (run_hooks_in_background is false by default)

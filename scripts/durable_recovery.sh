@@ -63,6 +63,7 @@ PY
     STARTED_PIDS+=("$SUBMITTER")
     sleep "$KILL_AFTER"
     stats=$(curl -s "http://127.0.0.1:$PORT/queue/stats" || echo '{}')
+    echo "$stats" >>"$WORK/stats-at-kill.jsonl"
     kill -9 "$SEED_PID"
     wait "$SEED_PID" 2>/dev/null || true
     wait "$DRIVER"
@@ -92,9 +93,17 @@ drained=$(date +%s.%N)
 kill -TERM "$SEED_PID"
 wait "$SEED_PID" 2>/dev/null || true
 
-python3 - "$DB" "$WORK/acked.tsv" "$NOTIFY_LOG" "$started" "$drained" "$WORK/background.txt" <<'PY'
+python3 - "$DB" "$WORK/acked.tsv" "$NOTIFY_LOG" "$started" "$drained" "$WORK/background.txt" "$WORK/stats-at-kill.jsonl" <<'PY'
 import collections, json, sqlite3, sys
-db, acked_file, receipts, started, drained, background = sys.argv[1:7]
+db, acked_file, receipts, started, drained, background, at_kill = sys.argv[1:8]
+# Jobs running when each SIGKILL came: only those can run twice.
+running_at_kills = 0
+for line in open(at_kill).read().splitlines():
+    try:
+        running_at_kills += json.loads(line)["counts"]["running"]
+    except (ValueError, KeyError):
+        running_at_kills = float("inf")  # not measured: no bound
+        break
 acked = [line.split("\t")[0] for line in open(acked_file).read().splitlines()]
 lines = [l.split("\t") for l in open(receipts).read().splitlines() if l]
 per_run = collections.Counter(run_id for run_id, _, _ in lines)
@@ -118,11 +127,26 @@ print(json.dumps({
     "runs_notified_more_than_once": sum(1 for n in per_run.values() if n > 1),
     "extra_notifications": sum(n - 1 for n in per_run.values() if n > 1),
     "distinct_job_ids_per_run_max": max((len(j) for j in jobs_per_run.values()), default=0),
+    "jobs_running_at_the_kills": running_at_kills,
     "jobs_left_in_store": left,
     "restart_to_drained_s": round(float(drained) - float(started), 2),
     "background_runs_accepted": len(accepted),
     "background_runs_by_end": dict(ends),
 }))
-sys.exit(1 if missing or left.get("failed", 0) > ends.get("ERROR", 0) or unfinished else 0)
+failures = []
+if missing:
+    failures.append(f"{len(missing)} acknowledged runs without a notification")
+if left.get("failed", 0) > ends.get("ERROR", 0):
+    failures.append("failed jobs that are not background runs under way at a kill")
+if unfinished:
+    failures.append(f"{unfinished} background runs neither COMPLETED nor ERROR")
+if any(len(j) > 1 for j in jobs_per_run.values()):
+    failures.append("a run's notification ran under two job ids (the job id must be stable)")
+duplicates = sum(1 for n in per_run.values() if n > 1)
+if duplicates > running_at_kills:
+    failures.append(f"{duplicates} runs notified twice, more than the {running_at_kills} jobs running at the kills")
+for failure in failures:
+    print("FAIL:", failure, file=sys.stderr)
+sys.exit(1 if failures else 0)
 PY
 echo "durable_recovery: OK (work dir $WORK)"
