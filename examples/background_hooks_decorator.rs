@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::{
-    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, JobOptions, Model,
-    OpenAIResponses, RunInput, RunOutput, Session, WhenFull, hook, hook_ref,
+    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, JobOptions, Model, OpenAIResponses,
+    RunInput, RunOutput, Session, WhenFull, hook, hook_ref,
 };
 
 // A server with thousands of short-lived allocations across threads keeps

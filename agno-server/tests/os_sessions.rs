@@ -71,8 +71,11 @@ async fn sessions_routes_after_a_few_runs() {
             .await,
     )
     .await;
+    let mut meta = page["meta"].clone();
+    let search_time = meta.as_object_mut().unwrap().remove("search_time_ms");
+    assert!(search_time.is_some_and(|t| t.as_f64().is_some_and(|ms| ms >= 0.0)));
     assert_eq!(
-        page["meta"],
+        meta,
         json!({"page": 2, "limit": 2, "total_pages": 2, "total_count": 3})
     );
     assert_eq!(page["data"].as_array().unwrap().len(), 1);
@@ -292,11 +295,15 @@ async fn a_sessions_runs_come_in_pages_with_a_ceiling() {
     let agent = Agent::builder()
         .id("pager")
         .model(Echo::new())
+        .instructions("Be brief")
         .db(SqliteDb::new(dir.path().join("agent.db")).unwrap())
         .build()
         .unwrap();
     let server = Server::agent(agent).await;
-    for i in 0..5 {
+    // More runs than the routes read from the store at once (16), so the
+    // bodies are streamed in several reads.
+    const RUNS: usize = 37;
+    for i in 0..RUNS {
         run(&server, "pager", &format!("m{i}"), "long", "ada").await;
     }
     let contents = |runs: &serde_json::Value| -> Vec<String> {
@@ -306,13 +313,33 @@ async fn a_sessions_runs_come_in_pages_with_a_ceiling() {
             .map(|r| r["content"].as_str().unwrap().to_owned())
             .collect()
     };
+    let echo = |range: std::ops::Range<usize>| -> Vec<String> {
+        range.map(|i| format!("Echo: m{i}")).collect()
+    };
     let (status, all) = json(server.get("/sessions/long/runs").await).await;
     assert_eq!(status, 200);
-    assert_eq!(contents(&all).len(), 5);
+    assert_eq!(contents(&all), echo(0..RUNS));
     let (_, page) = json(server.get("/sessions/long/runs?limit=2&page=2").await).await;
-    assert_eq!(contents(&page), ["Echo: m2", "Echo: m3"]);
-    let (_, last) = json(server.get("/sessions/long/runs?limit=2&page=3").await).await;
-    assert_eq!(contents(&last), ["Echo: m4"]);
+    assert_eq!(contents(&page), echo(2..4));
+    let (_, page) = json(server.get("/sessions/long/runs?limit=20&page=1").await).await;
+    assert_eq!(contents(&page), echo(0..20));
+    let (_, last) = json(server.get("/sessions/long/runs?limit=20&page=2").await).await;
+    assert_eq!(contents(&last), echo(20..RUNS));
+    let (_, past) = json(server.get("/sessions/long/runs?limit=20&page=3").await).await;
+    assert_eq!(past, serde_json::json!([]));
+    // The session's chat history: each run's user and assistant messages,
+    // in order, never the system message nor those sent again as history.
+    let (status, detail) = json(server.get("/sessions/long").await).await;
+    assert_eq!(status, 200, "{detail}");
+    let history = detail["chat_history"].as_array().unwrap();
+    assert_eq!(history.len(), 2 * RUNS, "{detail}");
+    for (i, pair) in history.chunks(2).enumerate() {
+        assert_eq!(pair[0]["role"], "user");
+        assert_eq!(pair[0]["content"], format!("m{i}"));
+        assert_eq!(pair[1]["role"], "assistant");
+        assert_eq!(pair[1]["content"], format!("Echo: m{i}"));
+    }
+    assert_eq!(detail["session_id"], "long");
     for bad in ["limit=1001", "limit=0", "page=0", "limit=x"] {
         let (status, body) = json(server.get(&format!("/sessions/long/runs?{bad}")).await).await;
         assert_eq!(status, 400, "{bad}: {body}");

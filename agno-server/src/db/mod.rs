@@ -247,9 +247,23 @@ pub trait Db: Send + Sync + 'static {
     /// it does not exist.
     fn rename_session(&self, session_id: &str, name: &str) -> DbFuture<'_, Option<SessionRecord>>;
 
+    /// At most `limit` runs of a session from the `offset`-th (0 is the
+    /// first), by `run_index` ascending (empty past the end, or when the
+    /// session does not exist). What the routes read a long session with,
+    /// a few runs at a time.
+    fn get_runs_range(
+        &self,
+        session_id: &str,
+        offset: u64,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<RunOutput>>;
+
     /// Every run of a session, by `run_index` ascending (empty when the
-    /// session does not exist).
-    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>>;
+    /// session does not exist). All in memory: a route reads a long
+    /// session with [`Db::get_runs_range`] instead.
+    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>> {
+        self.get_runs_range(session_id, 0, usize::MAX)
+    }
 
     /// A page of a session's runs by `run_index` ascending: at most
     /// `limit`, from page `page` (1 is the first). `limit` or `page` of 0
@@ -259,7 +273,14 @@ pub trait Db: Send + Sync + 'static {
         session_id: &str,
         limit: usize,
         page: usize,
-    ) -> DbFuture<'_, Vec<RunOutput>>;
+    ) -> DbFuture<'_, Vec<RunOutput>> {
+        let session_id = session_id.to_owned();
+        Box::pin(async move {
+            let (limit, offset) = records::page_offset(limit, page)?;
+            self.get_runs_range(&session_id, offset as u64, limit as usize)
+                .await
+        })
+    }
 
     /// One run by id, or `None`.
     fn get_run(&self, run_id: &str) -> DbFuture<'_, Option<RunOutput>>;

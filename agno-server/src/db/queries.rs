@@ -478,11 +478,6 @@ pub(crate) fn rename_session(
     get_session(conn, session_id)
 }
 
-/// Every run of a session, by `run_index` ascending.
-pub(crate) fn get_runs(conn: &Connection, session_id: &str) -> Result<Vec<RunOutput>, DbError> {
-    get_runs_page(conn, session_id, i64::MAX, 0)
-}
-
 /// At most `limit` runs of a session from the `offset`-th, by `run_index`.
 pub(crate) fn get_runs_page(
     conn: &Connection,

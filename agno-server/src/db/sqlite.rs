@@ -377,25 +377,18 @@ impl Db for SqliteDb {
         })
     }
 
-    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>> {
-        let session_id = session_id.to_owned();
-        Box::pin(async move {
-            self.inner
-                .reads
-                .run(move |conn| queries::get_runs(conn, &session_id))
-                .await
-        })
-    }
-
-    fn get_runs_page(
+    fn get_runs_range(
         &self,
         session_id: &str,
+        offset: u64,
         limit: usize,
-        page: usize,
     ) -> DbFuture<'_, Vec<RunOutput>> {
         let session_id = session_id.to_owned();
+        let (offset, limit) = (
+            i64::try_from(offset).unwrap_or(i64::MAX),
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        );
         Box::pin(async move {
-            let (limit, offset) = crate::db::records::page_offset(limit, page)?;
             self.inner
                 .reads
                 .run(move |conn| queries::get_runs_page(conn, &session_id, limit, offset))

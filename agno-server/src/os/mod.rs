@@ -32,6 +32,7 @@ mod limits;
 mod listener;
 mod openapi;
 mod routes;
+mod runs_body;
 mod security_key;
 mod shutdown;
 mod sse;

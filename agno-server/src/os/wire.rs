@@ -232,16 +232,24 @@ pub struct SessionDetail<'a> {
     pub agent_data: Option<&'a Value>,
     /// Its metadata.
     pub metadata: Option<&'a Map<String, Value>>,
-    /// Its runs' messages, without those sent again as history.
-    #[schema(value_type = Vec<Object>)]
-    pub chat_history: Vec<&'a Message>,
     /// Epoch seconds when it was made.
     pub created_at: i64,
     /// Epoch seconds when it was last written.
     pub updated_at: i64,
+    /// Its runs' user and assistant messages, in order, without those
+    /// sent again as history (Agno's `get_chat_history`). Last, so that a
+    /// route can stream it after the rest (see `os/runs_body.rs`).
+    #[schema(value_type = Vec<Object>)]
+    pub chat_history: Vec<&'a Message>,
 }
 
 impl<'a> SessionDetail<'a> {
+    /// Whether `message` is in a session's chat history (Agno skips the
+    /// system and tool messages, and those sent again as history).
+    pub fn in_chat_history(message: &Message) -> bool {
+        !message.from_history && message.role != "system" && message.role != "tool"
+    }
+
     /// The detail of `session` with its `runs`.
     pub fn new(session: &'a SessionRecord, runs: &'a [RunOutput]) -> Self {
         Self {
@@ -256,13 +264,13 @@ impl<'a> SessionDetail<'a> {
             total_tokens: session.total_tokens,
             agent_data: session.agent_data.as_ref(),
             metadata: session.metadata.as_ref(),
+            created_at: session.created_at,
+            updated_at: session.updated_at,
             chat_history: runs
                 .iter()
                 .flat_map(|r| r.messages.iter())
-                .filter(|m| !m.from_history)
+                .filter(|m| Self::in_chat_history(m))
                 .collect(),
-            created_at: session.created_at,
-            updated_at: session.updated_at,
         }
     }
 }

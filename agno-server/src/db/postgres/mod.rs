@@ -463,22 +463,18 @@ impl Db for PostgresDb {
         })
     }
 
-    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>> {
-        let session_id = session_id.to_owned();
-        Box::pin(async move {
-            sessions::get_runs_page(&self.client().await?, &session_id, i64::MAX, 0).await
-        })
-    }
-
-    fn get_runs_page(
+    fn get_runs_range(
         &self,
         session_id: &str,
+        offset: u64,
         limit: usize,
-        page: usize,
     ) -> DbFuture<'_, Vec<RunOutput>> {
         let session_id = session_id.to_owned();
+        let (offset, limit) = (
+            i64::try_from(offset).unwrap_or(i64::MAX),
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        );
         Box::pin(async move {
-            let (limit, offset) = crate::db::records::page_offset(limit, page)?;
             sessions::get_runs_page(&self.client().await?, &session_id, limit, offset).await
         })
     }

@@ -15,6 +15,7 @@ use super::query;
 use crate::db::{Db, SessionQuery};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::form;
+use crate::os::runs_body;
 use crate::os::state::AppState;
 use crate::os::wire::{PageInfo, RunSchema, SessionDetail, SessionPage, SessionSummary};
 
@@ -140,8 +141,21 @@ pub async fn get(
         .get_session(&session_id)
         .await?
         .ok_or_else(|| session_not_found(&session_id))?;
-    let runs = db.get_runs(&session_id).await?;
-    Ok(Json(SessionDetail::new(&session, &runs)).into_response())
+    detail(db, &session)
+}
+
+/// The detail of `session` as a response, its chat history streamed
+/// from the store a few runs at a time (see `os/runs_body.rs`).
+fn detail(db: &Arc<dyn Db>, session: &crate::db::SessionRecord) -> ApiResult<Response> {
+    let head = SessionDetail::new(session, &[]);
+    let body = runs_body::session_detail(db.clone(), session.session_id.clone(), &head)
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(json_response(body))
+}
+
+/// A 200 with a JSON `body`.
+fn json_response(body: axum::body::Body) -> Response {
+    ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// `DELETE /sessions/{id}`.
@@ -183,10 +197,14 @@ pub async fn runs(
     if db.get_session(&session_id).await?.is_none() {
         return Err(session_not_found(&session_id));
     }
-    let runs = db
-        .get_runs_page(&session_id, limit, params.page.unwrap_or(1))
-        .await?;
-    Ok(Json(runs.iter().map(run).collect::<Vec<_>>()).into_response())
+    let page = params.page.unwrap_or(1);
+    let offset = (limit as u64).saturating_mul(page as u64 - 1);
+    Ok(json_response(runs_body::runs_array(
+        db.clone(),
+        session_id,
+        offset,
+        limit,
+    )))
 }
 
 /// `GET /sessions/{id}/runs/{run_id}`.
@@ -242,6 +260,5 @@ pub async fn rename(
         .rename_session(&session_id, &request.session_name)
         .await?
         .ok_or_else(|| session_not_found(&session_id))?;
-    let runs = db.get_runs(&session_id).await?;
-    Ok(Json(SessionDetail::new(&session, &runs)).into_response())
+    detail(db, &session)
 }
