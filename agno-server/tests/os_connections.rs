@@ -277,3 +277,90 @@ async fn a_large_body_held_open_cannot_refuse_small_runs() {
     drop(holder);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn json_bodies_are_bounded_in_size_time_and_bytes_held() {
+    let limits = Limits {
+        body_read_timeout: Duration::from_millis(500),
+        max_json_body_bytes: 2048,
+        max_body_bytes_in_flight: 4096,
+        ..Limits::default()
+    };
+    let server = serve(limits, Duration::from_secs(5)).await;
+    // Larger than the JSON ceiling: 413 (the session need not exist).
+    let big = format!("{{\"session_name\": \"{}\"}}", "n".repeat(4000));
+    let response = server
+        .client
+        .post(server.url("/sessions/s/rename"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    // Trickled a byte every 100 ms: each pause is short, the whole is not
+    // (one deadline for the whole body, not per part).
+    let mut slow = connect(&server).await;
+    slow.write_all(
+        b"POST /sessions/s/rename HTTP/1.1\r\nHost: a\r\n\
+          Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = slow.into_split();
+    let answered = std::sync::atomic::AtomicBool::new(false);
+    let trickle = async {
+        // Up to 10 s of trickling; it stops once the server has answered.
+        for sent in 0..100 {
+            if answered.load(std::sync::atomic::Ordering::SeqCst) {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if writer.write_all(b" ").await.is_err() {
+                return sent;
+            }
+        }
+        100
+    };
+    let (sent, answer) = tokio::join!(trickle, async {
+        let mut buf = vec![0u8; 512];
+        let n = tokio::time::timeout(BOUND, reader.read(&mut buf))
+            .await
+            .expect("answered")
+            .unwrap();
+        answered.store(true, std::sync::atomic::Ordering::SeqCst);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    assert!(
+        sent < 30,
+        "answered while the client still trickled ({sent} bytes sent)"
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // A JSON body held open holds its bytes of the shared budget: a run
+    // past what is left is refused until it goes.
+    let mut holder = connect(&server).await;
+    let mut head = b"DELETE /sessions HTTP/1.1\r\nHost: a\r\n\
+          Content-Type: application/json\r\nContent-Length: 2000\r\n\r\n{\"session_ids\": [\""
+        .to_vec();
+    head.extend(std::iter::repeat_n(b'a', 1900));
+    holder.write_all(&head).await.unwrap();
+    let body = format!("message={}&stream=false", "b".repeat(3000));
+    let mut refused = false;
+    for _ in 0..200 {
+        let response = server
+            .post_raw(
+                "/agents/echo/runs",
+                "application/x-www-form-urlencoded",
+                body.clone(),
+            )
+            .await;
+        if response.status() == 503 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the held JSON body's bytes were not charged");
+    drop(holder);
+    server.shutdown().await;
+}

@@ -52,6 +52,7 @@ contract!(
     a_run_job_that_fails_for_good_ends_its_run_visibly,
     deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them,
     jobs_list_by_status_session_and_user_sorted_and_paged,
+    runs_in_flight_together_cannot_grow_a_state_past_its_ceiling,
 );
 
 fn session(id: &str, at: i64) -> SessionRecord {
@@ -749,4 +750,33 @@ async fn jobs_list_by_status_session_and_user_sorted_and_paged(db: &dyn Db) {
         .await,
         Err(DbError::InvalidQuery(_))
     ));
+}
+
+async fn runs_in_flight_together_cannot_grow_a_state_past_its_ceiling(db: &dyn Db) {
+    let write = |key: &str, run_id: &str| {
+        // Each run checked the state as it loaded it (empty): alone, each
+        // change fits under the ceiling.
+        let mut s = session("s", 1);
+        s.session_state.insert(key.into(), json!("x".repeat(60)));
+        s.max_state_bytes = Some(100);
+        (s, run(run_id, 1))
+    };
+    let (first, r1) = write("a", "r1");
+    db.save_run(first, &r1).await.unwrap();
+    // The second, merged on the state as stored now, would be ~140 bytes.
+    let (second, r2) = write("b", "r2");
+    let error = db.save_run(second, &r2).await.unwrap_err();
+    assert!(
+        matches!(error, DbError::StateTooLarge { limit: 100, bytes, .. } if bytes > 100),
+        "{error:?}"
+    );
+    // Nothing of it was written: neither the key nor the run.
+    let stored = db.get_session("s").await.unwrap().unwrap();
+    assert_eq!(stored.session_state.keys().collect::<Vec<_>>(), ["a"]);
+    assert_eq!(stored.max_state_bytes, None, "not stored");
+    assert_eq!(db.get_run("r2").await.unwrap(), None);
+    // Without a ceiling, the same write goes through.
+    let (mut third, r3) = write("b", "r3");
+    third.max_state_bytes = None;
+    db.save_run(third, &r3).await.unwrap();
 }

@@ -72,19 +72,6 @@ pub enum AgentError {
         /// The key.
         key: String,
     },
-    /// The session's state, with this run's changes, would be larger than
-    /// the agent keeps ([`AgentBuilder::max_session_state_bytes`](crate::AgentBuilder::max_session_state_bytes)).
-    #[error(
-        "session_state of session '{session_id}' would be {bytes} bytes; at most {limit} are kept"
-    )]
-    SessionStateTooLarge {
-        /// The session.
-        session_id: String,
-        /// Its size with this run's changes, as JSON.
-        bytes: usize,
-        /// The limit.
-        limit: usize,
-    },
     /// Something that cannot fail did (a bug): reported, never a panic.
     #[error("internal error: {0}")]
     Internal(String),

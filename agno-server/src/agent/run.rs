@@ -18,7 +18,7 @@ use super::events::{self, RunEvent, RunEventKind, TEXT};
 use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
-use crate::db::{AgentData, JobFence, JobStatus, ModelInfo, SessionRecord, SessionType};
+use crate::db::{AgentData, DbError, JobFence, JobStatus, ModelInfo, SessionRecord, SessionType};
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 
 /// How many bytes `value` takes as JSON, counted without writing it.
@@ -482,15 +482,22 @@ impl<'a> Run<'a> {
         // in flight at the same time keep each other's keys.
         let state_changes = request.session_state;
         state.extend(state_changes.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if !state_changes.is_empty() {
-            let bytes = json_bytes(&state);
-            if bytes > inner.max_session_state_bytes {
-                return Err(AgentError::SessionStateTooLarge {
-                    session_id,
-                    bytes,
-                    limit: inner.max_session_state_bytes,
-                });
+        // Refused before the run starts when it is already too large; the
+        // store checks again as it merges (runs in flight at once), with
+        // the record's `max_state_bytes`.
+        let limit = inner.max_session_state_bytes;
+        let bytes = if state_changes.is_empty() {
+            0
+        } else {
+            json_bytes(&state)
+        };
+        if bytes > limit {
+            return Err(DbError::StateTooLarge {
+                session_id,
+                bytes,
+                limit,
             }
+            .into());
         }
         let user_id = request
             .user_id
@@ -540,6 +547,7 @@ impl<'a> Run<'a> {
             total_tokens: 0,
             created_at: session_created,
             updated_at: created_at,
+            max_state_bytes: Some(limit),
         };
         let run = Run {
             agent,

@@ -34,6 +34,20 @@ pub enum DbError {
         /// The attempt the writer held.
         attempt: u32,
     },
+    /// A run's write would make its session's state larger than the
+    /// ceiling it was given ([`SessionRecord::max_state_bytes`](super::SessionRecord::max_state_bytes),
+    /// an agent's `max_session_state_bytes`): nothing was written.
+    #[error(
+        "session_state of session '{session_id}' would be {bytes} bytes; at most {limit} are kept"
+    )]
+    StateTooLarge {
+        /// The session.
+        session_id: String,
+        /// Its size with the run's changes, as JSON.
+        bytes: usize,
+        /// The ceiling.
+        limit: usize,
+    },
     /// The file system reported an error (creating the database's folder).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

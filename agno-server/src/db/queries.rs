@@ -128,16 +128,14 @@ pub(crate) fn upsert_session(conn: &Connection, s: &SessionRecord) -> Result<(),
     write_session(conn, s, SessionWrite::Replace, None, None)
 }
 
-/// The stored state of `session_id` with the keys of `changes` set (Agno's
-/// `dict.update`), as JSON; `None` when `changes` is empty (the stored
-/// state stays as it is). Runs in the writer's transaction, so no other
-/// write comes between the read and the write. A stored state that cannot
-/// be read is replaced by `changes` (and said so in the log).
-fn merged_state(
-    conn: &Connection,
-    session_id: &str,
-    changes: &Map<String, Value>,
-) -> Result<Option<String>, DbError> {
+/// The stored state of `session`'s row with the keys of its
+/// `session_state` set (Agno's `dict.update`), as JSON; `None` when the
+/// run changed no key (the stored state stays as it is). Runs in the
+/// writer's transaction, so no other write comes between the read and the
+/// write. Refused past the record's `max_state_bytes`; a stored state that
+/// cannot be read is an error (the write would otherwise lose it).
+fn merged_state(conn: &Connection, session: &SessionRecord) -> Result<Option<String>, DbError> {
+    let (session_id, changes) = (session.session_id.as_str(), &session.session_state);
     if changes.is_empty() {
         return Ok(None);
     }
@@ -153,13 +151,13 @@ fn merged_state(
         .optional()?;
     let mut state = match stored.flatten() {
         None => Map::new(),
-        Some(text) => serde_json::from_str::<Map<String, Value>>(&text).unwrap_or_else(|e| {
-            tracing::warn!(session_id, error = %e, "stored session_state unreadable: replaced by the run's keys");
-            Map::new()
-        }),
+        Some(text) => serde_json::from_str::<Map<String, Value>>(&text)
+            .map_err(|e| DbError::corrupt(SESSIONS_TABLE, session_id, "session_data", e))?,
     };
     state.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Ok(Some(serde_json::to_string(&state)?))
+    let merged = serde_json::to_string(&state)?;
+    session.check_state_size(merged.len())?;
+    Ok(Some(merged))
 }
 
 /// The session upsert. `state` is ?13 of a run's write (see
@@ -265,7 +263,7 @@ pub(crate) fn save_run(
         }
         Some((was, _)) => (None, Some(was)),
     };
-    let state = merged_state(conn, &session.session_id, &session.session_state)?;
+    let state = merged_state(conn, session)?;
     write_session(
         conn,
         session,

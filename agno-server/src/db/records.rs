@@ -155,6 +155,28 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// Epoch seconds when the session was last written.
     pub updated_at: i64,
+    /// For a run's write ([`Db::save_run`](super::Db::save_run)): the most
+    /// bytes (as JSON) the session's state may take once the run's keys
+    /// are set on the state as stored at that moment; past it the write
+    /// is refused ([`DbError::StateTooLarge`]), so runs in flight at once
+    /// cannot grow it past the ceiling together. `None`: no ceiling. Not
+    /// stored (a record read back has `None`).
+    #[serde(skip)]
+    pub max_state_bytes: Option<usize>,
+}
+
+impl SessionRecord {
+    /// Refuses a state of `bytes` past [`SessionRecord::max_state_bytes`].
+    pub(crate) fn check_state_size(&self, bytes: usize) -> Result<(), DbError> {
+        match self.max_state_bytes {
+            Some(limit) if bytes > limit => Err(DbError::StateTooLarge {
+                session_id: self.session_id.clone(),
+                bytes,
+                limit,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What a session row says of the agent it belongs to (`agent_data`), as
@@ -336,6 +358,7 @@ impl StoredSession {
             summary: self.summary,
             created_at,
             updated_at: self.updated_at.unwrap_or(created_at),
+            max_state_bytes: None,
         })
     }
 }

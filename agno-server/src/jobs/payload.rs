@@ -384,7 +384,11 @@ mod tests {
         let payload = HookPayload::read(&json).unwrap();
         assert_eq!(payload.needs_run(), Some("run-1"));
         let back = payload
-            .restore(shared.agent.clone(), Default::default(), Some(stored))
+            .restore(
+                shared.agent.clone(),
+                Default::default(),
+                Some(stored.clone()),
+            )
             .unwrap();
         assert_eq!(back.output(), cx.output());
         assert_eq!(back.input(), cx.input());

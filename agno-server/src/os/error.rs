@@ -78,6 +78,7 @@ impl From<DbError> for ApiError {
             DbError::InvalidQuery(message) | DbError::InvalidInput(message) => {
                 ApiError::bad_request(message)
             }
+            too_large @ DbError::StateTooLarge { .. } => ApiError::too_large(too_large.to_string()),
             other => ApiError::internal(&other),
         }
     }
@@ -87,9 +88,6 @@ impl From<AgentError> for ApiError {
     fn from(error: AgentError) -> Self {
         match error {
             AgentError::Db(db) => db.into(),
-            too_large @ AgentError::SessionStateTooLarge { .. } => {
-                ApiError::too_large(too_large.to_string())
-            }
             other => ApiError::internal(&other),
         }
     }

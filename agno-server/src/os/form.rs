@@ -172,22 +172,36 @@ async fn read_urlencoded(
     limits: &Limits,
     reservation: &mut Reservation,
 ) -> Result<Vec<RawField>, ApiError> {
+    let bytes = read_body(body, limits.max_body_bytes, limits, reservation).await?;
+    parse_urlencoded(&bytes, limits)
+}
+
+/// A whole body of at most `max_bytes` (else 413), its bytes taken from
+/// `reservation` as they arrive (past the shared budget: 503). The caller
+/// bounds the time it takes.
+pub(crate) async fn read_body(
+    mut body: Body,
+    max_bytes: usize,
+    limits: &Limits,
+    reservation: &mut Reservation,
+) -> Result<Vec<u8>, ApiError> {
     use http_body_util::BodyExt;
-    let mut body = body;
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
         // A broken body (a malformed chunk size, a connection cut mid-body)
         // is the client's error, not a size.
         let frame = frame.map_err(|error| body_error(&error, limits))?;
         if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > limits.max_body_bytes {
-                return Err(body_too_large(limits));
+            if bytes.len() + data.len() > max_bytes {
+                return Err(ApiError::too_large(format!(
+                    "request body is larger than the limit of {max_bytes} bytes"
+                )));
             }
             reservation.take(data.len())?;
             bytes.extend_from_slice(&data);
         }
     }
-    parse_urlencoded(&bytes, limits)
+    Ok(bytes)
 }
 
 /// The answer to a body that broke off: 408 when it stalled past the body
@@ -204,7 +218,7 @@ fn body_error(error: &(dyn std::error::Error + 'static), limits: &Limits) -> Api
     ApiError::bad_request(format!("could not read the request body: {error}"))
 }
 
-fn body_timeout(limits: &Limits) -> ApiError {
+pub(crate) fn body_timeout(limits: &Limits) -> ApiError {
     ApiError::new(
         StatusCode::REQUEST_TIMEOUT,
         format!(

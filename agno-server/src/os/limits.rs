@@ -20,6 +20,10 @@ use super::error::ApiError;
 pub struct Limits {
     /// Largest request body, in bytes. Default 10 MiB.
     pub max_body_bytes: usize,
+    /// Largest JSON body (`POST /sessions/{id}/rename`, `DELETE
+    /// /sessions`), in bytes; it must arrive whole within
+    /// [`Limits::body_read_timeout`]. Default 1 MiB.
+    pub max_json_body_bytes: usize,
     /// Largest single form field, in bytes. Default 1 MiB.
     pub max_field_bytes: usize,
     /// Most form fields in one request. Default 256.
@@ -33,8 +37,8 @@ pub struct Limits {
     /// request on a kept-alive connection; past it the connection is
     /// closed. Default 10 s.
     pub header_read_timeout: Duration,
-    /// Time a client has to send a whole run request's body, and longest
-    /// pause between two of its parts; past it a 408. Default 30 s.
+    /// Time a client has to send a whole request body; past it a 408.
+    /// Default 30 s.
     pub body_read_timeout: Duration,
     /// Connections open at once; one more is answered 503 and closed. The
     /// server lowers it below the process's open-file limit (minus a
@@ -47,6 +51,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 10 * 1024 * 1024,
+            max_json_body_bytes: 1024 * 1024,
             max_field_bytes: 1024 * 1024,
             max_fields: 256,
             max_body_bytes_in_flight: 256 * 1024 * 1024,

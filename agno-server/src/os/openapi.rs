@@ -34,7 +34,7 @@ struct Base;
 /// The document, from the routes: every operation of `api` with the
 /// bearer key and the error answers added.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = super::routes::api(std::time::Duration::ZERO).split_for_parts();
+    let (_, api) = super::routes::api().split_for_parts();
     finish(api)
 }
 

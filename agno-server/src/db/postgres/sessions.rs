@@ -291,6 +291,21 @@ pub(crate) async fn save_run(
     client
         .execute(&client.prepare_cached(&RUN_WRITE).await?, &params)
         .await?;
+    // The state as merged under the row's lock: past its ceiling, the
+    // caller's transaction is rolled back with the error.
+    if session.max_state_bytes.is_some() && !session.session_state.is_empty() {
+        let statement = client
+            .prepare_cached(
+                "SELECT octet_length((session_data -> 'session_state')::text)::bigint
+                   FROM agno_sessions WHERE session_id = $1",
+            )
+            .await?;
+        let bytes: Option<i64> = client
+            .query_one(&statement, &[&session.session_id])
+            .await?
+            .get(0);
+        session.check_state_size(usize::try_from(bytes.unwrap_or(0)).unwrap_or(usize::MAX))?;
+    }
     if let Some(was) = moved_from {
         refresh_metrics(client, &was).await?;
         refresh_metrics(client, &session.session_id).await?;

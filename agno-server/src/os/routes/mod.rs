@@ -1,7 +1,5 @@
 //! The router: every route, its fallback and the layers around them.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -9,7 +7,6 @@ use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,8 +36,8 @@ pub mod sessions;
 
 /// Every route, with its description for the OpenAPI document: the one
 /// list of what this server serves (the router and the document are both
-/// made from it). `body_timeout` is the longest pause in a JSON body.
-pub(crate) fn api(body_timeout: Duration) -> OpenApiRouter<AppState> {
+/// made from it).
+pub(crate) fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health::root))
         .routes(routes!(health::health))
@@ -61,22 +58,15 @@ pub(crate) fn api(body_timeout: Duration) -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::delete))
         .routes(routes!(sessions::runs))
         .routes(routes!(sessions::get_run))
-        // JSON bodies must arrive without a pause longer than the body
-        // timeout (a run's form has its own total deadline, see
-        // `read_run_form`, and no per-frame timer on the hot path).
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(sessions::delete_many))
-                .routes(routes!(sessions::rename))
-                .route_layer(RequestBodyTimeoutLayer::new(body_timeout)),
-        )
+        .routes(routes!(sessions::delete_many))
+        .routes(routes!(sessions::rename))
 }
 
 /// Builds the app: routes, auth, limits, request ids, request logs, panic
 /// catching and (if given) CORS.
 pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
     let body_limit = state.limits.max_body_bytes;
-    let (routes, _) = api(state.limits.body_read_timeout).split_for_parts();
+    let (routes, _) = api().split_for_parts();
     #[cfg(feature = "docs")]
     let routes = routes.merge(openapi::docs());
     let routes = routes

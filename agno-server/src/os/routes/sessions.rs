@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hooks_core::RunOutput;
@@ -15,6 +15,7 @@ use super::query;
 use crate::db::{Db, SessionQuery};
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::form;
+use crate::os::limits::Reservation;
 use crate::os::runs_body;
 use crate::os::state::AppState;
 use crate::os::wire::{PageInfo, RunSchema, SessionDetail, SessionPage, SessionSummary};
@@ -43,9 +44,43 @@ pub struct DbParam {
     pub db_id: Option<String>,
 }
 
-fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
-    body.map(|Json(b)| b)
-        .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))
+/// A JSON body as `T`: read whole first, at most
+/// [`Limits::max_json_body_bytes`](crate::os::Limits::max_json_body_bytes)
+/// (else 413) within the body timeout (else 408), its bytes charged to the
+/// shared budget while they arrive (else 503); then parsed as axum's `Json`
+/// does (415 without a JSON content type, 400 or 422 for a bad body).
+async fn body<T: serde::de::DeserializeOwned>(state: &AppState, request: Request) -> ApiResult<T> {
+    let json = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        });
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expected request with `Content-Type: application/json`",
+        ));
+    }
+    let limits = &state.limits;
+    let mut reservation = Reservation::new(&state.body_budget);
+    let read = form::read_body(
+        request.into_body(),
+        limits.max_json_body_bytes,
+        limits,
+        &mut reservation,
+    );
+    let bytes = tokio::time::timeout(limits.body_read_timeout, read)
+        .await
+        .map_err(|_| form::body_timeout(limits))??;
+    Json::<T>::from_bytes(&bytes)
+        .map(|Json(body)| body)
+        .map_err(|rejection: JsonRejection| {
+            ApiError::new(rejection.status(), rejection.body_text())
+        })
 }
 
 fn db<'a>(state: &'a AppState, params: &DbParam) -> ApiResult<&'a Arc<dyn Db>> {
@@ -112,10 +147,10 @@ pub struct DeleteSessions {
 pub async fn delete_many(
     State(state): State<AppState>,
     params: Result<Query<DbParam>, QueryRejection>,
-    request: Result<Json<DeleteSessions>, JsonRejection>,
+    request: Request,
 ) -> ApiResult<StatusCode> {
     let params = query(params)?;
-    let request = body(request)?;
+    let request: DeleteSessions = body(&state, request).await?;
     let ids = request
         .session_ids
         .into_iter()
@@ -245,11 +280,11 @@ pub async fn rename(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
     params: Result<Query<DbParam>, QueryRejection>,
-    request: Result<Json<Rename>, JsonRejection>,
+    request: Request,
 ) -> ApiResult<Response> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
-    let request = body(request)?;
+    let request: Rename = body(&state, request).await?;
     if request.session_name.trim().is_empty() || request.session_name.len() > 1024 {
         return Err(ApiError::bad_request(
             "session_name must be between 1 and 1024 bytes",
