@@ -740,3 +740,44 @@ async fn durable_hooks_off_runs_them_in_memory_and_a_job_argument_is_then_refuse
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_past_the_byte_budget_wait_in_the_store_and_all_of_them_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, mut seen) = Probe::new(false);
+    // Room for many jobs by count, for the bytes of one by size: each run
+    // carries 10 KB of input.
+    let options = JobOptions {
+        max_running_bytes: 15_000,
+        ..fast_retries()
+    };
+    let agent = agent(&db, probe.clone(), options);
+    let mut runs = Vec::new();
+    for i in 0..4 {
+        let message = format!("{i}{}", "x".repeat(10_000));
+        runs.push(agent.run(message).await.unwrap().run_id);
+    }
+    // One runs; the others wait in the store (the claim loop may have
+    // claimed one more, which waits for the bytes before it starts).
+    assert_eq!(agent.jobs().counters().running, 1);
+    let stats = db.job_stats().await.unwrap();
+    assert!(
+        stats.counts["queued"] >= 2,
+        "waiting in the store: {stats:?}"
+    );
+    assert_eq!(
+        stats.counts["queued"] + stats.counts["running"],
+        4,
+        "{stats:?}"
+    );
+    probe.open.add_permits(4);
+    let mut done = Vec::new();
+    for _ in 0..4 {
+        done.push(seen.recv().await.unwrap().0);
+    }
+    done.sort();
+    runs.sort();
+    assert_eq!(done, runs, "every job ran, none refused");
+    agent.jobs().shutdown(Duration::from_secs(10)).await;
+}

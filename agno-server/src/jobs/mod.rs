@@ -55,6 +55,14 @@ pub struct JobOptions {
     /// memory; a hook that mostly waits (a 3 s e-mail call) needs many
     /// places to keep up with a busy server.
     pub max_concurrent: usize,
+    /// The run data the running jobs of an agent may hold in memory
+    /// together (their snapshots, estimated by
+    /// [`HookContext::approx_bytes`](hooks_core::HookContext::approx_bytes);
+    /// a background run's request), default 256 MiB: past it, a new job
+    /// waits in the store instead of starting at once (never refused), and
+    /// jobs are read back as bytes free. A job alone always runs, however
+    /// large.
+    pub max_running_bytes: usize,
     /// Attempts a background run gets (default 1, as Agno: a run whose
     /// process died is failed visibly, its row `ERROR`, never silently run
     /// twice; a model call is not idempotent).
@@ -79,6 +87,7 @@ impl Default for JobOptions {
             retry_delay: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(300),
             max_concurrent: 4096,
+            max_running_bytes: 256 * 1024 * 1024,
             run_max_attempts: 1,
             max_queue_depth: 1000,
             retention: Duration::from_secs(24 * 3600),

@@ -97,6 +97,8 @@ pub struct JobWorker {
 struct Inner {
     options: JobOptions,
     slots: Arc<Semaphore>,
+    /// [`JobOptions::max_running_bytes`], in bytes.
+    bytes: Arc<Semaphore>,
     tracker: TaskTracker,
     /// Wakes the claim loop: jobs were queued, or a place freed while some
     /// are.
@@ -146,7 +148,14 @@ pub(crate) struct ReadyJob {
     hook: HookRef,
     snapshot: HookContext,
     id: String,
-    permit: OwnedSemaphorePermit,
+    place: Place,
+}
+
+/// A running job's share of the worker: one of `max_concurrent`, and its
+/// bytes of `max_running_bytes`; given back when dropped.
+struct Place {
+    _slot: OwnedSemaphorePermit,
+    _bytes: OwnedSemaphorePermit,
 }
 
 /// The jobs of one run: the rows to store with it, and those to start
@@ -170,10 +179,14 @@ impl JobWorker {
     /// [`JobWorker::start`].
     pub(crate) fn new(options: JobOptions) -> Self {
         let slots = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
+        let bytes = Arc::new(Semaphore::new(
+            options.max_running_bytes.clamp(1, Semaphore::MAX_PERMITS),
+        ));
         Self {
             inner: Arc::new(Inner {
                 options,
                 slots,
+                bytes,
                 tracker: TaskTracker::new(),
                 wake: Notify::new(),
                 backlog: AtomicBool::new(true),
@@ -228,7 +241,7 @@ impl JobWorker {
             let id = uuid::Uuid::now_v7().to_string();
             let payload = payload::write(hook.meta().name, &snapshot, run)
                 .map_err(|e| AgentError::Internal(format!("a durable job's payload: {e}")))?;
-            let permit = self.place();
+            let permit = self.place(snapshot.approx_bytes());
             let shared = snapshot.shared();
             prepared.rows.push(NewJob {
                 id: id.clone(),
@@ -242,11 +255,11 @@ impl JobWorker {
                 idempotency_key: None,
             });
             match permit {
-                Some(permit) => prepared.ready.push(ReadyJob {
+                Some(place) => prepared.ready.push(ReadyJob {
                     hook,
                     snapshot,
                     id,
-                    permit,
+                    place,
                 }),
                 None => prepared.queued = true,
             }
@@ -254,13 +267,36 @@ impl JobWorker {
         Ok(prepared)
     }
 
-    /// One of the `max_concurrent` places, if one is free and the worker
-    /// is open: a job that gets one starts as soon as its run commits.
-    fn place(&self) -> Option<OwnedSemaphorePermit> {
+    /// A place for a job holding `bytes`, if one of `max_concurrent` and
+    /// those bytes are free and the worker is open: a job that gets one
+    /// starts as soon as its run commits; one that does not waits in the
+    /// store.
+    fn place(&self, bytes: usize) -> Option<Place> {
         if self.inner.closed.load(Ordering::Acquire) {
             return None;
         }
-        self.inner.slots.clone().try_acquire_owned().ok()
+        let slot = self.inner.slots.clone().try_acquire_owned().ok()?;
+        let bytes = self
+            .inner
+            .bytes
+            .clone()
+            .try_acquire_many_owned(self.charge(bytes))
+            .ok()?;
+        Some(Place {
+            _slot: slot,
+            _bytes: bytes,
+        })
+    }
+
+    /// What a job of `bytes` takes of the byte budget: all of it at most
+    /// (a job alone always runs), at least 1.
+    fn charge(&self, bytes: usize) -> u32 {
+        let budget = self
+            .inner
+            .options
+            .max_running_bytes
+            .clamp(1, Semaphore::MAX_PERMITS);
+        u32::try_from(bytes.clamp(1, budget)).unwrap_or(u32::MAX)
     }
 
     /// Starts the jobs of a run that is now stored (their rows committed).
@@ -281,7 +317,7 @@ impl JobWorker {
                 max: self.inner.options.max_attempts.max(1),
             };
             let work = Work::Hook { hook: job.hook, cx };
-            self.spawn(agent.clone(), work, attempt, job.permit);
+            self.spawn(agent.clone(), work, attempt, job.place);
         }
         if prepared.queued {
             self.inner.backlog.store(true, Ordering::Release);
@@ -304,9 +340,9 @@ impl JobWorker {
                 agent: agent.id().to_owned(),
             });
         };
-        let permit = self.place();
         let payload = RunPayload::write(&request)
             .map_err(|e| AgentError::Internal(format!("a background run's payload: {e}")))?;
+        let permit = self.place(payload.len());
         let max = self.inner.options.run_max_attempts.max(1);
         let job = NewJob {
             id: pending.run_id.clone(),
@@ -509,9 +545,10 @@ impl JobWorker {
     /// Starts a job claimed from the store, or fails it when its hook or
     /// payload cannot be found again.
     async fn start_claimed(&self, agent: &Agent, job: ClaimedJob) {
-        let permit = match self.inner.slots.clone().acquire_owned().await {
-            Ok(permit) => permit,
-            Err(_) => return,
+        // Held (its lease renewed) while it waits for room.
+        self.hold(&job.id, true);
+        let Ok(slot) = self.inner.slots.clone().acquire_owned().await else {
+            return;
         };
         let work = match job.job_type.as_str() {
             "run" => RunPayload::read(&job.payload).map(|request| Work::Run { request }),
@@ -531,14 +568,34 @@ impl JobWorker {
         };
         match work {
             Ok(work) => {
+                // The claim loop waits here while the running jobs hold
+                // the byte budget: the rest stay in the store.
+                let bytes = match &work {
+                    Work::Hook { cx, .. } => cx.approx_bytes(),
+                    Work::Run { .. } => job.payload.len(),
+                };
+                let Ok(bytes) = self
+                    .inner
+                    .bytes
+                    .clone()
+                    .acquire_many_owned(self.charge(bytes))
+                    .await
+                else {
+                    return;
+                };
                 let attempt = Attempt {
                     id: job.id,
                     number: job.attempt,
                     max: job.max_attempts,
                 };
-                self.spawn(agent.clone(), work, attempt, permit);
+                let place = Place {
+                    _slot: slot,
+                    _bytes: bytes,
+                };
+                self.spawn(agent.clone(), work, attempt, place);
             }
             Err(error) => {
+                self.hold(&job.id, false);
                 tracing::error!(agent = agent.id(), job = %job.id, "durable job failed: {}", error.escape_debug());
                 bump(&self.inner.counters.failed, 1);
                 let settlement = JobSettlement {
@@ -576,7 +633,7 @@ impl JobWorker {
     }
 
     /// Runs one attempt on its own tracked task and records how it ended.
-    fn spawn(&self, agent: Agent, work: Work, attempt: Attempt, permit: OwnedSemaphorePermit) {
+    fn spawn(&self, agent: Agent, work: Work, attempt: Attempt, place: Place) {
         let worker = self.clone();
         bump(&self.inner.counters.started, 1);
         bump(&self.inner.counters.running, 1);
@@ -641,7 +698,7 @@ impl JobWorker {
                 .await;
             worker.hold(&id_for_lease, false);
             inner.counters.running.fetch_sub(1, Ordering::Relaxed);
-            drop(permit);
+            drop(place);
             if inner.backlog.load(Ordering::Acquire) {
                 inner.wake.notify_one();
             }
