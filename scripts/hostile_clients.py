@@ -71,6 +71,10 @@ def request(method, path, body=None, headers=None, timeout=10):
         parsed = json.loads(data) if data else None
     except ValueError:
         parsed = data[:200]
+    # Every run answered 200 is recorded, to be found stored afterwards.
+    if method == "POST" and path == f"/agents/{AGENT}/runs" and response.status == 200 and isinstance(parsed, dict):
+        with ACKED_LOCK:
+            ACKED.append((parsed["run_id"], parsed["session_id"]))
     return response.status, parsed, response.getheaders()
 
 
@@ -82,6 +86,7 @@ def health_ok(timeout=2):
 
 
 ACKED = []
+ACKED_LOCK = threading.Lock()
 
 
 def run_ok(session=None, timeout=5):
@@ -92,9 +97,18 @@ def run_ok(session=None, timeout=5):
         status, body, _ = request("POST", f"/agents/{AGENT}/runs", form, timeout=timeout)
     except OSError:
         return False
-    if status == 200:
-        ACKED.append(body["run_id"])
     return status == 200 and body["status"] == "COMPLETED"
+
+
+def stored(acked):
+    """How many of `acked` (run id, session id) the server serves back."""
+    found = 0
+    for run_id, session_id in acked:
+        try:
+            found += request("GET", f"/sessions/{session_id}/runs/{run_id}")[0] == 200
+        except OSError:
+            pass
+    return found
 
 
 class Watch:
@@ -122,11 +136,16 @@ class Watch:
 RESULTS = []
 
 
-def probe(name, expect):
-    """Runs the decorated attack under the sampler and the watch."""
+def probe(name, expect, runs_must_pass=True):
+    """Runs the decorated attack under the sampler and the watch. It passes
+    when its own expectation holds, /health answered every check during it,
+    ordinary runs did too (unless `runs_must_pass` is off: the connection cap
+    refuses them while it is held), /health answers again afterwards, and
+    every run answered 200 during it is served back from the store."""
 
     def wrap(attack):
         started = time.monotonic()
+        first_ack = len(ACKED)
         with Sampler(ARGS.pid) as sampler, Watch() as watch:
             answered, ok = attack()
         ended = time.monotonic()
@@ -136,11 +155,18 @@ def probe(name, expect):
                 recover = time.monotonic() - ended
                 break
             time.sleep(0.02)
+        acked = ACKED[first_ack:]
+        # A sample of at most 200, to keep the probe bounded.
+        sample = acked[:: max(1, len(acked) // 200)]
+        kept = stored(sample)
+        healthy = all(watch.health) and recover is not None
+        runs_fine = all(watch.runs) or not runs_must_pass
         row = {
             "probe": name,
             "expected": expect,
             "answered": answered,
-            "ok": bool(ok),
+            "ok": bool(ok) and healthy and runs_fine and kept == len(sample),
+            "acked_stored": f"{kept}/{len(sample)}" + (f" (of {len(acked)})" if len(sample) < len(acked) else ""),
             "peak_rss_mib": round(sampler.peak / 1024, 1),
             "health_during": f"{sum(watch.health)}/{len(watch.health)}",
             "runs_during": f"{sum(watch.runs)}/{len(watch.runs)}",
@@ -192,12 +218,13 @@ def main():
         listed = request("GET", "/sessions?limit=5")[0]
         return f"{status}, then GET /sessions {listed}", status == 400 and listed == 200
 
-    @probe("2a. idle connections (300, sending nothing)", "closed by the header timeout; connections beyond the cap refused")
+    @probe("2a. idle connections (250 sending nothing, 50 idle after one request)", "closed by the header or idle timeout")
     def _():
         socks, refused = [], 0
-        for _ in range(300):
+        for i in range(300):
             try:
-                socks.append(raw())
+                # The last 50 make one request, then keep the connection idle.
+                socks.append(raw(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" if i >= 250 else b""))
             except OSError:
                 refused += 1
         time.sleep(1)
@@ -208,8 +235,11 @@ def main():
         for s in socks:
             s.settimeout(max(0.1, 15 - (time.monotonic() - t0)))
             try:
-                if s.recv(1) in (b"",):
-                    closed += 1
+                # Read to the end: an idle keep-alive connection first has
+                # its answer to read.
+                while s.recv(65536):
+                    pass
+                closed += 1
             except OSError:
                 pass
             s.close()
@@ -233,7 +263,7 @@ def main():
             s.close()
         return f"{len(closed)}/50 cut after {time.monotonic() - t0:.0f} s", len(closed) == 50
 
-    @probe(f"2c. more connections than the cap (fd limit {ARGS.fd_limit})", "503 past the cap; /health still 200")
+    @probe(f"2c. more connections than the cap (fd limit {ARGS.fd_limit})", "503 past the cap; /health still 200", runs_must_pass=False)
     def _():
         socks, statuses = [], {}
         for _ in range(ARGS.fd_limit):
@@ -250,6 +280,33 @@ def main():
         for s in socks:
             s.close()
         return json.dumps(statuses), alive and statuses.get("503", 0) > 0
+
+    @probe(f"2d. a connect flood past the cap: {ARGS.fd_limit} held, then 3 000 more at once", "refused or closed at once; accept never runs out of descriptors; /health 200", runs_must_pass=False)
+    def _():
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+        log_before = os.path.getsize(ARGS.log)
+        held = []
+        for _ in range(ARGS.fd_limit):
+            try:
+                held.append(raw())
+            except OSError:
+                break
+        flood, failed = [], 0
+        for _ in range(3000):
+            try:
+                flood.append(raw())
+            except OSError:
+                failed += 1
+        alive = health_ok()
+        for s in flood + held:
+            s.close()
+        with open(ARGS.log, "rb") as f:
+            f.seek(log_before)
+            accept_failures = f.read().count(b"accept failed")
+        return (f"{len(held)} held, {len(flood)} more connected ({failed} could not), "
+                f"'accept failed' in the log: {accept_failures}, /health: {alive}"), alive and accept_failures == 0
 
     @probe("3. unfinished bodies (40 x 8 MiB of a 9 MiB body, then silence)", "bytes in flight bounded (256 MiB), the rest 503; small runs still pass")
     def _():
@@ -328,6 +385,27 @@ def main():
         b = request("GET", "/sessions/keys/runs?limit=4294967295")[0]
         return f"/sessions {a}, /sessions/{{id}}/runs {b}", a == 400 and b == 400
 
+    @probe("7b. a long session of large runs (60 runs of 256 KB; each stores its history too), read whole", "GET /sessions/{id}/runs and GET /sessions/{id} answer it all; the server's memory grows far less than the body")
+    def _():
+        for i in range(60):
+            request("POST", f"/agents/{AGENT}/runs",
+                    {"message": f"{i} " + "m" * 256_000, "stream": "false", "session_id": "long"}, timeout=30)
+        before = rss_kib(ARGS.pid)
+        with Sampler(ARGS.pid) as during:
+            conn = http.client.HTTPConnection("127.0.0.1", ARGS.port, timeout=60)
+            conn.request("GET", "/sessions/long/runs", headers={"Authorization": f"Bearer {ARGS.key}"})
+            response = conn.getresponse()
+            body_bytes, runs = 0, None
+            data = response.read()
+            body_bytes = len(data)
+            runs = len(json.loads(data))
+            conn.close()
+            status, detail, _ = request("GET", "/sessions/long", timeout=60)
+        grew = (during.peak - before) / 1024
+        history = len(detail["chat_history"]) if status == 200 else None
+        return (f"{runs} runs in a {body_bytes >> 20} MiB body, chat history {history} messages; "
+                f"server RSS +{grew:.0f} MiB while sending"), runs == 60 and history == 120 and grew < (body_bytes >> 20) / 2
+
     @probe("8. 7 000-byte x-request-id and control characters in input (500 requests)", "id not echoed; log grows little; no raw control characters in tracing lines")
     def _():
         before = os.path.getsize(ARGS.log)
@@ -345,7 +423,7 @@ def main():
         forged = sum(1 for line in tail.split(b"\n") if b"\x1b[31m" in line and (b" INFO " in line or b" WARN " in line or b" ERROR " in line))
         return f"{echoed} echoed, log +{grown // 1024} KiB for 500 requests, {forged} raw escapes in tracing lines", echoed == 0 and forged == 0
 
-    @probe("9. protocol: bad chunk size, no Host, two Hosts, key without Bearer", "400, 400, 400, 401")
+    @probe("9. protocol: bad chunk size, no Host, two Hosts, key without Bearer, lowercase bearer", "400, 400, 400, 401, 200")
     def _():
         answers = []
         for data in [
@@ -354,21 +432,22 @@ def main():
             b"GET /health HTTP/1.1\r\n\r\n",
             b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
             f"GET /sessions HTTP/1.1\r\nHost: x\r\nAuthorization: {ARGS.key}\r\n\r\n".encode(),
+            f"GET /sessions?limit=1 HTTP/1.1\r\nHost: x\r\nAuthorization: bearer {ARGS.key}\r\n\r\n".encode(),
         ]:
             s = raw(data)
             line = read_status(s, timeout=5)
             answers.append(line.split(" ")[1] if line.startswith("HTTP/") else line)
             s.close()
-        return ", ".join(answers), answers == ["400", "400", "400", "401"]
+        return ", ".join(answers), answers == ["400", "400", "400", "401", "200"]
 
     with open(ARGS.acked, "w") as f:
-        f.write("\n".join(ACKED))
+        f.write("\n".join(run_id for run_id, _ in ACKED))
     print()
-    print("| probe | expected | answered | peak RSS MiB | /health during | runs during | recovery s | ok |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| probe | expected | answered | peak RSS MiB | /health during | runs during | runs answered 200, stored | recovery s | ok |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in RESULTS:
         print(f"| {r['probe']} | {r['expected']} | {r['answered']} | {r['peak_rss_mib']} | {r['health_during']} | "
-              f"{r['runs_during']} | {r['recover_s']} | {'yes' if r['ok'] else '**no**'} |")
+              f"{r['runs_during']} | {r['acked_stored']} | {r['recover_s']} | {'yes' if r['ok'] else '**no**'} |")
     return 0 if all(r["ok"] for r in RESULTS) else 1
 
 

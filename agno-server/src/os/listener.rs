@@ -35,6 +35,12 @@ content-length: 15\r\nconnection: close\r\n\r\n{\"status\":\"ok\"}";
 /// How long a connection past the cap is read for its request line.
 const REFUSAL_READ: Duration = Duration::from_millis(200);
 
+/// The most connections past the cap being answered at once (each holds
+/// its descriptor for up to 1.2 s): past it a connection is closed at once
+/// without an answer, so a connect flood cannot spend the descriptors kept
+/// for the process ([`RESERVED_FDS`]).
+const REFUSING_AT_ONCE: usize = RESERVED_FDS / 2;
+
 /// Refused connections since the last log line about them.
 static REFUSED: AtomicU64 = AtomicU64::new(0);
 
@@ -64,6 +70,7 @@ pub(crate) async fn serve(
         );
     }
     let open = Arc::new(Semaphore::new(cap));
+    let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -98,7 +105,19 @@ pub(crate) async fn serve(
                     tracing::debug!(%error, "could not set TCP_NODELAY");
                 }
                 let Ok(permit) = open.clone().try_acquire_owned() else {
-                    connections.spawn(refuse(tcp));
+                    match refusing.clone().try_acquire_owned() {
+                        Ok(refusal) => {
+                            connections.spawn(async move {
+                                refuse(tcp).await;
+                                drop(refusal);
+                            });
+                        }
+                        // Refusing as many as it may: closed unanswered.
+                        Err(_) => {
+                            count_refusal();
+                            drop(tcp);
+                        }
+                    }
                     continue;
                 };
                 let (io, activity) = Watched::new(tcp);
@@ -284,11 +303,8 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// Answers a connection past the cap and closes it (at most 1.2 s): 200
-/// to `GET /health` (read for at most 200 ms), 503 to anything else.
-/// Logged once per thousand refusals, not once each: a flood must not fill
-/// the log.
-async fn refuse(mut tcp: TcpStream) {
+/// Counts a connection refused past the cap, logged once per thousand.
+fn count_refusal() {
     let refused = REFUSED.fetch_add(1, Ordering::Relaxed);
     if refused.is_multiple_of(1000) {
         tracing::warn!(
@@ -296,6 +312,14 @@ async fn refuse(mut tcp: TcpStream) {
             "connection refused: too many open connections (logged once per 1000)"
         );
     }
+}
+
+/// Answers a connection past the cap and closes it (at most 1.2 s): 200
+/// to `GET /health` (read for at most 200 ms), 503 to anything else.
+/// Logged once per thousand refusals, not once each: a flood must not fill
+/// the log.
+async fn refuse(mut tcp: TcpStream) {
+    count_refusal();
     let mut head = [0u8; 16];
     let read = tokio::time::timeout(REFUSAL_READ, async {
         use tokio::io::AsyncReadExt;
