@@ -300,7 +300,7 @@ async fn a_sessions_runs_come_in_pages_with_a_ceiling() {
         .build()
         .unwrap();
     let server = Server::agent(agent).await;
-    // More runs than the routes read from the store at once (16), so the
+    // More runs than the routes read from the store at once (8), so the
     // bodies are streamed in several reads.
     const RUNS: usize = 37;
     for i in 0..RUNS {

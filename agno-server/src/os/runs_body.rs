@@ -19,7 +19,7 @@ use crate::db::Db;
 use crate::os::wire::{RunSchema, SessionDetail};
 
 /// How many runs one read of the store takes.
-pub const RUNS_PER_READ: usize = 16;
+pub const RUNS_PER_READ: usize = 8;
 
 /// Writes what a run adds to the body (zero or more JSON values), each
 /// preceded by a comma unless it is the body's first.
