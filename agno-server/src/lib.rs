@@ -46,6 +46,22 @@
 //! only to choose its own log format. `scripts/first_hour.sh` (run by CI)
 //! builds such a program in a crate of its own and checks what it logs.
 //!
+//! # Errors, your own argument types, stopping
+//!
+//! - A hook returns `()` or `Result<(), E>`: `std::io::Result<()>`,
+//!   `Result<(), String>`, `Box<dyn Error + Send + Sync>` and, with the
+//!   default `anyhow` feature, `anyhow::Result<()>`. A `CheckError` is a
+//!   guardrail: it ends the run with status `ERROR`.
+//! - A hook can take a type of your own: implement [`FromHookArgs`] for
+//!   it and give the value it reads once, with
+//!   [`AgentBuilder::extension`] (the README's "Your own argument
+//!   types" shows one).
+//! - A program that runs agents without the server waits for their
+//!   background work before it exits: [`Agent::shutdown`] (the server
+//!   does it on SIGTERM). A program that forgets is warned when the agent
+//!   is dropped with hooks still running: in its log, or on standard
+//!   error when it installed no `tracing` subscriber.
+//!
 //! # Where things are
 //!
 //! - [`agent`]: [`Agent`] and its builder; a run is a sequence of steps
@@ -104,7 +120,7 @@ pub use hooks_core::{
 pub use hooks_core::{
     BoxHookFuture, Extensions, Hook, HookCall, HookContext, HookDef, HookMeta, HookRef,
     IntoHookList, Phase, PhaseSet, Phases, Registration, RegistryError, RunShared, hook_ref,
-    registry,
+    hooks, registry,
 };
 // Running them.
 pub use hooks_core::{

@@ -81,12 +81,20 @@ impl Drop for LastHandle {
         let inner = &self.0;
         let running = inner.counters.in_flight.load(Ordering::Acquire);
         if running > 0 && !inner.closed.load(Ordering::Acquire) {
-            tracing::warn!(
-                running,
-                "the last handle to a dispatcher was dropped with background hooks still running: \
-                 they are cut when the runtime stops; call `dispatcher.shutdown(deadline)` \
-                 (for an agent: `agent.dispatcher().shutdown(..)`) before the program exits"
-            );
+            const WHY: &str = "the last handle to a dispatcher was dropped with background hooks \
+                 still running: they are cut when the runtime stops; call `shutdown(deadline)` \
+                 on it (for an agent: `agent.shutdown(deadline)`) before the program exits";
+            let heard = tracing::dispatcher::get_default(|d| {
+                !d.is::<tracing::subscriber::NoSubscriber>()
+            });
+            if heard {
+                tracing::warn!(running, "{WHY}");
+            } else {
+                // No subscriber would show it: a program that installed
+                // none (one that runs agents without the server) must
+                // still hear that its hooks are about to be lost.
+                eprintln!("WARN hooks_core: {WHY} (running={running})");
+            }
         }
     }
 }

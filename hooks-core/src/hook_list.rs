@@ -107,6 +107,29 @@ macro_rules! impl_hook_list {
     };
 }
 
+/// A phase's hooks written like an array: `hooks![log_request, guardrail]`
+/// is the tuple `(log_request, guardrail)`, checked at compile time like
+/// any list (an array `[a, b]` of two different hooks does not compile:
+/// each `#[hook]` is its own type). Up to 12 hooks.
+///
+/// ```
+/// use hooks_core::{hook, hooks, IntoHookList, Pre, RunInput};
+///
+/// #[hook]
+/// fn first(run_input: &RunInput) {}
+/// #[hook]
+/// fn second() {}
+///
+/// let list = IntoHookList::<Pre>::into_hook_list(hooks![first, second]);
+/// assert_eq!(list.len(), 2);
+/// ```
+#[macro_export]
+macro_rules! hooks {
+    ($($hook:expr),* $(,)?) => {
+        ($($hook,)*)
+    };
+}
+
 /// Something that can be given as a phase's hooks: one `#[hook]`, an array
 /// of one hook type, a tuple of hooks (up to 12), or a `Vec<HookRef>`
 /// (checked when the agent is built instead of at compile time).
@@ -114,7 +137,7 @@ macro_rules! impl_hook_list {
     message = "`{Self}` is not a list of hooks",
     label = "give hooks here",
     note = "give one `#[hook]`, a tuple of hooks `(first, second, third)` (up to 12), an array of one hook type `[first]`, or a `Vec<HookRef>` (`vec![hook_ref(first), hook_ref(guardrail)]`)",
-    note = "an array `[a, b]` of two different hooks does not compile (each hook is its own type): write the tuple `(a, b)`"
+    note = "an array `[a, b]` of two different hooks does not compile (each hook is its own type): write the tuple `(a, b)`, or `hooks![a, b]`"
 )]
 pub trait IntoHookList<P: PhaseKind> {
     /// The hooks, in order.

@@ -650,7 +650,7 @@ async fn dropping_the_last_handle_with_hooks_running_warns() {
     assert!(!text().contains("last handle"), "a handle remains");
     drop(dispatcher);
     assert!(
-        text().contains("call `dispatcher.shutdown(deadline)`"),
+        text().contains("`agent.shutdown(deadline)`"),
         "{}",
         text()
     );
@@ -664,4 +664,39 @@ async fn dropping_the_last_handle_with_hooks_running_warns() {
     let _ = dispatcher.shutdown(std::time::Duration::ZERO).await;
     drop(dispatcher);
     assert_eq!(warnings(), 1);
+}
+
+/// The child half of `without_a_subscriber_the_warning_goes_to_stderr`,
+/// run only by it (`--ignored`, `HOOKS_CHILD=1`): no `tracing` subscriber,
+/// a hook still running, the last handle dropped.
+#[tokio::test]
+#[ignore = "a child process of without_a_subscriber_the_warning_goes_to_stderr"]
+async fn no_subscriber_child() {
+    assert!(
+        std::env::var_os("HOOKS_CHILD").is_some(),
+        "run by its parent test only"
+    );
+    let h = harness();
+    let mut cx = context("unheard", &h.extensions);
+    let hooks = list(vec![hook_ref(waits_for_gate)]);
+    let dispatcher = Dispatcher::default();
+    dispatcher.run_phase(&hooks, &mut cx).await.unwrap();
+    drop(dispatcher);
+}
+
+#[test]
+fn without_a_subscriber_the_warning_goes_to_stderr() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "no_subscriber_child", "--ignored", "--nocapture"])
+        .env("HOOKS_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stdout.contains("1 passed"), "the child ran: {stdout}{stderr}");
+    assert!(
+        stderr.contains("WARN hooks_core: the last handle to a dispatcher was dropped")
+            && stderr.contains("`agent.shutdown(deadline)`"),
+        "{stderr}"
+    );
 }

@@ -112,9 +112,13 @@ pub(crate) async fn serve(
                                 drop(refusal);
                             });
                         }
-                        // Refusing as many as it may: closed unanswered.
+                        // Refusing as many as it may: closed at once,
+                        // a health check already sent answered without
+                        // waiting (a load balancer must not see a busy
+                        // instance as dead).
                         Err(_) => {
                             count_refusal();
+                            answer_health_now(&tcp);
                             drop(tcp);
                         }
                     }
@@ -300,6 +304,17 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
     ) -> Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+/// Answers `GET /health` on `tcp` if its request is already there,
+/// without waiting for it nor for the answer to be sent.
+fn answer_health_now(tcp: &TcpStream) {
+    let mut head = [0u8; 16];
+    if let Ok(n) = tcp.try_read(&mut head)
+        && head[..n].starts_with(b"GET /health ")
+    {
+        let _ = tcp.try_write(HEALTHY);
     }
 }
 

@@ -1,7 +1,8 @@
 //! Bodies made of a session's runs (`GET /sessions/{id}/runs`, the chat
-//! history of `GET /sessions/{id}`), streamed from the store
-//! [`RUNS_PER_READ`] runs at a time: a long session of large runs (each
-//! run keeps its messages, history included) is sent whole, as Agno sends
+//! history of `GET /sessions/{id}`), streamed from the store a few runs
+//! at a time (at most [`RUNS_PER_READ`], about [`BYTES_PER_READ`] of JSON):
+//! a long session of large runs (each run keeps its messages, history
+//! included) is sent whole, as Agno sends
 //! it, but never sits whole in the server's memory. One request holds at
 //! most a few runs, whatever the session's length.
 //!
@@ -18,8 +19,14 @@ use hooks_core::RunOutput;
 use crate::db::Db;
 use crate::os::wire::{RunSchema, SessionDetail};
 
-/// How many runs one read of the store takes.
+/// The most runs one read of the store takes.
 pub const RUNS_PER_READ: usize = 8;
+
+/// About how many bytes of JSON one read should make: after a read, the
+/// next takes as many runs as fit at the size seen so far (from 1 to
+/// [`RUNS_PER_READ`]), so a session of large runs is read one or two at a
+/// time.
+pub const BYTES_PER_READ: usize = 4 * 1024 * 1024;
 
 /// Writes what a run adds to the body (zero or more JSON values), each
 /// preceded by a comma unless it is the body's first.
@@ -90,8 +97,12 @@ fn comma(out: &mut Vec<u8>, first: &mut bool) {
 enum Step {
     /// Its opening bytes are next.
     Open(Vec<u8>),
-    /// Runs from `next`, `left` of them at most.
-    Runs { next: u64, left: usize },
+    /// Runs from `next`, `left` of them at most, `per_read` at a time.
+    Runs {
+        next: u64,
+        left: usize,
+        per_read: usize,
+    },
     /// Sent whole (or cut by an error).
     Done,
 }
@@ -119,6 +130,7 @@ fn stream_runs(
                         Step::Runs {
                             next: offset,
                             left: limit,
+                            per_read: RUNS_PER_READ,
                         },
                         first,
                     ),
@@ -126,8 +138,12 @@ fn stream_runs(
                 Step::Runs { left: 0, .. } => {
                     Some((Ok(Bytes::from_static(close)), (Step::Done, first)))
                 }
-                Step::Runs { next, left } => {
-                    let want = left.min(RUNS_PER_READ);
+                Step::Runs {
+                    next,
+                    left,
+                    per_read,
+                } => {
+                    let want = left.min(per_read);
                     let runs = match db.get_runs_range(&session_id, next, want).await {
                         Ok(runs) => runs,
                         Err(error) => {
@@ -149,7 +165,14 @@ fn stream_runs(
                         left - runs.len()
                     };
                     let next = next + runs.len() as u64;
-                    Some((Ok(Bytes::from(out)), (Step::Runs { next, left }, first)))
+                    let per_run = out.len() / runs.len().max(1);
+                    let per_read = (BYTES_PER_READ / per_run.max(1)).clamp(1, RUNS_PER_READ);
+                    let step = Step::Runs {
+                        next,
+                        left,
+                        per_read,
+                    };
+                    Some((Ok(Bytes::from(out)), (step, first)))
                 }
                 Step::Done => None,
             }
