@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The first hour of a new user (issue 17): a crate of its own that depends
-# on agno-server alone (plus tokio), with the crate docs' server example
-# and a hook that fails. Builds it, serves, runs it once, stops it with
-# SIGTERM, and checks that the program logged its start-up, the hook's
-# failure and the shutdown report with no tracing setup of its own.
+# on agno-server alone (plus tokio), with two programs: the README's server
+# example, copied from the README as it is, and one with hooks that fail
+# (inline, background, durable). Builds both, serves each, runs it once,
+# stops it with SIGTERM, and checks that each logged its start-up, its
+# hook failures and the shutdown report with no tracing setup of its own.
 #
 # usage: scripts/first_hour.sh      (CI runs it; about a minute once the
 # workspace's debug build exists: the crate shares its target dir)
@@ -75,8 +76,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 RUST
 
+# The README's server example, as it is (the block after its marker).
+mkdir -p "$WORK/src/bin"
+python3 - "$ROOT/README.md" "$WORK/src/bin/readme.rs" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+after = text.split("<!-- scripts/first_hour.sh builds and runs the next block as it is -->", 1)[1]
+block = after.split("```rust,no_run\n", 1)[1].split("\n```", 1)[0]
+open(sys.argv[2], "w").write(block + "\n")
+PY
+
 echo "== building a crate that depends on agno-server alone (and tokio)"
-(cd "$WORK" && cargo build --quiet)
+(cd "$WORK" && cargo build --quiet --bins)
 PORT=$(free_port)
 env -u RUST_LOG PORT="$PORT" DB="$WORK/agent.db" "$CARGO_TARGET_DIR/debug/first-hour" >"$WORK/out.log" 2>&1 &
 PID=$!
@@ -114,5 +125,43 @@ check "the shutdown report"                "shutdown complete"
 if [ "$fail" != 0 ]; then
     echo "--- the program's output"
     cat "$WORK/out.log"
+    exit 1
+fi
+
+echo "== the README's server example, as written (port 7778, key k)"
+if curl -s -o /dev/null "http://127.0.0.1:7778/health"; then
+    echo "port 7778 is taken: the README's example cannot run here"; exit 1
+fi
+env -u RUST_LOG -u NOTIFY_URL "$CARGO_TARGET_DIR/debug/readme" >"$WORK/readme.log" 2>&1 &
+PID=$!
+STARTED_PIDS+=("$PID")
+for _ in $(seq 1 200); do
+    curl -s -o /dev/null "http://127.0.0.1:7778/health" && break
+    sleep 0.05
+done
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:7778/agents/assistant/runs" \
+    -H 'Authorization: Bearer k' -F 'message=hello' -F 'stream=false')
+for _ in $(seq 1 200); do
+    grep -q "NOTIFY_URL is not set" "$WORK/readme.log" && break
+    sleep 0.05
+done
+kill -TERM "$PID"
+wait "$PID" || true
+readme_check() {
+    if grep -q "$2" "$WORK/readme.log"; then
+        printf '%-44s ok\n' "$1"
+    else
+        printf '%-44s MISSING (%s)\n' "$1" "$2"
+        fail=1
+    fi
+}
+[ "$status" = 200 ] && echo "README example: run answered 200              ok" || { echo "README example: run answered $status"; fail=1; }
+readme_check "README example: listening"            "AgentOS listening on http://127.0.0.1:7778"
+readme_check "README example: the key is on"        'security_key="on"'
+readme_check "README example: the hook's failure"   "NOTIFY_URL is not set"
+readme_check "README example: the shutdown report"  "shutdown complete"
+if [ "$fail" != 0 ]; then
+    echo "--- the README example's output"
+    cat "$WORK/readme.log"
     exit 1
 fi
