@@ -119,8 +119,8 @@ pub use hooks_core::{
 // Attaching, writing by hand and inspecting hooks.
 pub use hooks_core::{
     BoxHookFuture, Extensions, Hook, HookCall, HookContext, HookDef, HookMeta, HookRef,
-    IntoHookList, Phase, PhaseSet, Phases, Registration, RegistryError, RunShared, hook_ref,
-    hooks, registry,
+    IntoHookList, Phase, PhaseSet, Phases, Registration, RegistryError, RunShared, hook_ref, hooks,
+    registry,
 };
 // Running them.
 pub use hooks_core::{

@@ -161,3 +161,28 @@ async fn shutdown_ends_hanging_requests_and_stops_listening() {
     assert_eq!(pending.await.unwrap().status(), 503);
     assert!(reqwest::Client::new().post(url).send().await.is_err());
 }
+
+#[test]
+fn the_fake_binary_prints_its_usage_on_help_and_refuses_bad_arguments() {
+    let bin = env!("CARGO_BIN_EXE_fake-openai");
+    let help = std::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let stdout = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        stdout.starts_with("usage: fake-openai --port N"),
+        "{stdout}"
+    );
+    assert!(help.stderr.is_empty(), "nothing logged: {help:?}");
+    let bad = std::process::Command::new(bin)
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown argument --bogus"),
+        "{bad:?}"
+    );
+}

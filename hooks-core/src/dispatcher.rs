@@ -84,9 +84,8 @@ impl Drop for LastHandle {
             const WHY: &str = "the last handle to a dispatcher was dropped with background hooks \
                  still running: they are cut when the runtime stops; call `shutdown(deadline)` \
                  on it (for an agent: `agent.shutdown(deadline)`) before the program exits";
-            let heard = tracing::dispatcher::get_default(|d| {
-                !d.is::<tracing::subscriber::NoSubscriber>()
-            });
+            let heard =
+                tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>());
             if heard {
                 tracing::warn!(running, "{WHY}");
             } else {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `&mut RunInput` (to change what the next hook and the model see).
 /// Post-hooks may read it too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunInput {
     /// The message text, as Agno's `input_content`.
     pub input_content: String,

@@ -6,6 +6,7 @@ use crate::RunInput;
 
 /// The state a run ends in (Agno's `RunStatus`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum RunStatus {
     /// Not started yet.
@@ -39,6 +40,7 @@ impl RunStatus {
 
 /// One message of the conversation sent to or received from the model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// `system`, `developer`, `user` or `assistant`.
     pub role: String,
@@ -67,6 +69,7 @@ impl Message {
 
 /// Token counts and durations of a run (Agno's `Metrics`, the fields we fill).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metrics {
     /// Tokens sent to the model.
     pub input_tokens: u64,
@@ -87,6 +90,7 @@ pub struct Metrics {
 ///
 /// Serialises as Agno's run output: `None` fields are left out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunOutput {
     /// The run's id (a UUID).
     pub run_id: String,

@@ -649,11 +649,7 @@ async fn dropping_the_last_handle_with_hooks_running_warns() {
     let text = || String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(!text().contains("last handle"), "a handle remains");
     drop(dispatcher);
-    assert!(
-        text().contains("`agent.shutdown(deadline)`"),
-        "{}",
-        text()
-    );
+    assert!(text().contains("`agent.shutdown(deadline)`"), "{}", text());
 
     // After a shutdown, dropping says nothing more.
     let warnings = || text().matches("last handle").count();
@@ -693,7 +689,10 @@ fn without_a_subscriber_the_warning_goes_to_stderr() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stdout.contains("1 passed"), "the child ran: {stdout}{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran: {stdout}{stderr}"
+    );
     assert!(
         stderr.contains("WARN hooks_core: the last handle to a dispatcher was dropped")
             && stderr.contains("`agent.shutdown(deadline)`"),

@@ -33,7 +33,7 @@ use super::DbError;
 pub const JOBS_TABLE: &str = "agno_jobs";
 
 /// Where a job is in its life (Agno's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     /// Waiting to run (new, or a retry waiting for its back-off).
@@ -139,7 +139,7 @@ pub(crate) fn complete_fenced(
 }
 
 /// A stored job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct JobRecord {
     /// The job's id.
     pub id: String,
@@ -155,6 +155,7 @@ pub struct JobRecord {
     pub user_id: Option<String>,
     /// What the worker needs to run it (`{}` in lists: a durable hook's
     /// payload holds its whole run; read one job to see it).
+    #[schema(value_type = Object)]
     pub payload: Value,
     /// Where it is in its life.
     pub status: JobStatus,
@@ -321,10 +322,11 @@ impl JobSortKey {
 }
 
 /// Counts by status and the age of the oldest queued job.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct JobStats {
     /// How many stored jobs have each status (`completed` is always 0:
     /// completed rows are deleted).
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
     pub counts: std::collections::BTreeMap<&'static str, u64>,
     /// Seconds since the oldest queued job was created (`null` when none
     /// is queued, as Agno answers).

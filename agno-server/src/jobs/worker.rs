@@ -38,7 +38,7 @@ const SETTLE_BATCH: usize = 512;
 type Settling = (JobSettlement, oneshot::Sender<bool>);
 
 /// What a worker did since it was made.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct JobCounters {
     /// Durable jobs written with their runs.
     pub enqueued: u64,

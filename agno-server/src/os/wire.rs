@@ -239,7 +239,7 @@ pub struct SessionDetail<'a> {
     /// Its runs' user and assistant messages, in order, without those
     /// sent again as history (Agno's `get_chat_history`). Last, so that a
     /// route can stream it after the rest (see `os/runs_body.rs`).
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Message>)]
     pub chat_history: Vec<&'a Message>,
 }
 
@@ -281,7 +281,7 @@ impl<'a> SessionDetail<'a> {
 pub struct RunSchema<'a> {
     /// The run, as stored (Agno's `RunOutput`).
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = RunOutput)]
     pub run: &'a RunOutput,
     /// The input's text.
     pub run_input: Option<&'a str>,
@@ -312,7 +312,6 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobPage {
     /// The jobs.
-    #[schema(value_type = Vec<Object>)]
     pub data: Vec<JobRecord>,
     /// Where the page is.
     pub meta: PageInfo,
@@ -327,7 +326,6 @@ pub struct HooksReport {
     /// The durable jobs: each agent's worker and each store's counts.
     pub jobs: JobsReport,
     /// The background dispatcher's counters.
-    #[schema(value_type = Object)]
     pub stats: DispatcherStats,
     /// Background hooks accepted and not started.
     pub queued: u64,
@@ -382,7 +380,6 @@ pub struct JobsReport {
     /// Each agent with a store, by id.
     pub agents: BTreeMap<String, AgentJobs>,
     /// Each store's counts, by `db_id`.
-    #[schema(value_type = BTreeMap<String, Object>)]
     pub stores: BTreeMap<String, StoreJobs>,
 }
 
@@ -392,12 +389,11 @@ pub struct AgentJobs {
     /// Whether its background hooks are durable by default.
     pub durable_hooks: bool,
     /// Its worker's counters.
-    #[schema(value_type = Object)]
     pub counters: crate::jobs::JobCounters,
 }
 
 /// A store's job counts, or why they could not be read.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum StoreJobs {
     /// Counts by status and the oldest queued job's age.

@@ -65,7 +65,7 @@ pub async fn get(
     summary = "One run of an agent (poll a background run here)",
     params(("agent_id" = String, Path, description = "The agent's id"),
         ("run_id" = String, Path, description = "The run's id")),
-    responses((status = 200, description = "The run (Agno's RunOutput): PENDING, RUNNING, then how it ended", body = serde_json::Value)))]
+    responses((status = 200, description = "The run (Agno's RunOutput): PENDING, RUNNING, then how it ended", body = RunOutput)))]
 pub async fn get_run(
     State(state): State<AppState>,
     Path((id, run_id)): Path<(String, String)>,

@@ -146,7 +146,7 @@ pub async fn list(
 /// `GET /queue/jobs/{job_id}`: one job with its payload.
 #[utoipa::path(get, path = "/queue/jobs/{job_id}", tag = "Queue", summary = "One durable job",
     params(("job_id" = String, Path, description = "The job's id"), QueueDb),
-    responses((status = 200, description = "The job with its payload", body = serde_json::Value)))]
+    responses((status = 200, description = "The job with its payload", body = JobRecord)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
@@ -164,7 +164,7 @@ pub async fn get(
 /// queued again with fresh attempts, and its agent's worker woken.
 #[utoipa::path(post, path = "/queue/jobs/{job_id}/requeue", tag = "Queue", summary = "Requeue a failed or cancelled job",
     params(("job_id" = String, Path, description = "The job's id"), QueueDb),
-    responses((status = 200, description = "The job, queued again", body = serde_json::Value)))]
+    responses((status = 200, description = "The job, queued again", body = JobRecord)))]
 pub async fn requeue(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
@@ -189,7 +189,7 @@ pub async fn requeue(
 
 /// `GET /queue/stats`: counts by status and the oldest queued job's age.
 #[utoipa::path(get, path = "/queue/stats", tag = "Queue", summary = "Job counts by status", params(QueueDb),
-    responses((status = 200, description = "Counts and the oldest queued job's age", body = serde_json::Value)))]
+    responses((status = 200, description = "Counts and the oldest queued job's age", body = JobStats)))]
 pub async fn stats(
     State(state): State<AppState>,
     params: Result<Query<QueueDb>, QueryRejection>,

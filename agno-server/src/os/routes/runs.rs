@@ -27,7 +27,7 @@ use crate::os::wire::{Accepted, Empty, ErrorBody, RunFormFields};
         (RunFormFields = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The run (Agno's RunOutput) with stream=false, or its events with stream=true", content(
-            (serde_json::Value = "application/json"),
+            (hooks_core::RunOutput = "application/json"),
             ("text/event-stream"))),
         (status = 202, description = "background=true: accepted; poll GET /agents/{agent_id}/runs/{run_id}", body = Accepted),
         (status = 429, description = "background=true: the queue is full", body = ErrorBody)))]
