@@ -193,6 +193,11 @@ async fn streaming_events_come_in_agnos_order() {
     let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
     let deltas = names.iter().filter(|n| **n == "RunContent").count();
     assert!(deltas >= 2, "{names:?}");
+    // One event ends the stream, and it is the last.
+    let terminal: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i].kind.is_terminal())
+        .collect();
+    assert_eq!(terminal, [events.len() - 1], "{names:?}");
     let mut expected = vec![
         "RunStarted",
         "PreHookStarted",
@@ -434,4 +439,45 @@ async fn concurrent_runs_of_a_session_keep_every_state_key_and_the_rename() {
     }
     assert_eq!(session.session_name.as_deref(), Some("Renamed"));
     assert_eq!(db.get_runs("shared").await.unwrap().len(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_store_fails_ends_with_an_internal_error_naming_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
+    rusqlite::Connection::open(dir.path().join("agent.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER no_runs BEFORE INSERT ON agno_runs BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+        )
+        .unwrap();
+    let agent = Agent::builder()
+        .id("doomed")
+        .model(Echo::new())
+        .db(db)
+        .build()
+        .unwrap();
+    let request = RunRequest {
+        session_id: Some("s-1".into()),
+        ..RunRequest::from("hello")
+    };
+    let events: Vec<_> = agent.run_stream(request).collect().await;
+    let first = events.first().unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(first.name(), "RunStarted");
+    let RunEventKind::RunError {
+        content,
+        error_type,
+        ..
+    } = &last.kind
+    else {
+        panic!("{:?}", last.kind)
+    };
+    assert_eq!(error_type, "internal_error");
+    assert!(content.contains("disk on fire"), "{content}");
+    // The run's real ids, not empty strings: a client can tell which run
+    // failed.
+    assert_eq!(last.run_id, first.run_id);
+    assert!(!last.run_id.is_empty());
+    assert_eq!(last.session_id, "s-1");
 }

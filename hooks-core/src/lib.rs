@@ -94,9 +94,9 @@ pub mod __private {
     pub use crate::blocking::run_blocking;
     pub use crate::returns::{CheckProbe, MayCarryCheck};
     pub use crate::{
-        Allows, ArgIn, FromHookArgs, Hook, HookArgs, HookCall, HookContext, HookDef, HookError,
-        HookMeta, HookRef, IntoHookList, IntoHookResult, PhaseKind, PhaseSet, Phases,
-        PostHooksOnly, PreHooksOnly, Registration, RunsIn, hook_ref,
+        Allows, ArgIn, FromHookArgs, Hook, HookCall, HookContext, HookDef, HookError, HookMeta,
+        HookRef, IntoHookList, IntoHookResult, PhaseKind, PhaseSet, Phases, PostHooksOnly,
+        PreHooksOnly, Registration, RunsIn, hook_ref,
     };
     pub use inventory;
     pub use std::result::Result::{self, Err, Ok};

@@ -23,26 +23,16 @@ impl Phase {
 
 impl Phase {
     /// What a hook attached to this phase takes that the phase does not
-    /// have (the one wording of the compile-time check and of `build()`).
+    /// have: `build()`'s wording for a list given at run time (a
+    /// `Vec<HookRef>`). A list given at compile time is refused by the
+    /// compiler instead, with the notes of `hook_list.rs` (attribute text,
+    /// which cannot name a constant).
     pub const fn unavailable_arguments(self) -> &'static str {
         match self {
             Phase::Pre => {
                 "`&RunOutput`, `RunOutput` or `&mut RunOutput`, which only post-hooks have"
             }
             Phase::Post => "`&mut RunInput`, which only pre-hooks have",
-        }
-    }
-
-    /// The compile-time error of a hook attached to this phase whose
-    /// arguments it does not have.
-    pub const fn misplaced_message(self) -> &'static str {
-        match self {
-            Phase::Pre => {
-                "this hook takes `&RunOutput`, `RunOutput` or `&mut RunOutput`, which only post-hooks have; attach it with post_hooks"
-            }
-            Phase::Post => {
-                "this hook takes `&mut RunInput`, which only pre-hooks have; attach it with pre_hooks"
-            }
         }
     }
 }

@@ -291,19 +291,20 @@ impl Agent {
     }
 
     /// The same agent on another dispatcher (AgentOS shares one between
-    /// its agents, to drain them together), optionally with the global
-    /// `run_hooks_in_background` turned on.
-    pub fn with_dispatcher(&self, dispatcher: Dispatcher, run_hooks_in_background: bool) -> Agent {
+    /// its agents, to drain them together). The global
+    /// `run_hooks_in_background` is the dispatcher's
+    /// ([`Dispatcher::run_hooks_in_background`]); the agent's own setting
+    /// stays as it was built.
+    pub fn with_dispatcher(&self, dispatcher: Dispatcher) -> Agent {
         let was_on = self.runs_hooks_in_background();
         let mut inner = (*self.inner).clone();
         inner.dispatcher = dispatcher;
-        inner.run_hooks_in_background |= run_hooks_in_background;
         let agent = Agent {
             inner: Arc::new(inner),
         };
         // Logged once per agent: here only when this turned the flag on
         // (`build()` logged it when the agent had it already).
-        if !was_on {
+        if !was_on && agent.runs_hooks_in_background() {
             agent.log_pinned_hooks();
         }
         agent

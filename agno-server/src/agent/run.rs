@@ -326,6 +326,7 @@ impl Agent {
             name: inner.info.name.clone(),
             model: ModelInfo::of(&*inner.model),
         };
+        // A struct of strings: writing it as JSON cannot fail.
         serde_json::to_value(data).unwrap_or_default()
     }
 
@@ -360,14 +361,14 @@ impl Agent {
         model_started: Instant,
     ) -> Result<ModelResponse, ModelError> {
         let mut stream = self.inner.model.invoke_stream(request);
-        let mut text = String::new();
+        let mut streamed = 0;
         while let Some(event) = stream.next().await {
             match event? {
                 ModelStreamEvent::Delta(delta) => {
                     if first_token.is_none() {
                         *first_token = Some(model_started.elapsed().as_secs_f64());
                     }
-                    text.push_str(&delta);
+                    streamed += delta.len();
                     events.emit(RunEventKind::RunContent {
                         content: delta,
                         content_type: TEXT.into(),
@@ -377,8 +378,7 @@ impl Agent {
             }
         }
         Err(ModelError::InvalidResponse(format!(
-            "the stream ended without a completion after {} bytes",
-            text.len()
+            "the stream ended without a completion after {streamed} bytes"
         )))
     }
 }
@@ -415,7 +415,8 @@ impl RunIds {
     }
 }
 
-/// Why a step ended the run early (status `ERROR`).
+/// Why a step ended the run early: `ERROR` (a check, the model),
+/// `CANCELLED`, or not stored at all (the store failed).
 enum Failure {
     /// A hook's check rejected the run.
     Check(CheckError),

@@ -173,26 +173,7 @@ fn write_session(
         SessionWrite::Replace => Some(serde_json::to_string(&s.session_state)?),
         SessionWrite::Run { .. } => state,
     };
-    let mut data = Map::new();
-    data.insert(
-        "session_state".into(),
-        Value::Object(s.session_state.clone()),
-    );
-    data.insert(
-        "session_name".into(),
-        s.session_name.clone().map_or(Value::Null, Value::String),
-    );
-    if let Some([input, output, total]) = tokens {
-        data.insert(
-            "session_metrics".into(),
-            serde_json::json!({
-                "input_tokens": input,
-                "output_tokens": output,
-                "total_tokens": total,
-            }),
-        );
-    }
-    let data = serde_json::to_string(&data)?;
+    let data = serde_json::to_string(&super::records::SessionData::of(s, tokens))?;
     let (agent_id, team_id, workflow_id) = component_columns(s.session_type, s.agent_id.as_deref());
     let agent_data = json_text(s.agent_data.as_ref())?;
     let metadata = json_text(s.metadata.as_ref())?;

@@ -179,6 +179,43 @@ impl SessionRecord {
     }
 }
 
+/// The `session_data` column a store writes for `session`, as Agno lays
+/// it out: the state, the name and, when given, the token totals
+/// (`session_metrics`). One type for both stores.
+#[derive(Debug, Serialize)]
+pub(crate) struct SessionData<'a> {
+    session_state: &'a Map<String, Value>,
+    session_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_metrics: Option<SessionMetrics>,
+}
+
+/// `session_data.session_metrics`.
+#[derive(Debug, Serialize)]
+struct SessionMetrics {
+    input_tokens: i64,
+    output_tokens: i64,
+    total_tokens: i64,
+}
+
+impl<'a> SessionData<'a> {
+    /// The column for `session`, with the token totals `tokens` (input,
+    /// output, total) when given.
+    pub(crate) fn of(session: &'a SessionRecord, tokens: Option<[i64; 3]>) -> Self {
+        Self {
+            session_state: &session.session_state,
+            session_name: session.session_name.as_deref(),
+            session_metrics: tokens.map(|[input_tokens, output_tokens, total_tokens]| {
+                SessionMetrics {
+                    input_tokens,
+                    output_tokens,
+                    total_tokens,
+                }
+            }),
+        }
+    }
+}
+
 /// What a session row says of the agent it belongs to (`agent_data`), as
 /// Agno writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

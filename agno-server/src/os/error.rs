@@ -95,7 +95,10 @@ impl From<AgentError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "detail": self.detail }))).into_response()
+        let body = super::wire::ErrorBody {
+            detail: self.detail,
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 

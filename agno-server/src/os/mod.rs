@@ -362,7 +362,7 @@ impl AgentOSBuilder {
             .agents
             .iter()
             .map(|agent| {
-                let agent = agent.with_dispatcher(dispatcher.clone(), global);
+                let agent = agent.with_dispatcher(dispatcher.clone());
                 let agent = match self.durable_hooks {
                     Some(on) => agent.with_durable_hooks(on),
                     None => agent,

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use deadpool_postgres::GenericClient;
 use hooks_core::RunOutput;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -128,25 +128,7 @@ struct SessionColumns<'a> {
 
 impl<'a> SessionColumns<'a> {
     fn new(s: &'a SessionRecord, tokens: Option<[i64; 3]>) -> Result<Self, DbError> {
-        let mut data = Map::new();
-        data.insert(
-            "session_state".into(),
-            Value::Object(s.session_state.clone()),
-        );
-        data.insert(
-            "session_name".into(),
-            s.session_name.clone().map_or(Value::Null, Value::String),
-        );
-        if let Some([input, output, total]) = tokens {
-            data.insert(
-                "session_metrics".into(),
-                serde_json::json!({
-                    "input_tokens": input,
-                    "output_tokens": output,
-                    "total_tokens": total,
-                }),
-            );
-        }
+        let data = crate::db::records::SessionData::of(s, tokens);
         let column = s.session_type.component_column();
         let id = s.agent_id.as_deref();
         Ok(Self {
