@@ -644,8 +644,11 @@ impl<'a> Run<'a> {
         let model_started = Instant::now();
         let mut first_token = None;
         let cancelled = self.registered.token.clone();
+        // A cancel is looked at first on every wake-up: once asked, not
+        // one more chunk of the answer goes out.
         let answer = tokio::select! {
             biased;
+            () = cancelled.cancelled() => None,
             answer = async {
                 if self.events.tx.is_some() {
                     agent
@@ -655,7 +658,6 @@ impl<'a> Run<'a> {
                     inner.model.invoke(&request).await
                 }
             } => Some(answer),
-            () = cancelled.cancelled() => None,
         };
         let ModelRequest { mut messages } = request;
         let response = match answer {
