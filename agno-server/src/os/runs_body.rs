@@ -22,10 +22,10 @@ use crate::os::wire::{RunSchema, SessionDetail};
 /// The most runs one read of the store takes.
 pub const RUNS_PER_READ: usize = 8;
 
-/// About how many bytes of JSON one read should make: after a read, the
-/// next takes as many runs as fit at the size seen so far (from 1 to
-/// [`RUNS_PER_READ`]), so a session of large runs is read one or two at a
-/// time.
+/// About how many bytes of JSON one read should make: the first read
+/// takes one run (their size is not known yet), each next one as many as
+/// fit at the size seen so far (from 1 to [`RUNS_PER_READ`]), so a
+/// session of large runs is read one at a time.
 pub const BYTES_PER_READ: usize = 4 * 1024 * 1024;
 
 /// Writes what a run adds to the body (zero or more JSON values), each
@@ -130,7 +130,7 @@ fn stream_runs(
                         Step::Runs {
                             next: offset,
                             left: limit,
-                            per_read: RUNS_PER_READ,
+                            per_read: 1,
                         },
                         first,
                     ),
