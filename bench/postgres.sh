@@ -38,7 +38,8 @@ cpu_ticks() {
     done
     echo "$total"
 }
-pg_pids() { pgrep -f 'postgres' | tr '\n' ' '; }
+# The server's processes by name (-x: not the scripts or compilers whose command line says postgres)
+pg_pids() { pgrep -x postgres | tr '\n' ' '; }
 # Ticks of every postgres process, including backends that come and go.
 pg_ticks() { cpu_ticks $(pg_pids); }
 HZ=$(getconf CLK_TCK)

@@ -96,9 +96,14 @@ cat "$WORK"/acked-*.tsv >"$WORK/acked.tsv"
 cat "$WORK"/receipts-*.log >"$WORK/receipts.log" 2>/dev/null || true
 psql "$DATABASE_URL" -At -c "SELECT run_id, status FROM ai.agno_runs" >"$WORK/runs.txt"
 psql "$DATABASE_URL" -At -c "SELECT status, count(*) FROM ai.agno_jobs GROUP BY status" >"$WORK/jobs.txt"
-python3 - "$WORK" "$killed" "$drained" "$before" <<'PY'
+# Each session's runs: their count, and run_index's distinct values and
+# largest (0, 1, 2, ... once each: no run stored twice, none missing).
+psql "$DATABASE_URL" -At -c "SELECT session_id, count(*), count(DISTINCT run_index), coalesce(max(run_index), -1)
+                             FROM ai.agno_runs GROUP BY session_id" >"$WORK/indexes.txt"
+python3 - "$WORK" "$killed" "$drained" "$before" "${LEASE_S:-30}" <<'PY'
 import collections, json, sys
-work, killed, drained, before = sys.argv[1:5]
+work, killed, drained, before, lease = sys.argv[1:6]
+lease = float(lease)
 acked = [l.split("\t")[0] for l in open(f"{work}/acked.tsv").read().splitlines() if l]
 acked_a = [l.split("\t")[0] for l in open(f"{work}/acked-a.tsv").read().splitlines() if l]
 runs = dict(l.split("|") for l in open(f"{work}/runs.txt").read().splitlines() if l)
@@ -112,7 +117,21 @@ ends = collections.Counter(runs.get(r, "MISSING") for r in accepted)
 missing_runs = [r for r in acked if r not in runs]
 missing_notes = [r for r in acked if per_run[r] == 0]
 unfinished = sum(n for s, n in ends.items() if s not in ("COMPLETED", "ERROR"))
+sessions = [l.split("|") for l in open(f"{work}/indexes.txt").read().splitlines() if l]
+bad_index = [sid for sid, n, distinct, top in sessions if not (int(n) == int(distinct) == int(top) + 1)]
+acked_a_set = set(acked_a)
+twice = [r for r, n in per_run.items() if n > 1]
+twice_not_a = [r for r in twice if r not in acked_a_set]
+running_before = (json.loads(before or "{}").get("counts") or {}).get("running")
+kill_to_drained = float(drained) - float(killed)
+# The survivor looks for stale leases every third of a lease: the last of
+# A's jobs is taken over within lease + lease / 3, plus the time to run it.
+bound = lease + lease / 3 + 10
 print(json.dumps({
+    "sessions_with_run_index_not_0_to_n": len(bad_index),
+    "runs_notified_twice_not_accepted_by_the_killed": len(twice_not_a),
+    "jobs_running_at_the_kill": running_before,
+    "kill_to_drained_bound_s": bound,
     "runs_acknowledged": len(acked),
     "acknowledged_by_killed_instance": len(acked_a),
     "acknowledged_runs_not_stored": len(missing_runs),
@@ -125,6 +144,27 @@ print(json.dumps({
     "background_runs_accepted_by_killed": len(accepted),
     "background_runs_by_end": dict(ends),
 }))
-sys.exit(1 if missing_runs or missing_notes or unfinished else 0)
+failures = []
+if missing_runs:
+    failures.append(f"{len(missing_runs)} acknowledged runs not stored")
+if bad_index:
+    failures.append(f"{len(bad_index)} sessions whose run_index is not 0..n once each")
+if missing_notes:
+    failures.append(f"{len(missing_notes)} acknowledged runs without a notification")
+if unfinished:
+    failures.append(f"{unfinished} background runs neither COMPLETED nor ERROR")
+if twice_not_a:
+    failures.append(f"{len(twice_not_a)} runs notified twice that the killed instance never had")
+if running_before is not None and len(twice) > running_before:
+    failures.append(f"{len(twice)} runs notified twice, more than the {running_before} jobs running at the kill")
+if kill_to_drained > bound:
+    failures.append(f"the survivor took {kill_to_drained:.1f} s, past the lease bound of {bound:.0f} s")
+if int(jobs.get("queued", 0)) or int(jobs.get("running", 0)):
+    failures.append(f"jobs left unfinished: {jobs}")
+if int(jobs.get("failed", 0)) > ends.get("ERROR", 0):
+    failures.append(f"failed jobs that are not background runs under way at the kill: {jobs}")
+for failure in failures:
+    print("FAIL:", failure, file=sys.stderr)
+sys.exit(1 if failures else 0)
 PY
 echo "multi_instance: OK (work dir $WORK)"

@@ -73,7 +73,7 @@ async fn age_leases(schema: &Schema, secs: i64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_claims_never_hand_one_job_to_two_instances() {
+async fn postgres_concurrent_claims_never_hand_one_job_to_two_instances() {
     let (_schema, a, b) = two_instances().await;
     let jobs: Vec<NewJob> = (0..300)
         .map(|i| job(&format!("j{i:03}"), "hook", None))
@@ -102,7 +102,7 @@ async fn concurrent_claims_never_hand_one_job_to_two_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_that_runs_out_hands_the_job_over_and_fences_the_old_holder() {
+async fn postgres_a_lease_that_runs_out_hands_the_job_over_and_fences_the_old_holder() {
     let (schema, a, b) = two_instances().await;
     let pending = run("bg", RunStatus::Pending);
     a.save_run_with_jobs(
@@ -173,7 +173,7 @@ async fn a_lease_that_runs_out_hands_the_job_over_and_fences_the_old_holder() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_job_out_of_attempts_fails_and_its_run_says_error() {
+async fn postgres_a_stale_job_out_of_attempts_fails_and_its_run_says_error() {
     let (schema, a, b) = two_instances().await;
     let once = NewJob {
         max_attempts: 1,
@@ -198,7 +198,7 @@ async fn a_stale_job_out_of_attempts_fails_and_its_run_says_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_index_is_gapless_when_two_instances_write_one_session() {
+async fn postgres_run_index_is_gapless_when_two_instances_write_one_session() {
     let (schema, a, b) = two_instances().await;
     let saves = (0..60).map(|i| {
         let db = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -226,7 +226,7 @@ async fn run_index_is_gapless_when_two_instances_write_one_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_jobs_and_cancels_reach_the_other_instance() {
+async fn postgres_new_jobs_and_cancels_reach_the_other_instance() {
     let (_schema, a, b) = two_instances().await;
     let mut heard = b.subscribe().unwrap();
     // The listener says it is listening (JobsQueued) once connected.
@@ -261,7 +261,7 @@ async fn new_jobs_and_cancels_reach_the_other_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_schema_is_agnos_and_a_newer_one_is_refused() {
+async fn postgres_the_schema_is_agnos_and_a_newer_one_is_refused() {
     let (schema, _a, _b) = two_instances().await;
     let client = raw(&schema).await;
     let columns = |table: &'static str| {
@@ -344,7 +344,7 @@ async fn the_schema_is_agnos_and_a_newer_one_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn session_token_totals_follow_new_replaced_and_moved_runs() {
+async fn postgres_session_token_totals_follow_new_replaced_and_moved_runs() {
     let (schema, a, b) = two_instances().await;
     let with_tokens = |id: &str, total: u64| RunOutput {
         metrics: Some(agno_server::Metrics {

@@ -78,7 +78,7 @@ fn agent(db: &PostgresDb, probe: Probe) -> Agent {
 /// set): stores three runs whose durable hooks wait at a closed gate,
 /// prints their run ids, and waits to be killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a child process of a_killed_instances_hooks_are_run_by_a_live_one"]
+#[ignore = "a child process of postgres_a_killed_instances_hooks_are_run_by_a_live_one"]
 async fn postgres_child() {
     let name = std::env::var("AGNO_PG_CHILD_SCHEMA").expect("run by its parent test only");
     let schema = Schema { name };
@@ -95,7 +95,7 @@ async fn postgres_child() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_instances_hooks_are_run_by_a_live_one() {
+async fn postgres_a_killed_instances_hooks_are_run_by_a_live_one() {
     use std::io::BufRead;
     let schema = store_support::schema_name();
     // The live instance, up before the other one dies.
@@ -166,7 +166,7 @@ impl Model for Stuck {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancel_sent_to_one_instance_stops_the_run_on_another() {
+async fn postgres_a_cancel_sent_to_one_instance_stops_the_run_on_another() {
     let schema = store_support::schema_name();
     let (called, mut calls) = mpsc::unbounded_channel();
     let build = |db: PostgresDb, model: Arc<dyn Model>| {
