@@ -107,8 +107,9 @@ kill -TERM "$PID"
 wait "$PID" || true
 
 fail=0
-check() {
-    if grep -q "$2" "$WORK/out.log"; then
+LOGFILE="$WORK/out.log"
+check() { # WHAT PATTERN: whether $LOGFILE has it
+    if grep -q "$2" "$LOGFILE"; then
         printf '%-44s ok\n' "$1"
     else
         printf '%-44s MISSING (%s)\n' "$1" "$2"
@@ -147,19 +148,12 @@ for _ in $(seq 1 200); do
 done
 kill -TERM "$PID"
 wait "$PID" || true
-readme_check() {
-    if grep -q "$2" "$WORK/readme.log"; then
-        printf '%-44s ok\n' "$1"
-    else
-        printf '%-44s MISSING (%s)\n' "$1" "$2"
-        fail=1
-    fi
-}
+LOGFILE="$WORK/readme.log"
 [ "$status" = 200 ] && echo "README example: run answered 200              ok" || { echo "README example: run answered $status"; fail=1; }
-readme_check "README example: listening"            "AgentOS listening on http://127.0.0.1:7778"
-readme_check "README example: the key is on"        'security_key="on"'
-readme_check "README example: the hook's failure"   "NOTIFY_URL is not set"
-readme_check "README example: the shutdown report"  "shutdown complete"
+check "README example: listening"            "AgentOS listening on http://127.0.0.1:7778"
+check "README example: the key is on"        'security_key="on"'
+check "README example: the hook's failure"   "NOTIFY_URL is not set"
+check "README example: the shutdown report"  "shutdown complete"
 if [ "$fail" != 0 ]; then
     echo "--- the README example's output"
     cat "$WORK/readme.log"

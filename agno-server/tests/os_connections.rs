@@ -54,6 +54,25 @@ async fn until_closed(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&all).into_owned()
 }
 
+/// Posts the run form `body` until the server answers `status` (at most
+/// 200 tries, 20 ms apart); that answer's JSON, or `None`.
+async fn run_until(server: &Server, body: &str, status: u16) -> Option<serde_json::Value> {
+    for _ in 0..200 {
+        let response = server
+            .post_raw(
+                "/agents/echo/runs",
+                "application/x-www-form-urlencoded",
+                body.to_owned(),
+            )
+            .await;
+        if response.status() == status {
+            return Some(response.json().await.unwrap_or_default());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
 fn quick_headers() -> Limits {
     Limits {
         header_read_timeout: Duration::from_millis(300),
@@ -121,22 +140,9 @@ async fn unfinished_bodies_cannot_hold_more_than_the_budget() {
     // Until the server has taken those bytes, a 1 KB run may still pass;
     // once it has, runs with a body are refused.
     let body = format!("message={}&stream=false", "b".repeat(1000));
-    let mut refused = None;
-    for _ in 0..200 {
-        let response = server
-            .post_raw(
-                "/agents/echo/runs",
-                "application/x-www-form-urlencoded",
-                body.clone(),
-            )
-            .await;
-        if response.status() == 503 {
-            refused = Some(response.json::<serde_json::Value>().await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let refused = refused.expect("a run was refused while the budget was held");
+    let refused = run_until(&server, &body, 503)
+        .await
+        .expect("a run was refused while the budget was held");
     assert_eq!(
         refused["detail"],
         "Too many request bytes in flight; retry later"
@@ -145,22 +151,7 @@ async fn unfinished_bodies_cannot_hold_more_than_the_budget() {
     assert_eq!(server.get("/health").await.status(), 200);
     // The holder leaves: its bytes come back, runs pass again.
     drop(holder);
-    let mut passed = false;
-    for _ in 0..200 {
-        let response = server
-            .post_raw(
-                "/agents/echo/runs",
-                "application/x-www-form-urlencoded",
-                body.clone(),
-            )
-            .await;
-        if response.status() == 200 {
-            passed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(passed);
+    assert!(run_until(&server, &body, 200).await.is_some());
     server.shutdown().await;
 }
 
@@ -345,22 +336,10 @@ async fn json_bodies_are_bounded_in_size_time_and_bytes_held() {
     head.extend(std::iter::repeat_n(b'a', 1900));
     holder.write_all(&head).await.unwrap();
     let body = format!("message={}&stream=false", "b".repeat(3000));
-    let mut refused = false;
-    for _ in 0..200 {
-        let response = server
-            .post_raw(
-                "/agents/echo/runs",
-                "application/x-www-form-urlencoded",
-                body.clone(),
-            )
-            .await;
-        if response.status() == 503 {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(refused, "the held JSON body's bytes were not charged");
+    assert!(
+        run_until(&server, &body, 503).await.is_some(),
+        "the held JSON body's bytes were not charged"
+    );
     drop(holder);
     server.shutdown().await;
 }
