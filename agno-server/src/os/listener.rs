@@ -33,13 +33,13 @@ const HEALTHY: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
 content-length: 15\r\nconnection: close\r\n\r\n{\"status\":\"ok\"}";
 
 /// How long a connection past the cap is read for its request line.
-const REFUSAL_READ: Duration = Duration::from_millis(200);
+const REFUSAL_READ: Duration = Duration::from_millis(100);
 
 /// The most connections past the cap being answered at once (each holds
 /// its descriptor for up to 1.2 s): past it a connection is closed at once
 /// without an answer, so a connect flood cannot spend the descriptors kept
 /// for the process ([`RESERVED_FDS`]).
-const REFUSING_AT_ONCE: usize = RESERVED_FDS / 2;
+const REFUSING_AT_ONCE: usize = RESERVED_FDS - 32;
 
 /// Refused connections since the last log line about them.
 static REFUSED: AtomicU64 = AtomicU64::new(0);
@@ -329,8 +329,8 @@ fn count_refusal() {
     }
 }
 
-/// Answers a connection past the cap and closes it (at most 1.2 s): 200
-/// to `GET /health` (read for at most 200 ms), 503 to anything else.
+/// Answers a connection past the cap and closes it (at most 1.1 s): 200
+/// to `GET /health` (read for at most 100 ms), 503 to anything else.
 /// Logged once per thousand refusals, not once each: a flood must not fill
 /// the log.
 async fn refuse(mut tcp: TcpStream) {
