@@ -39,12 +39,19 @@ threads = [threading.Thread(target=worker, args=(runs // 8 + (i < runs % 8),)) f
 [t.start() for t in threads]; [t.join() for t in threads]
 PY
 kill -9 "$SEED_PID"; wait "$SEED_PID" 2>/dev/null || true
-read -r pending payload_bytes file_bytes < <(python3 - "$AGNO_DB" <<'PY'
+read -r pending payload_bytes file_bytes job_pages < <(python3 - "$AGNO_DB" <<'PY'
 import os, sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
 n, avg = con.execute("SELECT count(*), avg(length(payload)) FROM agno_jobs").fetchone()
 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-print(n, int(avg), os.path.getsize(sys.argv[1]))
+# The pages of the jobs table and its indexes (dbstat: the row, its key,
+# its payload, and the pages' free space), what a pending job takes on disk.
+try:
+    pages = con.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'agno_jobs' "
+                        "OR name IN (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'agno_jobs')").fetchone()[0]
+except sqlite3.OperationalError:
+    pages = -1  # this sqlite3 has no dbstat
+print(n, int(avg), os.path.getsize(sys.argv[1]), pages or 0)
 PY
 )
 PORT=$(free_port)
@@ -64,7 +71,8 @@ drained=$(date +%s.%N)
 done_lines=$(wc -l <"$NOTIFY_LOG")
 python3 -c "
 import json,sys
-p,pb,fb,s,d,n=sys.argv[1:7]
+p,pb,fb,s,d,n,jp=sys.argv[1:8]
 print(json.dumps({'pending_jobs_at_kill': int(p), 'payload_bytes_per_job': int(pb),
+  'jobs_table_bytes_per_pending_job': round(int(jp) / max(int(p), 1)) if int(jp) >= 0 else None,
   'db_file_bytes': int(fb), 'restart_to_queue_empty_s': round(float(d)-float(s),2),
-  'notifications_after_restart': int(n)}))" "$pending" "$payload_bytes" "$file_bytes" "$started" "$drained" "$done_lines"
+  'notifications_after_restart': int(n)}))" "$pending" "$payload_bytes" "$file_bytes" "$started" "$drained" "$done_lines" "$job_pages"
