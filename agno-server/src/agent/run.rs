@@ -352,17 +352,23 @@ impl Agent {
         run.finish(outcome).await
     }
 
-    /// Calls the model streaming, emitting `RunContent` for each delta.
+    /// Calls the model streaming, emitting `RunContent` for each delta;
+    /// `None` when `cancelled` came between two chunks (none is emitted
+    /// after it).
     async fn stream_model(
         &self,
         request: &ModelRequest,
         events: &Events<'_>,
         first_token: &mut Option<f64>,
         model_started: Instant,
-    ) -> Result<ModelResponse, ModelError> {
+        cancelled: &tokio_util::sync::CancellationToken,
+    ) -> Result<Option<ModelResponse>, ModelError> {
         let mut stream = self.inner.model.invoke_stream(request);
         let mut streamed = 0;
         while let Some(event) = stream.next().await {
+            if cancelled.is_cancelled() {
+                return Ok(None);
+            }
             match event? {
                 ModelStreamEvent::Delta(delta) => {
                     if first_token.is_none() {
@@ -374,7 +380,7 @@ impl Agent {
                         content_type: TEXT.into(),
                     });
                 }
-                ModelStreamEvent::Completed(response) => return Ok(response),
+                ModelStreamEvent::Completed(response) => return Ok(Some(response)),
             }
         }
         Err(ModelError::InvalidResponse(format!(
@@ -652,12 +658,12 @@ impl<'a> Run<'a> {
             answer = async {
                 if self.events.tx.is_some() {
                     agent
-                        .stream_model(&request, &self.events, &mut first_token, model_started)
+                        .stream_model(&request, &self.events, &mut first_token, model_started, &cancelled)
                         .await
                 } else {
-                    inner.model.invoke(&request).await
+                    inner.model.invoke(&request).await.map(Some)
                 }
-            } => Some(answer),
+            } => answer.transpose(),
         };
         let ModelRequest { mut messages } = request;
         let response = match answer {
