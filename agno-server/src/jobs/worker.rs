@@ -99,6 +99,9 @@ struct Inner {
     slots: Arc<Semaphore>,
     /// [`JobOptions::max_running_bytes`], in bytes.
     bytes: Arc<Semaphore>,
+    /// The last job that wanted bytes had to wait for them (or go to the
+    /// store): the claim loop then takes one job at a time.
+    bytes_short: AtomicBool,
     tracker: TaskTracker,
     /// Wakes the claim loop: jobs were queued, or a place freed while some
     /// are.
@@ -187,6 +190,7 @@ impl JobWorker {
                 options,
                 slots,
                 bytes,
+                bytes_short: AtomicBool::new(false),
                 tracker: TaskTracker::new(),
                 wake: Notify::new(),
                 backlog: AtomicBool::new(true),
@@ -276,16 +280,26 @@ impl JobWorker {
             return None;
         }
         let slot = self.inner.slots.clone().try_acquire_owned().ok()?;
-        let bytes = self
-            .inner
-            .bytes
-            .clone()
-            .try_acquire_many_owned(self.charge(bytes))
-            .ok()?;
+        let bytes = self.take_bytes(bytes)?;
         Some(Place {
             _slot: slot,
             _bytes: bytes,
         })
+    }
+
+    /// `bytes` of the byte budget now, if they are free; says whether they
+    /// were (the claim loop's pace).
+    fn take_bytes(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+        let taken = self
+            .inner
+            .bytes
+            .clone()
+            .try_acquire_many_owned(self.charge(bytes))
+            .ok();
+        self.inner
+            .bytes_short
+            .store(taken.is_none(), Ordering::Release);
+        taken
     }
 
     /// What a job of `bytes` takes of the byte budget: all of it at most
@@ -467,7 +481,15 @@ impl JobWorker {
                     }
                 }
             }
-            let room = inner.slots.available_permits().min(CLAIM_BATCH);
+            // A claimed job waits in memory for its bytes: while the byte
+            // budget is what holds jobs back, one is claimed at a time, so
+            // what waits in memory is one job.
+            let batch = if inner.bytes_short.load(Ordering::Acquire) {
+                1
+            } else {
+                CLAIM_BATCH
+            };
+            let room = inner.slots.available_permits().min(batch);
             let mut more = false;
             if room > 0 {
                 inner.backlog.store(false, Ordering::Release);
@@ -574,14 +596,18 @@ impl JobWorker {
                     Work::Hook { cx, .. } => cx.approx_bytes(),
                     Work::Run { .. } => job.payload.len(),
                 };
-                let Ok(bytes) = self
-                    .inner
-                    .bytes
-                    .clone()
-                    .acquire_many_owned(self.charge(bytes))
-                    .await
-                else {
-                    return;
+                let bytes = match self.take_bytes(bytes) {
+                    Some(taken) => taken,
+                    None => match self
+                        .inner
+                        .bytes
+                        .clone()
+                        .acquire_many_owned(self.charge(bytes))
+                        .await
+                    {
+                        Ok(taken) => taken,
+                        Err(_) => return,
+                    },
                 };
                 let attempt = Attempt {
                     id: job.id,
