@@ -413,3 +413,65 @@ async fn queue_routes_list_read_and_requeue_a_failed_job() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_worker_leaves_queued_background_runs_for_the_next_start() {
+    // What SIGTERM does first (`os/shutdown.rs`), called here directly.
+    let options = JobOptions {
+        max_concurrent: 1,
+        ..JobOptions::default()
+    };
+    let (server, gate, mut events, _dir) = server(options).await;
+    let (_, first) = submit(&server, RUNS, "first", None).await;
+    assert_eq!(events.recv().await.unwrap(), "holding first");
+    // One place, taken: the second waits in the store.
+    let (status, second) = submit(&server, RUNS, "second", None).await;
+    assert_eq!(status, 202, "{second}");
+    let agent = server.agents[0].clone();
+    // Shutting down begins (what SIGTERM does first); then the first run
+    // ends and frees its place.
+    agent.jobs().drain_begins();
+    gate.open.add_permits(1);
+    poll_until(
+        &server,
+        first["run_id"].as_str().unwrap(),
+        first["session_id"].as_str().unwrap(),
+        "COMPLETED",
+    )
+    .await;
+    // The place is free, and the worker told of it (the first's end wakes
+    // it): still the second is not taken from the store.
+    agent.jobs().wake();
+    assert!(agent.jobs().is_draining());
+    let second_id = second["run_id"].as_str().unwrap();
+    let job = agent
+        .db()
+        .unwrap()
+        .get_job(second_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (job.status, job.attempt),
+        (agno_server::db::JobStatus::Queued, 0),
+        "left for the next start, its attempt not counted"
+    );
+    let run = agent
+        .db()
+        .unwrap()
+        .get_run(second_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, agno_server::RunStatus::Pending);
+    // An absence, so a bounded wait: a worker that is not draining starts
+    // the second as soon as the place frees (the test above), this one
+    // must not within a second.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), events.recv())
+            .await
+            .is_err(),
+        "the second started while draining"
+    );
+    server.shutdown().await;
+}

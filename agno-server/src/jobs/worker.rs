@@ -110,6 +110,8 @@ struct Inner {
     backlog: AtomicBool,
     loop_started: AtomicBool,
     closed: AtomicBool,
+    /// Shutting down: nothing more is claimed from the store.
+    draining: AtomicBool,
     /// Cancelled at the shutdown deadline.
     cut: CancellationToken,
     counters: Counters,
@@ -196,6 +198,7 @@ impl JobWorker {
                 backlog: AtomicBool::new(true),
                 loop_started: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
                 cut: CancellationToken::new(),
                 counters: Counters::default(),
                 settler: OnceLock::new(),
@@ -417,6 +420,21 @@ impl JobWorker {
         self.inner.tracker.spawn(worker.claim_loop(agent));
     }
 
+    /// Shutting down begins: nothing more is taken from the store (queued
+    /// background runs and the backlog of durable hooks wait there for the
+    /// next start, so no run begins only to be cut by the deadline); what
+    /// runs, and the jobs of runs still in progress, go on until
+    /// [`JobWorker::shutdown`]. `AgentOS` calls it on SIGTERM; a program
+    /// that stops by itself may, before [`Agent::shutdown`].
+    pub fn drain_begins(&self) {
+        self.inner.draining.store(true, Ordering::Release);
+    }
+
+    /// Whether [`JobWorker::drain_begins`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Acquire)
+    }
+
     /// Stops claiming, waits up to `deadline` for the attempts running,
     /// then stops the rest: they are left `queued` in the store (their
     /// attempt not counted) and run at the next start.
@@ -489,7 +507,14 @@ impl JobWorker {
             } else {
                 CLAIM_BATCH
             };
-            let room = inner.slots.available_permits().min(batch);
+            // Shutting down: nothing more is taken from the store (what
+            // waits there runs at the next start); what runs, and what the
+            // runs still in progress start at once, drains.
+            let room = if inner.draining.load(Ordering::Acquire) {
+                0
+            } else {
+                inner.slots.available_permits().min(batch)
+            };
             let mut more = false;
             if room > 0 {
                 inner.backlog.store(false, Ordering::Release);

@@ -39,6 +39,11 @@ pub async fn signal() {
 /// within `deadline`, and logs what was cut.
 pub async fn drain(state: &AppState, deadline: Duration) -> ShutdownReport {
     let started = tokio::time::Instant::now();
+    // Background runs still queued wait for the next start rather than
+    // begin now and be cut by the deadline.
+    for agent in &state.agents {
+        agent.jobs().drain_begins();
+    }
     state.runs.close();
     let runs = state.runs.len();
     if runs > 0 {
