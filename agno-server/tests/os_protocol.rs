@@ -6,7 +6,7 @@
 mod os_support;
 
 use agno_server::{Agent, AgentOS, Echo, RunInput, hook};
-use os_support::{Captured, Server};
+use os_support::{Captured, Server, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -130,6 +130,15 @@ fn echoes_input_in_its_error(run_input: &RunInput) -> Result<(), String> {
     Err(format!("bad input: {}", run_input.input_content))
 }
 
+/// A guardrail whose message quotes the user's text.
+#[hook]
+fn refuses_quoting_the_input(run_input: &RunInput) -> Result<(), agno_server::CheckError> {
+    Err(agno_server::CheckError::input(
+        format!("refused: {}", run_input.input_content),
+        agno_server::CheckTrigger::InputNotAllowed,
+    ))
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn user_text_cannot_forge_log_lines() {
     let captured = Captured::default();
@@ -145,22 +154,27 @@ async fn user_text_cannot_forge_log_lines() {
         .pre_hooks(echoes_input_in_its_error)
         .build()
         .unwrap();
+    let guard = Agent::builder()
+        .id("guard")
+        .model(Echo::new())
+        .pre_hooks(refuses_quoting_the_input)
+        .build()
+        .unwrap();
     let server = Server::start(
         AgentOS::builder()
-            .agent(agent)
+            .agents([agent, guard])
             .ignore_env_security_key()
             .build()
             .unwrap(),
     )
     .await;
     let forged = "x\n2026-01-01T00:00:00Z  INFO forged: admin logged in";
-    let (status, _) = server
-        .post_json(
-            "/agents/echo/runs",
-            &[("message", forged), ("stream", "false")],
-        )
-        .await;
-    assert_eq!(status, 200);
+    for path in ["/agents/echo/runs", "/agents/guard/runs"] {
+        let (status, _) = server
+            .post_json(path, &[("message", forged), ("stream", "false")])
+            .await;
+        assert_eq!(status, 200, "{path}");
+    }
     // An agent id with a newline in the path is logged escaped too.
     let _ = server
         .post_form("/agents/a%0Aforged%20line/runs", &[("message", "hi")])
@@ -170,6 +184,10 @@ async fn user_text_cannot_forge_log_lines() {
     assert!(
         log.contains("bad input"),
         "the hook failure is logged: {log}"
+    );
+    assert!(
+        log.contains("hook rejected the run: refused: x\\n2026"),
+        "the guardrail's message is logged, escaped: {log}"
     );
     assert!(
         !log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
@@ -283,4 +301,77 @@ async fn a_session_page_has_a_size_ceiling() {
     );
     assert_eq!(server.get("/sessions?limit=1000").await.status(), 200);
     server.shutdown().await;
+}
+
+/// A row that cannot be read (damaged by hand, or by a writer we do not
+/// control) does not take the session list down: the others are served,
+/// and the row is named in the log.
+#[tokio::test]
+async fn an_unreadable_row_leaves_the_list_answering() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // Global: the store reads (and logs) on threads of its own. The other
+    // tests here capture on their own threads, which takes precedence.
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("only this test sets the global subscriber");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.db");
+    let agent = Agent::builder()
+        .id("echo")
+        .model(Echo::new())
+        .db(agno_server::SqliteDb::new(&path).unwrap())
+        .build()
+        .unwrap();
+    let server = Server::start(
+        AgentOS::builder()
+            .agent(agent)
+            .ignore_env_security_key()
+            .build()
+            .unwrap(),
+    )
+    .await;
+    for session in ["good", "damaged"] {
+        let (status, _) = server
+            .post_json(
+                "/agents/echo/runs",
+                &[
+                    ("message", "hi"),
+                    ("stream", "false"),
+                    ("session_id", session),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE agno_sessions SET session_data = '{\"session_state\": [unreadable' WHERE session_id = 'damaged'",
+            [],
+        )
+        .unwrap();
+    let (status, page) = json(server.get("/sessions").await).await;
+    assert_eq!(status, 200, "{page}");
+    let ids: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["good"], "the rest is served");
+    // The damaged row itself: an error that names it, not a hang or a 200.
+    let (status, body) = json(server.get("/sessions/damaged").await).await;
+    assert_eq!(status, 500, "{body}");
+    let (status, _) = json(server.get("/sessions/good").await).await;
+    assert_eq!(status, 200);
+    server.shutdown().await;
+    let log = captured.text();
+    assert!(
+        log.contains("session left out of a list") && log.contains("damaged"),
+        "{log}"
+    );
 }

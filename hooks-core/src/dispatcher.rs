@@ -373,7 +373,8 @@ impl Dispatcher {
                         phase = %phase,
                         trigger = check.trigger.as_str(),
                         "hook rejected the run: {}",
-                        check.message
+                        // A guardrail's message may quote the user's input.
+                        check.message.escape_debug()
                     );
                     return Err(check);
                 }
