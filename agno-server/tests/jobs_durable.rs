@@ -186,11 +186,15 @@ async fn a_durable_hook_runs_at_once_with_its_job_and_is_deleted_when_done() {
     let report = agent.jobs().shutdown(Duration::from_secs(10)).await;
     assert_eq!(report.released, 0);
     let counters = agent.jobs().counters();
+    // Both ran as durable jobs; the pre-hook's row was written only if it
+    // had not finished by the time its run was stored (see the test
+    // below).
     assert_eq!(
-        (counters.enqueued, counters.completed),
+        (counters.started, counters.completed),
         (2, 2),
         "{counters:?}"
     );
+    assert!((1..=2).contains(&counters.enqueued), "{counters:?}");
     assert_eq!(
         agent.dispatcher().stats().spawned,
         0,
@@ -780,4 +784,117 @@ async fn jobs_past_the_byte_budget_wait_in_the_store_and_all_of_them_run() {
     runs.sort();
     assert_eq!(done, runs, "every job ran, none refused");
     agent.jobs().shutdown(Duration::from_secs(10)).await;
+}
+
+/// A model that answers only once the test's pre-hook has run.
+struct AfterThePreHook(Arc<Semaphore>, Echo);
+
+impl agno_server::model::Model for AfterThePreHook {
+    fn id(&self) -> &str {
+        "after-the-pre-hook"
+    }
+    fn provider(&self) -> &str {
+        "Test"
+    }
+    fn invoke<'a>(
+        &'a self,
+        request: &'a agno_server::model::ModelRequest,
+    ) -> agno_server::model::ModelFuture<'a> {
+        Box::pin(async move {
+            self.0.acquire().await.unwrap().forget();
+            self.1.invoke(request).await
+        })
+    }
+    fn invoke_stream<'a>(
+        &'a self,
+        request: &'a agno_server::model::ModelRequest,
+    ) -> agno_server::model::ModelStream<'a> {
+        self.1.invoke_stream(request)
+    }
+}
+
+/// A durable pre-hook that lets the model answer, then ends (waiting at
+/// the probe's gate first).
+#[hook(run_in_background = true, durable = true)]
+async fn opens_the_model(job: &Job, probe: &Probe, gate: &ModelGate) {
+    if let Ok(permit) = probe.open.acquire().await {
+        permit.forget();
+    }
+    let _ = probe
+        .seen
+        .send(("early".into(), job.id.clone(), job.attempt, String::new()));
+    gate.0.add_permits(1);
+}
+
+/// What lets [`AfterThePreHook`] answer.
+#[derive(Clone)]
+struct ModelGate(Arc<Semaphore>);
+
+impl<'a> FromHookArgs<'a> for &'a ModelGate {
+    type Available = agno_server::AnyPhase;
+    fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
+        args.extension::<ModelGate>()
+            .ok_or_else(|| HookError::msg("no gate"))
+    }
+}
+
+fn early_agent(db: &SqliteDb, probe: Probe, model_gate: Arc<Semaphore>) -> Agent {
+    Agent::builder()
+        .id("early")
+        .model(AfterThePreHook(model_gate.clone(), Echo::new()))
+        .db(db.clone())
+        .pre_hooks(opens_the_model)
+        .extension(probe)
+        .extension(ModelGate(model_gate))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_pre_hook_done_before_its_run_is_stored_needs_no_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, mut seen) = Probe::new(true);
+    let agent = early_agent(&db, probe, Arc::new(Semaphore::new(0)));
+    // The model answers only after the pre-hook ended: by the time the run
+    // is stored, the hook is done.
+    let output = agent.run("quick").await.unwrap();
+    assert_eq!(output.status, RunStatus::Completed);
+    assert_eq!(seen.recv().await.unwrap().0, "early");
+    agent.jobs().shutdown(Duration::from_secs(10)).await;
+    let counters = agent.jobs().counters();
+    assert_eq!(
+        (counters.started, counters.completed, counters.enqueued),
+        (1, 1, 0),
+        "ran once, never written: {counters:?}"
+    );
+    let stats = db.job_stats().await.unwrap();
+    assert!(stats.counts.values().all(|n| *n == 0), "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_pre_hook_still_running_is_stored_with_its_run_and_settled_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    // The hook waits at the probe's gate; the model answers at once.
+    let (probe, mut seen) = Probe::new(false);
+    let model_gate = Arc::new(Semaphore::new(1));
+    let agent = early_agent(&db, probe.clone(), model_gate);
+    agent.run("slow").await.unwrap();
+    // Stored with its run, as a job under way here (attempt 1).
+    let (running, _) = db
+        .list_jobs(JobQuery::of_status(JobStatus::Running))
+        .await
+        .unwrap();
+    assert_eq!(running.len(), 1, "{running:?}");
+    let job_id = running[0].id.clone();
+    probe.open.add_permits(1);
+    let (what, ran_as, attempt, _) = seen.recv().await.unwrap();
+    assert_eq!(
+        (what.as_str(), ran_as.as_str(), attempt),
+        ("early", job_id.as_str(), 1)
+    );
+    agent.jobs().shutdown(Duration::from_secs(10)).await;
+    assert_eq!(db.get_job(&job_id).await.unwrap(), None, "settled: deleted");
+    assert_eq!(agent.jobs().counters().enqueued, 1);
 }

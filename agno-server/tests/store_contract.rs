@@ -483,7 +483,12 @@ async fn background_run_jobs_keep_their_key_and_cancel_while_queued(db: &dyn Db)
         .unwrap();
     assert_eq!(ids_of(&claimed), ["b1"]);
     assert!(!db.cancel_queued_run("b1").await.unwrap(), "running now");
-    db.settle_jobs(vec![settle("b1", 1, JobOutcome::Completed)])
+    // The run's final write (fenced by its attempt) completes its job.
+    let fence = JobFence {
+        job_id: "b1".into(),
+        attempt: 1,
+    };
+    db.save_run_with_jobs(session("s", 1), &run("b1", 1), Vec::new(), Some(fence))
         .await
         .unwrap();
     let b1 = db.get_job("b1").await.unwrap().unwrap();

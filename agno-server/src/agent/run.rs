@@ -19,6 +19,7 @@ use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
 use crate::db::{AgentData, DbError, JobFence, JobStatus, ModelInfo, SessionRecord, SessionType};
+use crate::jobs::EarlyJob;
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 
 /// How many bytes `value` takes as JSON, counted without writing it.
@@ -449,6 +450,9 @@ struct Run<'a> {
     output: RunOutput,
     /// The run's durable background hooks, stored with it.
     durable: DurableHooks,
+    /// Its durable pre-hooks started at their place: each is stored with
+    /// the run only if it has not finished by then.
+    early: Vec<EarlyJob>,
     /// Its place among the runs under way (cancel by id).
     registered: Registered,
     /// A background run's job and attempt ([`RunIds::fence`]).
@@ -571,6 +575,7 @@ impl<'a> Run<'a> {
             cx,
             output,
             durable: DurableHooks::new(inner.durable_hooks),
+            early: Vec::new(),
             registered: inner.running.register(&ids_run_id),
             fence,
         };
@@ -611,6 +616,14 @@ impl<'a> Run<'a> {
             )
             .await;
         self.output.input = Some(self.cx.input().clone());
+        // Durable pre-hooks start now, as in-memory ones do: one that is
+        // done by the time the run is stored needs no row.
+        if inner.db.is_some() && !self.durable.is_empty() {
+            let pre = std::mem::replace(&mut self.durable, DurableHooks::new(inner.durable_hooks));
+            let (early, late) = self.agent.jobs().start_early(self.agent, pre);
+            self.early = early;
+            self.durable = late;
+        }
         result.map_err(Failure::Check)
     }
 
@@ -803,14 +816,15 @@ impl<'a> Run<'a> {
         };
         let session = std::mem::take(&mut self.session);
         let durable = std::mem::take(&mut self.durable);
+        let early = std::mem::take(&mut self.early);
         let fence = self.fence.take();
-        if durable.is_empty() {
+        if durable.is_empty() && early.is_empty() {
             return Ok(db
                 .save_run_with_jobs(session, &self.output, Vec::new(), fence)
                 .await?);
         }
         let jobs = agent.jobs();
-        let mut prepared = jobs.prepare(agent, durable, &self.output)?;
+        let mut prepared = jobs.prepare(agent, durable, early, &self.output)?;
         db.save_run_with_jobs(session, &self.output, prepared.take_rows(), fence)
             .await?;
         jobs.launch(agent, prepared);

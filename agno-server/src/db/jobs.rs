@@ -184,7 +184,9 @@ pub struct JobRecord {
 /// How an attempt ended, as the worker reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
-    /// Done: the row is deleted.
+    /// Done: a hook's row is deleted. (A background run's job is completed
+    /// by its run's final write, fenced by its attempt: this changes
+    /// nothing more for it.)
     Completed,
     /// Failed, with attempts left: queued again after `delay_secs`.
     Retry {
@@ -411,42 +413,18 @@ pub(crate) fn settle(
     settlements: &[JobSettlement],
     now: i64,
 ) -> Result<usize, DbError> {
-    // Completed jobs, the usual outcome, go in one statement.
-    let completed: Vec<(&str, u32)> = settlements
-        .iter()
-        .filter(|s| s.outcome == JobOutcome::Completed)
-        .map(|s| (s.id.as_str(), s.attempt))
-        .collect();
     let mut changed = 0;
-    if !completed.is_empty() {
-        let completed = serde_json::to_string(&completed)?;
-        // A hook's job is deleted; a run's is kept (its idempotency key
-        // must keep answering), until `prune` removes it.
-        changed += conn
-            .prepare_cached(
-                "DELETE FROM agno_jobs WHERE id IN (
-                     SELECT j.id FROM json_each(?1) AS e
-                       JOIN agno_jobs AS j
-                         ON j.id = json_extract(e.value, '$[0]')
-                        AND j.attempt = json_extract(e.value, '$[1]')
-                        AND j.status = 'running' AND j.job_type = 'hook')",
-            )?
-            .execute([&completed])?;
-        changed += conn
-            .prepare_cached(
-                "UPDATE agno_jobs SET status = 'completed', locked_by = NULL, locked_at = NULL,
-                        updated_at = ?2, completed_at = ?2
-                  WHERE job_type = 'run' AND status = 'running' AND id IN (
-                     SELECT j.id FROM json_each(?1) AS e
-                       JOIN agno_jobs AS j
-                         ON j.id = json_extract(e.value, '$[0]')
-                        AND j.attempt = json_extract(e.value, '$[1]'))",
-            )?
-            .execute(params![completed, now])?;
-    }
     for s in settlements {
         changed += match &s.outcome {
-            JobOutcome::Completed => 0,
+            // A hook's job is deleted. A background run's job was completed
+            // by its run's own final write ([`complete_fenced`]), in the
+            // same commit: nothing is left to do for it.
+            JobOutcome::Completed => conn
+                .prepare_cached(
+                    "DELETE FROM agno_jobs
+                      WHERE id = ?1 AND attempt = ?2 AND status = 'running' AND job_type = 'hook'",
+                )?
+                .execute(params![s.id, s.attempt])?,
             JobOutcome::Retry { error, delay_secs } => conn
                 .prepare_cached(
                     "UPDATE agno_jobs SET status = 'queued', available_at = ?3, error = ?4,

@@ -5,7 +5,9 @@
 //! `agno_jobs` **in the same transaction as the run itself**
 //! ([`Db::save_run_with_jobs`]), and once that commits the worker starts it
 //! at once, from the snapshot still in memory (no polling delay, no read
-//! back). If every one of the worker's `max_concurrent` places is taken,
+//! back). A durable pre-hook starts earlier, at its place before the model
+//! call, and is written with its run only if it has not finished by then:
+//! a quick one never costs a row. If every one of the worker's `max_concurrent` places is taken,
 //! the job is stored `queued` instead and read back when a place frees: a
 //! backlog waits in the store, not in memory, and a durable hook is never
 //! refused for lack of room.
@@ -36,6 +38,8 @@ mod worker;
 use std::time::Duration;
 
 pub use worker::{JobCounters, JobWorker, JobsShutdown};
+
+pub(crate) use worker::EarlyJob;
 
 pub(crate) use payload::{HookPayload, RunPayload, copy_run_in};
 

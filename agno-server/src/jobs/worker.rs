@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use hooks_core::{DurableHooks, HookContext, HookRef, Job};
+use hooks_core::{DurableHooks, HookContext, HookRef, Job, JobSink};
 use serde::Serialize;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -121,6 +121,9 @@ struct Inner {
     /// The jobs this worker runs now, whose leases it renews (on a store
     /// with leases: Postgres).
     held: Mutex<HashSet<String>>,
+    /// Whether the store has leases to renew (set when the worker starts;
+    /// on SQLite, `held` is not kept at all).
+    leased: AtomicBool,
 }
 
 impl std::fmt::Debug for JobWorker {
@@ -134,8 +137,13 @@ impl std::fmt::Debug for JobWorker {
 
 /// What a job does.
 enum Work {
-    /// A durable background hook on its snapshot.
-    Hook { hook: HookRef, cx: HookContext },
+    /// A durable background hook on its snapshot (`done`: set when it
+    /// returns `Ok`, for an early job).
+    Hook {
+        hook: HookRef,
+        cx: HookContext,
+        done: Option<Arc<AtomicBool>>,
+    },
     /// A background run.
     Run { request: crate::agent::RunRequest },
 }
@@ -163,11 +171,26 @@ struct Place {
     _bytes: OwnedSemaphorePermit,
 }
 
+/// A durable pre-hook started at its place in its phase, before its run
+/// is stored (see [`JobWorker::start_early`]).
+pub(crate) struct EarlyJob {
+    hook: HookRef,
+    /// The run as the hook saw it: its payload, if a row is written.
+    snapshot: HookContext,
+    id: String,
+    /// Set by the attempt when the hook returned `Ok`.
+    done: Arc<AtomicBool>,
+    /// Tells the attempt whether its row was committed with the run.
+    stored: oneshot::Sender<bool>,
+}
+
 /// The jobs of one run: the rows to store with it, and those to start
 /// once it is stored.
 pub(crate) struct PreparedJobs {
     rows: Vec<NewJob>,
     ready: Vec<ReadyJob>,
+    /// Early jobs, and whether a row is written for each.
+    early: Vec<(EarlyJob, bool)>,
     queued: bool,
     count: usize,
 }
@@ -203,6 +226,7 @@ impl JobWorker {
                 counters: Counters::default(),
                 settler: OnceLock::new(),
                 held: Mutex::new(HashSet::new()),
+                leased: AtomicBool::new(false),
             }),
         }
     }
@@ -229,38 +253,96 @@ impl JobWorker {
         }
     }
 
+    /// Starts a run's durable pre-hooks at once, as in-memory background
+    /// hooks start, before the model is called: one that finishes before
+    /// its run is stored needs no row at all (the usual case for a quick
+    /// hook, which then costs the store nothing); one still running (or
+    /// failed) when the run is stored gets its row in the run's
+    /// transaction, as any durable hook, and its attempt goes on as that
+    /// job's first. Hooks that find no place (`max_concurrent`, the byte
+    /// budget) are given back, to be stored `queued` with the run.
+    pub(crate) fn start_early(
+        &self,
+        agent: &Agent,
+        durable: DurableHooks,
+    ) -> (Vec<EarlyJob>, DurableHooks) {
+        let mut late = DurableHooks::new(agent.durable_hooks());
+        let mut early = Vec::new();
+        for (hook, snapshot) in durable.into_inner() {
+            let Some(place) = self.place(snapshot.approx_bytes()) else {
+                late.push(hook, snapshot);
+                continue;
+            };
+            if !self.inner.loop_started.load(Ordering::Acquire) {
+                self.start(agent);
+            }
+            let id = uuid::Uuid::now_v7().to_string();
+            let done = Arc::new(AtomicBool::new(false));
+            let (stored, row) = oneshot::channel();
+            // Cheap: the run's data is shared, not copied.
+            let cx = snapshot.clone().with_job(Job {
+                id: id.clone(),
+                attempt: 1,
+            });
+            let attempt = Attempt {
+                id: id.clone(),
+                number: 1,
+                max: self.inner.options.max_attempts.max(1),
+            };
+            let work = Work::Hook {
+                hook: hook.clone(),
+                cx,
+                done: Some(done.clone()),
+            };
+            self.spawn_gated(agent.clone(), work, attempt, place, Some(row));
+            early.push(EarlyJob {
+                hook,
+                snapshot,
+                id,
+                done,
+                stored,
+            });
+        }
+        (early, late)
+    }
+
     /// Makes the rows of `durable` (a run's durable hooks) and takes a
     /// place for each that can start at once; the others are stored
-    /// `queued`.
+    /// `queued`. With them, the rows of the `early` jobs not done yet.
     pub(crate) fn prepare(
         &self,
         agent: &Agent,
         durable: DurableHooks,
+        early: Vec<EarlyJob>,
         run: &hooks_core::RunOutput,
     ) -> Result<PreparedJobs, AgentError> {
         let mut prepared = PreparedJobs {
-            rows: Vec::with_capacity(durable.len()),
+            rows: Vec::with_capacity(durable.len() + early.len()),
             ready: Vec::new(),
+            early: Vec::with_capacity(early.len()),
             queued: false,
             count: durable.len(),
         };
+        for job in early {
+            let row = !job.done.load(Ordering::Acquire);
+            if row {
+                let payload = payload::write(job.hook.meta().name, &job.snapshot, run)
+                    .map_err(|e| AgentError::Internal(format!("a durable job's payload: {e}")))?;
+                prepared
+                    .rows
+                    .push(self.row(agent, &job.snapshot, job.id.clone(), payload, true));
+                prepared.count += 1;
+            }
+            prepared.early.push((job, row));
+        }
         for (hook, snapshot) in durable.into_inner() {
             let id = uuid::Uuid::now_v7().to_string();
             let payload = payload::write(hook.meta().name, &snapshot, run)
                 .map_err(|e| AgentError::Internal(format!("a durable job's payload: {e}")))?;
             let permit = self.place(snapshot.approx_bytes());
-            let shared = snapshot.shared();
-            prepared.rows.push(NewJob {
-                id: id.clone(),
-                job_type: "hook",
-                component_id: agent.id().to_owned(),
-                session_id: shared.session.session_id.clone(),
-                user_id: shared.user_id.as_deref().map(str::to_owned),
-                payload,
-                max_attempts: self.inner.options.max_attempts.max(1),
-                claimed_by: permit.as_ref().map(|_| OWNER.clone()),
-                idempotency_key: None,
-            });
+            prepared
+                .rows
+                .push(self.row(agent, &snapshot, id.clone(), payload, permit.is_some()));
             match permit {
                 Some(place) => prepared.ready.push(ReadyJob {
                     hook,
@@ -272,6 +354,30 @@ impl JobWorker {
             }
         }
         Ok(prepared)
+    }
+
+    /// The row of a durable hook's job with `snapshot`, `running` (held
+    /// by this process, attempt 1) when `claimed`, else `queued`.
+    fn row(
+        &self,
+        agent: &Agent,
+        snapshot: &HookContext,
+        id: String,
+        payload: String,
+        claimed: bool,
+    ) -> NewJob {
+        let shared = snapshot.shared();
+        NewJob {
+            id,
+            job_type: "hook",
+            component_id: agent.id().to_owned(),
+            session_id: shared.session.session_id.clone(),
+            user_id: shared.user_id.as_deref().map(str::to_owned),
+            payload,
+            max_attempts: self.inner.options.max_attempts.max(1),
+            claimed_by: claimed.then(|| OWNER.clone()),
+            idempotency_key: None,
+        }
     }
 
     /// A place for a job holding `bytes`, if one of `max_concurrent` and
@@ -316,9 +422,17 @@ impl JobWorker {
         u32::try_from(bytes.clamp(1, budget)).unwrap_or(u32::MAX)
     }
 
-    /// Starts the jobs of a run that is now stored (their rows committed).
+    /// Starts the jobs of a run that is now stored (their rows committed),
+    /// and tells its early jobs whether they have a row.
     pub(crate) fn launch(&self, agent: &Agent, prepared: PreparedJobs) {
         bump(&self.inner.counters.enqueued, prepared.count as u64);
+        for (job, row) in prepared.early {
+            if row {
+                // Its lease is renewed from now on (Postgres).
+                self.hold(&job.id, true);
+            }
+            let _ = job.stored.send(row);
+        }
         // Retries and a backlog need the claim loop: the first run starts it.
         if !self.inner.loop_started.load(Ordering::Acquire) {
             self.start(agent);
@@ -333,7 +447,11 @@ impl JobWorker {
                 number: 1,
                 max: self.inner.options.max_attempts.max(1),
             };
-            let work = Work::Hook { hook: job.hook, cx };
+            let work = Work::Hook {
+                hook: job.hook,
+                cx,
+                done: None,
+            };
             self.spawn(agent.clone(), work, attempt, job.place);
         }
         if prepared.queued {
@@ -410,6 +528,7 @@ impl JobWorker {
         if let Some(db) = agent.db()
             && let Some(lease) = db.lease()
         {
+            self.inner.leased.store(true, Ordering::Release);
             tokio::spawn(renew_loop(
                 Arc::downgrade(&self.inner),
                 db.clone(),
@@ -609,6 +728,7 @@ impl JobWorker {
                             id: job.id.clone(),
                             attempt: job.attempt,
                         }),
+                        done: None,
                     }),
                 Err(error) => Err(error),
             },
@@ -685,20 +805,38 @@ impl JobWorker {
 
     /// Runs one attempt on its own tracked task and records how it ended.
     fn spawn(&self, agent: Agent, work: Work, attempt: Attempt, place: Place) {
+        self.hold(&attempt.id, true);
+        self.spawn_gated(agent, work, attempt, place, None);
+    }
+
+    /// [`JobWorker::spawn`], for a job whose row may not exist yet: with
+    /// `stored`, once the hook ends the attempt waits to hear whether its
+    /// row was committed with its run (`true`: settled as any job;
+    /// `false`, or the run not stored: nothing to record).
+    fn spawn_gated(
+        &self,
+        agent: Agent,
+        work: Work,
+        attempt: Attempt,
+        place: Place,
+        stored: Option<oneshot::Receiver<bool>>,
+    ) {
         let worker = self.clone();
         bump(&self.inner.counters.started, 1);
         bump(&self.inner.counters.running, 1);
-        self.hold(&attempt.id, true);
         self.inner.tracker.spawn(async move {
             let inner = &worker.inner;
             let is_run = matches!(work, Work::Run { .. });
             let (name, run_id, result) = match work {
-                Work::Hook { hook, mut cx } => {
+                Work::Hook { hook, mut cx, done } => {
                     let result = tokio::select! {
                         biased;
                         result = agent.dispatcher().run_job(&*hook, &mut cx) => Some(result.map_err(|e| e.to_string())),
                         () = inner.cut.cancelled() => None,
                     };
+                    if let (Some(done), Some(Ok(()))) = (&done, &result) {
+                        done.store(true, Ordering::Release);
+                    }
                     (hook.meta().name, cx.shared().run_id.0.clone(), result)
                 }
                 Work::Run { request } => {
@@ -714,6 +852,21 @@ impl JobWorker {
             };
             let Attempt { id, number, max } = attempt;
             let id_for_lease = id.clone();
+            let row = match stored {
+                None => true,
+                Some(stored) => stored.await.unwrap_or(false),
+            };
+            if !row {
+                // Done before its run was stored (no row was written), or
+                // its run was never stored: nothing to record.
+                if matches!(result, Some(Ok(()))) {
+                    bump(&inner.counters.completed, 1);
+                }
+                worker.hold(&id_for_lease, false);
+                inner.counters.running.fetch_sub(1, Ordering::Relaxed);
+                drop(place);
+                return;
+            }
             let outcome = match result {
                 // A background run cut mid-way may have called its model:
                 // the attempt counts, as a crash's does (a run is not run
@@ -759,6 +912,9 @@ impl JobWorker {
     /// Adds a job to (or removes it from) the jobs whose leases this
     /// worker renews.
     fn hold(&self, id: &str, held: bool) {
+        if !self.inner.leased.load(Ordering::Acquire) {
+            return;
+        }
         let mut set = self.inner.held.lock().unwrap_or_else(|e| e.into_inner());
         if held {
             set.insert(id.to_owned());

@@ -195,8 +195,9 @@ pub(crate) async fn settle(
         .unzip();
     let mut changed = 0u64;
     if !ids.is_empty() {
-        // A hook's job is deleted; a run's is kept (its idempotency key
-        // keeps answering) until pruned.
+        // A hook's job is deleted. A background run's job was completed by
+        // its run's own final write (`complete_fenced`), in the same
+        // commit: nothing is left to do for it.
         let delete = client
             .prepare_cached(
                 "DELETE FROM agno_jobs AS j USING unnest($1::text[], $2::bigint[]) AS s(id, attempt)
@@ -205,16 +206,6 @@ pub(crate) async fn settle(
             )
             .await?;
         changed += client.execute(&delete, &[&ids, &attempts]).await?;
-        let complete = client
-            .prepare_cached(
-                "UPDATE agno_jobs AS j SET status = 'completed', locked_by = NULL,
-                        locked_at = NULL, updated_at = $3, completed_at = $3
-                   FROM unnest($1::text[], $2::bigint[]) AS s(id, attempt)
-                  WHERE j.id = s.id AND j.attempt = s.attempt AND j.status = 'running'
-                    AND j.job_type = 'run'",
-            )
-            .await?;
-        changed += client.execute(&complete, &[&ids, &attempts, &now]).await?;
     }
     for s in settlements {
         let attempt = i64::from(s.attempt);
