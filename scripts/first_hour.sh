@@ -92,10 +92,7 @@ PORT=$(free_port)
 env -u RUST_LOG PORT="$PORT" DB="$WORK/agent.db" "$CARGO_TARGET_DIR/debug/first-hour" >"$WORK/out.log" 2>&1 &
 PID=$!
 STARTED_PIDS+=("$PID")
-for _ in $(seq 1 200); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break
-    sleep 0.05
-done
+wait_health "$PORT"
 status=$(curl -s -o "$WORK/run.json" -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/agents/assistant/runs" \
     -H 'Authorization: Bearer k' -F 'message=please fail' -F 'stream=false')
 # Wait for both hooks' failures to be logged (the durable one's first attempt).
@@ -136,10 +133,7 @@ fi
 env -u RUST_LOG -u NOTIFY_URL "$CARGO_TARGET_DIR/debug/readme" >"$WORK/readme.log" 2>&1 &
 PID=$!
 STARTED_PIDS+=("$PID")
-for _ in $(seq 1 200); do
-    curl -s -o /dev/null "http://127.0.0.1:7778/health" && break
-    sleep 0.05
-done
+wait_health 7778
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:7778/agents/assistant/runs" \
     -H 'Authorization: Bearer k' -F 'message=hello' -F 'stream=false')
 for _ in $(seq 1 200); do

@@ -141,13 +141,7 @@ fn refuses_quoting_the_input(run_input: &RunInput) -> Result<(), agno_server::Ch
 
 #[tokio::test(flavor = "current_thread")]
 async fn user_text_cannot_forge_log_lines() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::on_this_thread();
     let agent = Agent::builder()
         .id("echo")
         .model(Echo::new())
@@ -309,14 +303,9 @@ async fn a_session_page_has_a_size_ceiling() {
 #[tokio::test]
 async fn an_unreadable_row_leaves_the_list_answering() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
     // Global: the store reads (and logs) on threads of its own. The other
     // tests here capture on their own threads, which takes precedence.
-    tracing::subscriber::set_global_default(subscriber)
+    tracing::subscriber::set_global_default(captured.subscriber())
         .expect("only this test sets the global subscriber");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agent.db");

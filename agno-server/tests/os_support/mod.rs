@@ -197,6 +197,22 @@ impl Captured {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+
+    /// A plain-text subscriber (INFO and above) that writes here.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
+    }
+
+    /// Captures this thread's log lines until the guard is dropped.
+    pub fn on_this_thread() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let guard = tracing::subscriber::set_default(captured.subscriber());
+        (captured, guard)
+    }
 }
 
 impl std::io::Write for Captured {
