@@ -428,10 +428,14 @@ impl JobWorker {
         bump(&self.inner.counters.enqueued, prepared.count as u64);
         for (job, row) in prepared.early {
             if row {
-                // Its lease is renewed from now on (Postgres).
+                // Its lease is renewed from now on (Postgres)...
                 self.hold(&job.id, true);
             }
-            let _ = job.stored.send(row);
+            if job.stored.send(row).is_err() && row {
+                // ...unless its attempt is gone (cut by a shutdown): the
+                // row is left to the next start.
+                self.hold(&job.id, false);
+            }
         }
         // Retries and a backlog need the claim loop: the first run starts it.
         if !self.inner.loop_started.load(Ordering::Acquire) {
@@ -854,7 +858,13 @@ impl JobWorker {
             let id_for_lease = id.clone();
             let row = match stored {
                 None => true,
-                Some(stored) => stored.await.unwrap_or(false),
+                // Its run may still be under way: a shutdown cut does not
+                // wait for it (a row written later is recovered, and run
+                // again, at the next start).
+                Some(stored) => tokio::select! {
+                    stored = stored => stored.unwrap_or(false),
+                    () = inner.cut.cancelled() => false,
+                },
             };
             if !row {
                 // Done before its run was stored (no row was written), or
