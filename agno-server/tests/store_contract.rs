@@ -766,7 +766,10 @@ async fn runs_in_flight_together_cannot_grow_a_state_past_its_ceiling(db: &dyn D
         s.max_state_bytes = Some(100);
         (s, run(run_id, 1))
     };
-    let (first, r1) = write("a", "r1");
+    let (mut first, r1) = write("a", "r1");
+    // A state exactly at its ceiling is kept: both stores measure compact
+    // JSON, as the agent's check before the run does.
+    first.max_state_bytes = Some(agno_server::db::json_len(&first.session_state));
     db.save_run(first, &r1).await.unwrap();
     // The second, merged on the state as stored now, would be ~140 bytes.
     let (second, r2) = write("b", "r2");

@@ -275,6 +275,11 @@ impl Agent {
         Ok(false)
     }
 
+    /// Forgets a cancel kept for `run_id` (see [`Agent::cancel_running`]).
+    pub(crate) fn forget_cancel(&self, run_id: &str) {
+        self.inner.running.forget(run_id);
+    }
+
     pub(crate) fn downgrade(&self) -> WeakAgent {
         WeakAgent(Arc::downgrade(&self.inner))
     }

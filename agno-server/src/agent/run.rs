@@ -22,24 +22,6 @@ use crate::db::{AgentData, DbError, JobFence, JobStatus, ModelInfo, SessionRecor
 use crate::jobs::EarlyJob;
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 
-/// How many bytes `value` takes as JSON, counted without writing it.
-fn json_bytes(value: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing to a counter cannot fail; a map of JSON values always serialises.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
-}
-
 /// A new run or session id: a UUID, version 7 (RFC 9562), whose leading
 /// bits are the time in milliseconds. Ids made later sort later, so the
 /// store's primary-key indexes on `session_id` and `run_id` grow at their
@@ -500,7 +482,7 @@ impl<'a> Run<'a> {
         let bytes = if state_changes.is_empty() {
             0
         } else {
-            json_bytes(&state)
+            crate::db::json_len(&state)
         };
         if bytes > limit {
             return Err(DbError::StateTooLarge {

@@ -48,7 +48,7 @@ pub use jobs::{
 pub use postgres::{PostgresDb, PostgresDbOptions};
 pub use records::{
     AgentData, MAX_JSON_DEPTH, ModelInfo, SORT_KEYS, SessionPage, SessionQuery, SessionRecord,
-    SessionType, SortOrder, json_depth,
+    SessionType, SortOrder, json_depth, json_len,
 };
 pub use schema::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, VERSIONS_TABLE};
 pub use sqlite::{SqliteDb, SqliteDbOptions};

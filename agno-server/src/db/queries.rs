@@ -156,6 +156,7 @@ fn merged_state(conn: &Connection, session: &SessionRecord) -> Result<Option<Str
     };
     state.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
     let merged = serde_json::to_string(&state)?;
+    // `merged` is serde's compact JSON: its length is `json_len`'s.
     session.check_state_size(merged.len())?;
     Ok(Some(merged))
 }

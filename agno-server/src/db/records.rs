@@ -65,6 +65,26 @@ impl FromStr for SessionType {
     }
 }
 
+/// How many bytes `value` takes as compact JSON (serde's), counted
+/// without writing it: the one measure of a session state's size, before
+/// a run and in both stores.
+pub fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; a map of JSON values always serialises.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 /// The SQL `LIMIT` and `OFFSET` of page `page` (from 1) of `limit` rows,
 /// for both stores; a `limit` or `page` of 0 is
 /// [`DbError::InvalidQuery`].

@@ -389,26 +389,16 @@ impl JobWorker {
             return None;
         }
         let slot = self.inner.slots.clone().try_acquire_owned().ok()?;
-        let bytes = self.take_bytes(bytes)?;
-        Some(Place {
-            _slot: slot,
-            _bytes: bytes,
-        })
-    }
-
-    /// `bytes` of the byte budget now, if they are free; says whether they
-    /// were (the claim loop's pace).
-    fn take_bytes(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
-        let taken = self
+        let bytes = self
             .inner
             .bytes
             .clone()
             .try_acquire_many_owned(self.charge(bytes))
-            .ok();
-        self.inner
-            .bytes_short
-            .store(taken.is_none(), Ordering::Release);
-        taken
+            .ok()?;
+        Some(Place {
+            _slot: slot,
+            _bytes: bytes,
+        })
     }
 
     /// What a job of `bytes` takes of the byte budget: all of it at most
@@ -650,8 +640,21 @@ impl JobWorker {
                 match db.claim_jobs(&OWNER, vec![id.clone()], room).await {
                     Ok(claimed) => {
                         more = claimed.len() == room;
-                        for job in claimed {
-                            self.start_claimed(&agent, job).await;
+                        // Held (their leases renewed) from the claim on.
+                        for job in &claimed {
+                            self.hold(&job.id, true);
+                        }
+                        let mut claimed = claimed.into_iter();
+                        while let Some(job) = claimed.next() {
+                            if !self.start_claimed(&agent, job).await {
+                                // No room after all (bytes, a shutdown):
+                                // the rest go back to the store too, and
+                                // the loop waits for a place to free.
+                                for job in claimed.by_ref() {
+                                    self.put_back(&agent, job).await;
+                                }
+                                more = false;
+                            }
                         }
                     }
                     Err(error) => {
@@ -714,11 +717,17 @@ impl JobWorker {
 
     /// Starts a job claimed from the store, or fails it when its hook or
     /// payload cannot be found again.
-    async fn start_claimed(&self, agent: &Agent, job: ClaimedJob) {
-        // Held (its lease renewed) while it waits for room.
-        self.hold(&job.id, true);
-        let Ok(slot) = self.inner.slots.clone().acquire_owned().await else {
-            return;
+    async fn start_claimed(&self, agent: &Agent, job: ClaimedJob) -> bool {
+        // Started now or put back at once: a claimed job never waits in
+        // memory (unrenewed, uncharged) for room.
+        if self.inner.draining.load(Ordering::Acquire) || self.inner.closed.load(Ordering::Acquire)
+        {
+            self.put_back(agent, job).await;
+            return false;
+        }
+        let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
+            self.put_back(agent, job).await;
+            return false;
         };
         let work = match job.job_type.as_str() {
             "run" => RunPayload::read(&job.payload).map(|request| Work::Run { request }),
@@ -737,38 +746,8 @@ impl JobWorker {
                 Err(error) => Err(error),
             },
         };
-        match work {
-            Ok(work) => {
-                // The claim loop waits here while the running jobs hold
-                // the byte budget: the rest stay in the store.
-                let bytes = match &work {
-                    Work::Hook { cx, .. } => cx.approx_bytes(),
-                    Work::Run { .. } => job.payload.len(),
-                };
-                let bytes = match self.take_bytes(bytes) {
-                    Some(taken) => taken,
-                    None => match self
-                        .inner
-                        .bytes
-                        .clone()
-                        .acquire_many_owned(self.charge(bytes))
-                        .await
-                    {
-                        Ok(taken) => taken,
-                        Err(_) => return,
-                    },
-                };
-                let attempt = Attempt {
-                    id: job.id,
-                    number: job.attempt,
-                    max: job.max_attempts,
-                };
-                let place = Place {
-                    _slot: slot,
-                    _bytes: bytes,
-                };
-                self.spawn(agent.clone(), work, attempt, place);
-            }
+        let work = match work {
+            Ok(work) => work,
             Err(error) => {
                 self.hold(&job.id, false);
                 tracing::error!(agent = agent.id(), job = %job.id, "durable job failed: {}", error.escape_debug());
@@ -779,8 +758,53 @@ impl JobWorker {
                     outcome: JobOutcome::Failed { error },
                 };
                 self.settle(agent, settlement).await;
+                return true;
             }
-        }
+        };
+        let bytes = match &work {
+            Work::Hook { cx, .. } => cx.approx_bytes(),
+            Work::Run { .. } => job.payload.len(),
+        };
+        let taken = self
+            .inner
+            .bytes
+            .clone()
+            .try_acquire_many_owned(self.charge(bytes))
+            .ok();
+        // While the byte budget holds jobs back, the loop claims one at a
+        // time.
+        self.inner
+            .bytes_short
+            .store(taken.is_none(), Ordering::Release);
+        let Some(bytes) = taken else {
+            drop(work);
+            self.put_back(agent, job).await;
+            return false;
+        };
+        let attempt = Attempt {
+            id: job.id,
+            number: job.attempt,
+            max: job.max_attempts,
+        };
+        let place = Place {
+            _slot: slot,
+            _bytes: bytes,
+        };
+        self.spawn(agent.clone(), work, attempt, place);
+        true
+    }
+
+    /// Gives a claimed job back to the store unrun (queued again, its
+    /// attempt not counted); a job that frees a place wakes the loop.
+    async fn put_back(&self, agent: &Agent, job: ClaimedJob) {
+        self.hold(&job.id, false);
+        self.inner.backlog.store(true, Ordering::Release);
+        let settlement = JobSettlement {
+            id: job.id,
+            attempt: job.attempt,
+            outcome: JobOutcome::Released,
+        };
+        self.settle(agent, settlement).await;
     }
 
     /// The hook and the snapshot of a payload read back from the store.
@@ -854,6 +878,12 @@ impl JobWorker {
                     ("background run", attempt.id.clone(), result)
                 }
             };
+            // The place (a slot, the bytes) is free once the work ended,
+            // whatever is left to record.
+            drop(place);
+            if inner.backlog.load(Ordering::Acquire) {
+                inner.wake.notify_one();
+            }
             let Attempt { id, number, max } = attempt;
             let id_for_lease = id.clone();
             let row = match stored {
@@ -874,7 +904,6 @@ impl JobWorker {
                 }
                 worker.hold(&id_for_lease, false);
                 inner.counters.running.fetch_sub(1, Ordering::Relaxed);
-                drop(place);
                 return;
             }
             let outcome = match result {
@@ -912,10 +941,6 @@ impl JobWorker {
                 .await;
             worker.hold(&id_for_lease, false);
             inner.counters.running.fetch_sub(1, Ordering::Relaxed);
-            drop(place);
-            if inner.backlog.load(Ordering::Acquire) {
-                inner.wake.notify_one();
-            }
         });
     }
 

@@ -310,12 +310,28 @@ impl AsyncWrite for Watched {
 /// Answers `GET /health` on `tcp` if its request is already there,
 /// without waiting for it nor for the answer to be sent.
 fn answer_health_now(tcp: &TcpStream) {
-    let mut head = [0u8; 16];
-    if let Ok(n) = tcp.try_read(&mut head)
-        && head[..n].starts_with(b"GET /health ")
-    {
+    // The whole request head, as far as it has arrived: input left unread
+    // would make the close a reset, which can lose the answer.
+    let mut head = [0u8; HEAD_BYTES];
+    let mut n = 0;
+    while n < head.len() {
+        match tcp.try_read(&mut head[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(m) => n += m,
+        }
+    }
+    if head[..n].starts_with(b"GET /health ") {
         let _ = tcp.try_write(HEALTHY);
     }
+}
+
+/// The most of a refused connection's request read before it is answered
+/// (a request line and a few headers; a health check's whole head).
+const HEAD_BYTES: usize = 2048;
+
+/// Whether `head` holds a whole request head (up to its blank line).
+fn head_ends(head: &[u8]) -> bool {
+    head.windows(4).any(|w| w == b"\r\n\r\n")
 }
 
 /// Counts a connection refused past the cap, logged once per thousand.
@@ -335,20 +351,21 @@ fn count_refusal() {
 /// the log.
 async fn refuse(mut tcp: TcpStream) {
     count_refusal();
-    let mut head = [0u8; 16];
-    let read = tokio::time::timeout(REFUSAL_READ, async {
+    // Read to the end of the request head (bounded in bytes and time), so
+    // the close after the answer is a clean one, not a reset.
+    let mut head = [0u8; HEAD_BYTES];
+    let mut n = 0;
+    let _ = tokio::time::timeout(REFUSAL_READ, async {
         use tokio::io::AsyncReadExt;
-        let mut n = 0;
-        while n < head.len() {
+        while n < head.len() && !head_ends(&head[..n]) {
             match tcp.read(&mut head[n..]).await {
                 Ok(0) | Err(_) => break,
                 Ok(m) => n += m,
             }
         }
-        n
     })
-    .await
-    .unwrap_or(0);
+    .await;
+    let read = n;
     let answer = if head[..read].starts_with(b"GET /health ") {
         HEALTHY
     } else {

@@ -448,6 +448,10 @@ impl Db for PostgresDb {
     fn delete_sessions(&self, session_ids: Vec<String>) -> DbFuture<'_, u64> {
         Box::pin(async move {
             self.in_transaction(async |tx| {
+                // The sessions first: a run being written to one of them
+                // (its session upsert locks the row) commits before the
+                // copy, with its jobs, or waits until the delete is done.
+                sessions::lock_sessions(tx, &session_ids).await?;
                 jobs::copy_runs_into_jobs(tx, &session_ids).await?;
                 sessions::delete_sessions(tx, &session_ids).await
             })

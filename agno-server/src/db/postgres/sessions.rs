@@ -275,18 +275,31 @@ pub(crate) async fn save_run(
         .await?;
     // The state as merged under the row's lock: past its ceiling, the
     // caller's transaction is rolled back with the error.
+    // Measured as the pre-check and SQLite measure it (compact JSON, not
+    // jsonb's text, which adds spaces).
     if session.max_state_bytes.is_some() && !session.session_state.is_empty() {
         let statement = client
             .prepare_cached(
-                "SELECT octet_length((session_data -> 'session_state')::text)::bigint
-                   FROM agno_sessions WHERE session_id = $1",
+                "SELECT (session_data -> 'session_state')::text FROM agno_sessions
+                  WHERE session_id = $1",
             )
             .await?;
-        let bytes: Option<i64> = client
+        let text: Option<String> = client
             .query_one(&statement, &[&session.session_id])
             .await?
             .get(0);
-        session.check_state_size(usize::try_from(bytes.unwrap_or(0)).unwrap_or(usize::MAX))?;
+        let state: Value = match text {
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                DbError::corrupt(
+                    crate::db::SESSIONS_TABLE,
+                    session.session_id.clone(),
+                    "session_data",
+                    e,
+                )
+            })?,
+            None => Value::Null,
+        };
+        session.check_state_size(crate::db::json_len(&state))?;
     }
     if let Some(was) = moved_from {
         refresh_metrics(client, &was).await?;
@@ -447,6 +460,19 @@ pub(crate) async fn list_sessions(
         }
     }
     Ok(SessionPage::new(sessions, unreadable, total, page, limit))
+}
+
+/// Locks the rows of sessions about to be deleted, in the caller's
+/// transaction.
+pub(crate) async fn lock_sessions(
+    client: &impl GenericClient,
+    session_ids: &[String],
+) -> Result<(), DbError> {
+    let statement = client
+        .prepare_cached("SELECT 1 FROM agno_sessions WHERE session_id = ANY($1) FOR UPDATE")
+        .await?;
+    client.query(&statement, &[&session_ids]).await?;
+    Ok(())
 }
 
 /// Deletes sessions (their runs go with them); returns how many existed.

@@ -182,6 +182,9 @@ pub async fn requeue(
     }
     let job = db.get_job(&job_id).await?.ok_or_else(not_requeueable)?;
     if let Ok(agent) = state.agent(&job.component_id) {
+        // A cancel kept for this run (a cancelled run requeued) is not
+        // meant for the run it starts again as.
+        agent.forget_cancel(&job.id);
         agent.jobs().wake();
     }
     Ok(Json(job))
