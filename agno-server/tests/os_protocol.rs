@@ -202,14 +202,7 @@ async fn deeply_nested_state_is_refused_and_cannot_poison_the_list() {
         .db(agno_server::SqliteDb::new(dir.path().join("agent.db")).unwrap())
         .build()
         .unwrap();
-    let server = Server::start(
-        AgentOS::builder()
-            .agent(agent)
-            .ignore_env_security_key()
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let server = Server::agent(agent).await;
     let deep = format!("{}1{}", "{\"a\":".repeat(126), "}".repeat(126));
     let (status, body) = server
         .post_json(
@@ -278,14 +271,7 @@ async fn a_session_page_has_a_size_ceiling() {
         .db(agno_server::SqliteDb::new(dir.path().join("agent.db")).unwrap())
         .build()
         .unwrap();
-    let server = Server::start(
-        AgentOS::builder()
-            .agent(agent)
-            .ignore_env_security_key()
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let server = Server::agent(agent).await;
     let huge = server.get("/sessions?limit=4294967295").await;
     assert_eq!(huge.status(), 400);
     let body: serde_json::Value = huge.json().await.unwrap();
@@ -315,14 +301,7 @@ async fn an_unreadable_row_leaves_the_list_answering() {
         .db(agno_server::SqliteDb::new(&path).unwrap())
         .build()
         .unwrap();
-    let server = Server::start(
-        AgentOS::builder()
-            .agent(agent)
-            .ignore_env_security_key()
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let server = Server::agent(agent).await;
     for session in ["good", "damaged"] {
         let (status, _) = server
             .post_json(
