@@ -422,7 +422,7 @@ async fn concurrent_runs_of_a_session_keep_every_state_key_and_the_rename() {
         }));
         if i == 100 {
             // Renamed while runs of the session are in flight.
-            db.rename_session("shared", "Renamed")
+            db.rename_session("shared", "Renamed", None)
                 .await
                 .unwrap()
                 .unwrap();

@@ -399,7 +399,7 @@ async fn migrates_an_agno_2_file_with_runs_inside_sessions() {
     let session = db.get_session("legacy").await.unwrap().unwrap();
     assert_eq!(session.agent_data.unwrap()["name"], "Legacy agent");
     // Writing keeps keys of session_data the store does not manage.
-    db.rename_session("legacy", "Renamed").await.unwrap();
+    db.rename_session("legacy", "Renamed", None).await.unwrap();
     let data: String = conn
         .query_row(
             "SELECT session_data FROM agno_sessions WHERE session_id = 'legacy'",

@@ -209,13 +209,21 @@ async fn upsert_replaces_values_but_keeps_created_at_and_metrics() {
         .unwrap();
     let mut later = session("s", 999);
     later.updated_at = 500;
-    later.user_id = None;
     later.session_state.insert("k".into(), json!("v"));
+    // The owner never changes: an upsert naming no user, or another one,
+    // is refused and writes nothing.
+    for other in [None, Some("someone-else".to_owned())] {
+        let mut taken = later.clone();
+        taken.user_id = other;
+        let err = db.upsert_session(taken).await.unwrap_err();
+        assert!(matches!(err, DbError::NotOwner { .. }), "{err:?}");
+    }
+    let owner = later.user_id.clone();
     db.upsert_session(later).await.unwrap();
 
     let got = db.get_session("s").await.unwrap().unwrap();
     assert_eq!((got.created_at, got.updated_at), (100, 500));
-    assert_eq!(got.user_id, None);
+    assert_eq!(got.user_id, owner);
     assert_eq!(got.session_state["k"], "v");
     let data: String = raw(&dir)
         .query_row("SELECT session_data FROM agno_sessions", [], |r| r.get(0))
@@ -484,8 +492,8 @@ async fn delete_cascades_to_runs() {
                 .unwrap();
         }
     }
-    assert!(db.delete_session("a").await.unwrap());
-    assert!(!db.delete_session("a").await.unwrap());
+    assert!(db.delete_session("a", None).await.unwrap());
+    assert!(!db.delete_session("a", None).await.unwrap());
     assert_eq!(db.get_session("a").await.unwrap(), None);
     assert!(db.get_runs("a").await.unwrap().is_empty());
     assert_eq!(db.get_run("a-0").await.unwrap(), None);
@@ -497,11 +505,14 @@ async fn delete_cascades_to_runs() {
     assert_eq!(left, 6);
 
     let deleted = db
-        .delete_sessions(vec!["b".into(), "missing".into(), "c".into(), "b".into()])
+        .delete_sessions(
+            vec!["b".into(), "missing".into(), "c".into(), "b".into()],
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(deleted, 2);
-    assert_eq!(db.delete_sessions(Vec::new()).await.unwrap(), 0);
+    assert_eq!(db.delete_sessions(Vec::new(), None).await.unwrap(), 0);
     let left: i64 = conn
         .query_row("SELECT count(*) FROM agno_runs", [], |r| r.get(0))
         .unwrap();
@@ -523,7 +534,7 @@ async fn rename_sets_the_name_only() {
     db.save_run(s.clone(), &run("r", 1)).await.unwrap();
 
     let renamed = db
-        .rename_session("s", "Trip planning")
+        .rename_session("s", "Trip planning", None)
         .await
         .unwrap()
         .unwrap();
@@ -531,7 +542,7 @@ async fn rename_sets_the_name_only() {
     assert_eq!(renamed.session_state["keep"], true);
     assert_eq!(db.get_session("s").await.unwrap(), Some(renamed));
     assert_eq!(db.get_runs("s").await.unwrap().len(), 1);
-    assert_eq!(db.rename_session("missing", "x").await.unwrap(), None);
+    assert_eq!(db.rename_session("missing", "x", None).await.unwrap(), None);
 
     let found = db
         .list_sessions(SessionQuery {
@@ -668,7 +679,10 @@ async fn a_runs_write_keeps_what_others_wrote_in_between() {
     one.session_state = serde_json::Map::from_iter([("b".to_string(), json!(2))]);
     let mut two = read;
     two.session_state = serde_json::Map::from_iter([("a".to_string(), json!(10))]);
-    db.rename_session("s", "Named").await.unwrap().unwrap();
+    db.rename_session("s", "Named", None)
+        .await
+        .unwrap()
+        .unwrap();
     db.save_run(one, &run("r2")).await.unwrap();
     db.save_run(two, &run("r3")).await.unwrap();
 

@@ -663,7 +663,7 @@ async fn a_durable_hook_of_a_deleted_session_still_runs_with_its_snapshot() {
     let output = first.run("about to be deleted").await.unwrap();
     let session_id = output.session_id.clone().unwrap();
     // Its hook is held; the session (and with it the run) is deleted.
-    assert!(db.delete_session(&session_id).await.unwrap());
+    assert!(db.delete_session(&session_id, None).await.unwrap());
     assert_eq!(db.get_run(&output.run_id).await.unwrap(), None);
     let report = first.jobs().shutdown(Duration::from_millis(50)).await;
     assert_eq!(report.released, 1);

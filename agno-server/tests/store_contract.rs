@@ -246,11 +246,11 @@ async fn lists_page_sort_and_filter(db: &dyn Db) {
 async fn delete_takes_the_runs_with_the_session(db: &dyn Db) {
     db.save_run(session("s", 1), &run("r1", 1)).await.unwrap();
     db.save_run(session("t", 1), &run("r2", 1)).await.unwrap();
-    assert!(db.delete_session("s").await.unwrap());
-    assert!(!db.delete_session("s").await.unwrap());
+    assert!(db.delete_session("s", None).await.unwrap());
+    assert!(!db.delete_session("s", None).await.unwrap());
     assert_eq!(db.get_run("r1").await.unwrap(), None);
     assert_eq!(
-        db.delete_sessions(vec!["t".into(), "nope".into()])
+        db.delete_sessions(vec!["t".into(), "nope".into()], None)
             .await
             .unwrap(),
         1
@@ -262,17 +262,21 @@ async fn rename_sets_the_name_only(db: &dyn Db) {
     let mut s = session("s", 1);
     s.session_state.insert("k".into(), json!(1));
     db.save_run(s, &run("r", 1)).await.unwrap();
-    let renamed = db.rename_session("s", "New name").await.unwrap().unwrap();
+    let renamed = db
+        .rename_session("s", "New name", None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(renamed.session_name.as_deref(), Some("New name"));
     assert_eq!(renamed.session_state.get("k"), Some(&json!(1)));
-    assert_eq!(db.rename_session("nope", "x").await.unwrap(), None);
+    assert_eq!(db.rename_session("nope", "x", None).await.unwrap(), None);
 }
 
 async fn a_runs_write_keeps_what_others_wrote_in_between(db: &dyn Db) {
     let mut s = session("s", 1);
     s.session_state.insert("a".into(), json!(1));
     db.save_run(s, &run("r1", 1)).await.unwrap();
-    db.rename_session("s", "renamed").await.unwrap();
+    db.rename_session("s", "renamed", None).await.unwrap();
     // A run that read the session before the rename, and changed key b.
     let mut s = session("s", 1);
     s.session_name = Some("stale name".into());
@@ -642,7 +646,7 @@ async fn deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them(db:
     db.save_run_with_jobs(session("s", 1), &stored, vec![job, other], None)
         .await
         .unwrap();
-    assert!(db.delete_session("s").await.unwrap());
+    assert!(db.delete_session("s", None).await.unwrap());
     assert_eq!(db.get_run("r").await.unwrap(), None);
     let job = db.get_job("j").await.unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Queued, "the job is still to run");

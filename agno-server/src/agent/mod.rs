@@ -275,6 +275,26 @@ impl Agent {
         Ok(false)
     }
 
+    /// Refuses (as [`DbError::NotOwner`](crate::db::DbError::NotOwner))
+    /// a run `request` into a session another user owns, or naming no
+    /// user into an owned one: what the run's first step checks, for a
+    /// caller that must answer before the run starts (a stream). The
+    /// store checks again when the run is written.
+    pub async fn check_session_writable(&self, request: &RunRequest) -> Result<(), AgentError> {
+        let (Some(db), Some(session_id)) = (&self.inner.db, &request.session_id) else {
+            return Ok(());
+        };
+        match db.get_session(session_id).await? {
+            Some(stored) if stored.user_id.is_some() && stored.user_id != request.user_id => {
+                Err(crate::db::DbError::NotOwner {
+                    session_id: session_id.clone(),
+                }
+                .into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Forgets a cancel kept for `run_id` (see [`Agent::cancel_running`]).
     pub(crate) fn forget_cancel(&self, run_id: &str) {
         self.inner.running.forget(run_id);

@@ -492,9 +492,17 @@ impl<'a> Run<'a> {
             }
             .into());
         }
-        let user_id = request
-            .user_id
-            .or_else(|| stored.as_ref().and_then(|s| s.user_id.clone()));
+        // A session's owner never changes: a run into another user's
+        // session (or without a user into an owned one) is refused before
+        // anything of it runs or reads the session's history, as Agno's
+        // `assert_session_writable` refuses it. The store checks again in
+        // the run's own transaction (two runs racing on a new session).
+        let user_id = request.user_id;
+        if let Some(owner) = stored.as_ref().and_then(|s| s.user_id.as_deref())
+            && user_id.as_deref() != Some(owner)
+        {
+            return Err(DbError::NotOwner { session_id }.into());
+        }
         let session_created = stored.as_ref().map_or(created_at, |s| s.created_at);
         let state = Arc::new(state);
         let shared = RunShared {
@@ -619,7 +627,13 @@ impl<'a> Run<'a> {
             (Some(db), n @ 1.., true) => {
                 let session_id = &self.cx.shared().session.session_id;
                 match db.recent_runs(session_id, n).await {
-                    Ok(runs) => history(&runs),
+                    // Only this user's runs (and those of no user, from
+                    // before the session had an owner).
+                    Ok(mut runs) => {
+                        let user = self.cx.shared().user_id.as_deref();
+                        runs.retain(|r| r.user_id.is_none() || r.user_id.as_deref() == user);
+                        history(&runs)
+                    }
                     Err(error) => return Err(Failure::Store(error.into())),
                 }
             }

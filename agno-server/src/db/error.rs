@@ -48,6 +48,16 @@ pub enum DbError {
         /// The ceiling.
         limit: usize,
     },
+    /// A write names a session another user owns (its stored `user_id` is
+    /// set and is not the writer's): nothing was written. The owner of a
+    /// session never changes once set; a session without one is shared
+    /// until a user's run writes into it. The server answers it as Agno
+    /// does, 404 `Session not found` (it does not say whose it is).
+    #[error("session '{session_id}' belongs to another user")]
+    NotOwner {
+        /// The session.
+        session_id: String,
+    },
     /// The file system reported an error (creating the database's folder).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

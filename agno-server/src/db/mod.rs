@@ -108,6 +108,13 @@ pub trait Db: Send + Sync + 'static {
     /// Upserts the session row and inserts (or replaces, by `run_id`) the
     /// run row, in ONE transaction.
     ///
+    /// A session's owner (`user_id`) never changes once set: a write whose
+    /// `session.user_id` is not the stored owner's is refused
+    /// ([`DbError::NotOwner`]) inside the same transaction, so nothing of
+    /// it is written (two instances racing cannot both win). A session
+    /// without an owner is shared: a run with a `user_id` makes it that
+    /// user's (as Agno's upsert does).
+    ///
     /// A run writes only what a run changes, so writes in between are not
     /// undone (no lost updates): for a session that exists, the keys of
     /// `session.session_state` are set on the state as stored at this
@@ -226,7 +233,8 @@ pub trait Db: Send + Sync + 'static {
     fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize>;
 
     /// Inserts or replaces a session row (keeping its original
-    /// `created_at`).
+    /// `created_at`); refused ([`DbError::NotOwner`]) when the stored
+    /// session is another user's.
     fn upsert_session(&self, session: SessionRecord) -> DbFuture<'_, ()>;
 
     /// One session, or `None`.
@@ -236,16 +244,27 @@ pub trait Db: Send + Sync + 'static {
     /// `limit`/`page` of 0, is [`DbError::InvalidQuery`].
     fn list_sessions(&self, query: SessionQuery) -> DbFuture<'_, SessionPage>;
 
-    /// Deletes a session and its runs; `false` when it did not exist.
-    fn delete_session(&self, session_id: &str) -> DbFuture<'_, bool>;
+    /// Deletes a session and its runs; `false` when it did not exist (or,
+    /// with `user_id`, is not that user's: then it is left as it is).
+    fn delete_session(&self, session_id: &str, user_id: Option<&str>) -> DbFuture<'_, bool> {
+        let (ids, user_id) = (vec![session_id.to_owned()], user_id.map(str::to_owned));
+        Box::pin(async move { Ok(self.delete_sessions(ids, user_id.as_deref()).await? > 0) })
+    }
 
     /// Deletes sessions and their runs, in one transaction; returns how
-    /// many existed.
-    fn delete_sessions(&self, session_ids: Vec<String>) -> DbFuture<'_, u64>;
+    /// many were deleted. With `user_id`, only that user's sessions are
+    /// (the others are left as they are).
+    fn delete_sessions(&self, session_ids: Vec<String>, user_id: Option<&str>)
+    -> DbFuture<'_, u64>;
 
     /// Sets a session's name; returns the renamed session, or `None` when
-    /// it does not exist.
-    fn rename_session(&self, session_id: &str, name: &str) -> DbFuture<'_, Option<SessionRecord>>;
+    /// it does not exist (or, with `user_id`, is not that user's).
+    fn rename_session(
+        &self,
+        session_id: &str,
+        name: &str,
+        user_id: Option<&str>,
+    ) -> DbFuture<'_, Option<SessionRecord>>;
 
     /// At most `limit` runs of a session from the `offset`-th (0 is the
     /// first), by `run_index` ascending (empty past the end, or when the

@@ -110,7 +110,8 @@ fn upsert_session_sql(write: SessionWrite) -> String {
              session_data = {data},
              agent_data = excluded.agent_data,
              {kept},
-             updated_at = excluded.updated_at"
+             updated_at = excluded.updated_at
+         WHERE agno_sessions.user_id IS NULL OR agno_sessions.user_id IS excluded.user_id"
     )
 }
 
@@ -196,7 +197,7 @@ fn write_session(
         state,
         s.session_name,
     ];
-    match (write, tokens) {
+    let written = match (write, tokens) {
         (SessionWrite::Replace, _) => conn.prepare_cached(&UPSERT_SESSION)?.execute(columns)?,
         // A run's write leaves the name alone: ?14 is not in its SQL.
         (SessionWrite::Run { .. }, None) => conn
@@ -209,6 +210,12 @@ fn write_session(
                 .execute(all.as_slice())?
         }
     };
+    // The upsert's `WHERE` left a row another user owns as it was.
+    if written == 0 {
+        return Err(DbError::NotOwner {
+            session_id: s.session_id.clone(),
+        });
+    }
     Ok(())
 }
 
@@ -430,14 +437,41 @@ pub(crate) fn list_sessions(
 /// Deletes sessions (their runs go with them: `ON DELETE CASCADE`; the
 /// durable jobs that refer to those runs get a copy first); returns how
 /// many existed.
-pub(crate) fn delete_sessions(conn: &Connection, session_ids: &[String]) -> Result<u64, DbError> {
-    super::jobs::copy_runs_into_jobs(conn, session_ids)?;
+pub(crate) fn delete_sessions(
+    conn: &Connection,
+    session_ids: &[String],
+    user_id: Option<&str>,
+) -> Result<u64, DbError> {
+    let owned = owned_sessions(conn, session_ids, user_id)?;
+    super::jobs::copy_runs_into_jobs(conn, &owned)?;
     let mut stmt = conn.prepare_cached("DELETE FROM agno_sessions WHERE session_id = ?1")?;
     let mut deleted = 0u64;
-    for id in session_ids {
+    for id in &owned {
         deleted += stmt.execute([id])? as u64;
     }
     Ok(deleted)
+}
+
+/// Those of `session_ids` that exist and, with `user_id`, are that
+/// user's.
+fn owned_sessions(
+    conn: &Connection,
+    session_ids: &[String],
+    user_id: Option<&str>,
+) -> Result<Vec<String>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT session_id FROM agno_sessions WHERE session_id = ?1 AND (?2 IS NULL OR user_id = ?2)",
+    )?;
+    let mut owned = Vec::with_capacity(session_ids.len());
+    for id in session_ids {
+        if let Some(id) = stmt
+            .query_row(params![id, user_id], |row| row.get(0))
+            .optional()?
+        {
+            owned.push(id);
+        }
+    }
+    Ok(owned)
 }
 
 /// Sets `session_data.session_name`; returns the renamed session, or `None`
@@ -446,12 +480,15 @@ pub(crate) fn rename_session(
     conn: &Connection,
     session_id: &str,
     name: &str,
+    user_id: Option<&str>,
 ) -> Result<Option<SessionRecord>, DbError> {
     let sql = format!(
         "UPDATE agno_sessions SET session_data = json_set({SESSION_DATA_BASE}, '$.session_name', ?2)
-         WHERE session_id = ?1"
+         WHERE session_id = ?1 AND (?3 IS NULL OR user_id = ?3)"
     );
-    let changed = conn.prepare_cached(&sql)?.execute([session_id, name])?;
+    let changed = conn
+        .prepare_cached(&sql)?
+        .execute(params![session_id, name, user_id])?;
     if changed == 0 {
         return Ok(None);
     }

@@ -342,37 +342,40 @@ impl Db for SqliteDb {
         })
     }
 
-    fn delete_session(&self, session_id: &str) -> DbFuture<'_, bool> {
-        let ids = vec![session_id.to_owned()];
-        Box::pin(async move {
-            let deleted = self
-                .inner
-                .writer
-                .submit(move |conn| queries::delete_sessions(conn, &ids))
-                .await?;
-            Ok(deleted > 0)
-        })
-    }
-
-    fn delete_sessions(&self, session_ids: Vec<String>) -> DbFuture<'_, u64> {
+    fn delete_sessions(
+        &self,
+        session_ids: Vec<String>,
+        user_id: Option<&str>,
+    ) -> DbFuture<'_, u64> {
+        let user_id = user_id.map(str::to_owned);
         Box::pin(async move {
             if session_ids.is_empty() {
                 return Ok(0);
             }
             self.inner
                 .writer
-                .submit(move |conn| queries::delete_sessions(conn, &session_ids))
+                .submit(move |conn| {
+                    queries::delete_sessions(conn, &session_ids, user_id.as_deref())
+                })
                 .await
         })
     }
 
-    fn rename_session(&self, session_id: &str, name: &str) -> DbFuture<'_, Option<SessionRecord>> {
+    fn rename_session(
+        &self,
+        session_id: &str,
+        name: &str,
+        user_id: Option<&str>,
+    ) -> DbFuture<'_, Option<SessionRecord>> {
         let session_id = session_id.to_owned();
         let name = name.to_owned();
+        let user_id = user_id.map(str::to_owned);
         Box::pin(async move {
             self.inner
                 .writer
-                .submit(move |conn| queries::rename_session(conn, &session_id, &name))
+                .submit(move |conn| {
+                    queries::rename_session(conn, &session_id, &name, user_id.as_deref())
+                })
                 .await
         })
     }

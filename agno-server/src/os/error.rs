@@ -79,6 +79,11 @@ impl From<DbError> for ApiError {
                 ApiError::bad_request(message)
             }
             too_large @ DbError::StateTooLarge { .. } => ApiError::too_large(too_large.to_string()),
+            // As Agno answers it: whose session it is stays unsaid.
+            DbError::NotOwner { session_id } => {
+                tracing::warn!(session_id = %session_id.escape_debug(), "refused a write into a session another user owns");
+                ApiError::not_found("Session not found")
+            }
             other => ApiError::internal(&other),
         }
     }

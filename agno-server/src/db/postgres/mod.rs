@@ -440,30 +440,43 @@ impl Db for PostgresDb {
         })
     }
 
-    fn delete_session(&self, session_id: &str) -> DbFuture<'_, bool> {
-        let ids = vec![session_id.to_owned()];
-        Box::pin(async move { Ok(self.delete_sessions(ids).await? > 0) })
-    }
-
-    fn delete_sessions(&self, session_ids: Vec<String>) -> DbFuture<'_, u64> {
+    fn delete_sessions(
+        &self,
+        session_ids: Vec<String>,
+        user_id: Option<&str>,
+    ) -> DbFuture<'_, u64> {
+        let user_id = user_id.map(str::to_owned);
         Box::pin(async move {
             self.in_transaction(async |tx| {
                 // The sessions first: a run being written to one of them
                 // (its session upsert locks the row) commits before the
                 // copy, with its jobs, or waits until the delete is done.
-                sessions::lock_sessions(tx, &session_ids).await?;
-                jobs::copy_runs_into_jobs(tx, &session_ids).await?;
-                sessions::delete_sessions(tx, &session_ids).await
+                let owned =
+                    sessions::lock_owned_sessions(tx, &session_ids, user_id.as_deref()).await?;
+                jobs::copy_runs_into_jobs(tx, &owned).await?;
+                sessions::delete_sessions(tx, &owned).await
             })
             .await
         })
     }
 
-    fn rename_session(&self, session_id: &str, name: &str) -> DbFuture<'_, Option<SessionRecord>> {
+    fn rename_session(
+        &self,
+        session_id: &str,
+        name: &str,
+        user_id: Option<&str>,
+    ) -> DbFuture<'_, Option<SessionRecord>> {
         let session_id = session_id.to_owned();
         let name = name.to_owned();
+        let user_id = user_id.map(str::to_owned);
         Box::pin(async move {
-            sessions::rename_session(&self.client().await?, &session_id, &name).await
+            sessions::rename_session(
+                &self.client().await?,
+                &session_id,
+                &name,
+                user_id.as_deref(),
+            )
+            .await
         })
     }
 

@@ -99,7 +99,9 @@ fn upsert_sql(write: SessionWrite) -> String {
              session_data = {data},
              agent_data = excluded.agent_data,
              {kept},
-             updated_at = excluded.updated_at"
+             updated_at = excluded.updated_at
+         WHERE agno_sessions.user_id IS NULL
+            OR agno_sessions.user_id IS NOT DISTINCT FROM excluded.user_id"
     )
 }
 
@@ -177,9 +179,20 @@ pub(crate) async fn upsert_session(
     s: &SessionRecord,
 ) -> Result<(), DbError> {
     let columns = SessionColumns::new(s, None)?;
-    client
+    let written = client
         .execute(&client.prepare_cached(&UPSERT).await?, &columns.params())
         .await?;
+    owned(written, s)
+}
+
+/// A session upsert that changed no row met a session another user owns
+/// (the upsert's `WHERE` left it as it was).
+fn owned(written: u64, s: &SessionRecord) -> Result<(), DbError> {
+    if written == 0 {
+        return Err(DbError::NotOwner {
+            session_id: s.session_id.clone(),
+        });
+    }
     Ok(())
 }
 
@@ -190,14 +203,15 @@ pub(crate) async fn upsert_session(
 /// run committed before).
 static RUN_WRITE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH session AS ({upsert})
+        "WITH session AS ({upsert} RETURNING 1)
          INSERT INTO agno_runs (
              run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id,
              parent_run_id, status, run_index, run_data, created_at, updated_at)
-         VALUES ($17::text, $1::text, $2::text, $18::text, $4::text, $5::text, $19::text, NULL,
-                 $20::text,
-                 (SELECT coalesce(max(run_index) + 1, 0) FROM agno_runs WHERE session_id = $1::text),
-                 $21::text::jsonb, $22::bigint, $23::bigint)
+         SELECT $17::text, $1::text, $2::text, $18::text, $4::text, $5::text, $19::text, NULL,
+                $20::text,
+                (SELECT coalesce(max(run_index) + 1, 0) FROM agno_runs WHERE session_id = $1::text),
+                $21::text::jsonb, $22::bigint, $23::bigint
+          WHERE EXISTS (SELECT 1 FROM session)
          ON CONFLICT (run_id) DO UPDATE SET
              run_index = CASE WHEN agno_runs.session_id = excluded.session_id
                               THEN coalesce(agno_runs.run_index, excluded.run_index)
@@ -270,9 +284,12 @@ pub(crate) async fn save_run(
         &run.created_at,
         &now,
     ]);
-    client
+    // No run row when the session is another user's (nothing came out of
+    // the upsert): the caller's transaction is rolled back with the error.
+    let written = client
         .execute(&client.prepare_cached(&RUN_WRITE).await?, &params)
         .await?;
+    owned(written, session)?;
     // The state as merged under the row's lock: past its ceiling, the
     // caller's transaction is rolled back with the error.
     // Measured as the pre-check and SQLite measure it (compact JSON, not
@@ -462,19 +479,6 @@ pub(crate) async fn list_sessions(
     Ok(SessionPage::new(sessions, unreadable, total, page, limit))
 }
 
-/// Locks the rows of sessions about to be deleted, in the caller's
-/// transaction.
-pub(crate) async fn lock_sessions(
-    client: &impl GenericClient,
-    session_ids: &[String],
-) -> Result<(), DbError> {
-    let statement = client
-        .prepare_cached("SELECT 1 FROM agno_sessions WHERE session_id = ANY($1) FOR UPDATE")
-        .await?;
-    client.query(&statement, &[&session_ids]).await?;
-    Ok(())
-}
-
 /// Deletes sessions (their runs go with them); returns how many existed.
 pub(crate) async fn delete_sessions(
     client: &impl GenericClient,
@@ -486,20 +490,44 @@ pub(crate) async fn delete_sessions(
     Ok(client.execute(&statement, &[&session_ids]).await?)
 }
 
+/// Locks the rows of the sessions `session_ids` that exist and, with
+/// `user_id`, are that user's, in the caller's transaction; returns their
+/// ids (what a delete scoped to that user deletes).
+pub(crate) async fn lock_owned_sessions(
+    client: &impl GenericClient,
+    session_ids: &[String],
+    user_id: Option<&str>,
+) -> Result<Vec<String>, DbError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT session_id FROM agno_sessions
+              WHERE session_id = ANY($1) AND ($2::text IS NULL OR user_id = $2)
+              ORDER BY session_id FOR UPDATE",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&session_ids, &user_id]).await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
 /// Sets the session's name; the renamed session, or `None`.
 pub(crate) async fn rename_session(
     client: &impl GenericClient,
     session_id: &str,
     name: &str,
+    user_id: Option<&str>,
 ) -> Result<Option<SessionRecord>, DbError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "UPDATE agno_sessions SET session_data = {BASE} || jsonb_build_object('session_name', $2::text)
-             WHERE session_id = $1 RETURNING {SESSION_COLUMNS}"
+             WHERE session_id = $1 AND ($3::text IS NULL OR user_id = $3)
+             RETURNING {SESSION_COLUMNS}"
         )
     });
     let row = client
-        .query_opt(&client.prepare_cached(&SQL).await?, &[&session_id, &name])
+        .query_opt(
+            &client.prepare_cached(&SQL).await?,
+            &[&session_id, &name, &user_id],
+        )
         .await?;
     row.as_ref().map(decode_session).transpose()
 }

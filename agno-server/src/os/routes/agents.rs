@@ -1,7 +1,8 @@
 //! `GET /agents`, `GET /agents/{id}`, `GET /agents/{id}/runs/{run_id}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use hooks_core::{Phase, RunOutput, RunStatus};
 
 use crate::agent::Agent;
@@ -60,22 +61,38 @@ pub async fn get(
     Ok(Json(describe(&state, agent)))
 }
 
+/// `?user_id=` of `GET /agents/{id}/runs/{run_id}`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunScope {
+    /// Only when the run is this user's (else 404, as Agno).
+    pub user_id: Option<String>,
+}
+
 /// `GET /agents/{id}/runs/{run_id}`: one run of this agent.
 #[utoipa::path(get, path = "/agents/{agent_id}/runs/{run_id}", tag = "Agents",
     summary = "One run of an agent (poll a background run here)",
     params(("agent_id" = String, Path, description = "The agent's id"),
-        ("run_id" = String, Path, description = "The run's id")),
+        ("run_id" = String, Path, description = "The run's id"), RunScope),
     responses((status = 200, description = "The run (Agno's RunOutput): PENDING, RUNNING, then how it ended", body = RunOutput)))]
 pub async fn get_run(
     State(state): State<AppState>,
     Path((id, run_id)): Path<(String, String)>,
+    scope: Result<Query<RunScope>, QueryRejection>,
 ) -> ApiResult<Json<RunOutput>> {
+    let scope = super::query(scope)?;
     let agent = state.agent(&id)?;
     let db = agent
         .db()
         .ok_or_else(|| ApiError::not_found("Run not found"))?;
+    let mine = |run: &RunOutput| {
+        scope
+            .user_id
+            .as_deref()
+            .is_none_or(|user| run.user_id.as_deref() == Some(user))
+    };
     match db.get_run(&run_id).await? {
-        Some(mut run) if run.agent_id.as_deref() == Some(agent.id()) => {
+        Some(mut run) if run.agent_id.as_deref() == Some(agent.id()) && mine(&run) => {
             // A background run says PENDING until it ends; while its job
             // runs, it is RUNNING.
             if run.status == RunStatus::Pending

@@ -34,14 +34,25 @@ pub struct RunsParams {
     pub page: Option<usize>,
     /// The store to use (the first one when absent).
     pub db_id: Option<String>,
+    /// Only when the session is this user's (else 404, as Agno).
+    pub user_id: Option<String>,
 }
 
-/// `?db_id=` on every sessions route.
+/// `?db_id=&user_id=` on every sessions route.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DbParam {
     /// The store to use (the first one when absent).
     pub db_id: Option<String>,
+    /// Only this user's session (another user's answers 404, as if it did
+    /// not exist; as Agno scopes it).
+    pub user_id: Option<String>,
+}
+
+/// Whether `session` is visible to a caller that named `user_id` (none
+/// named: every session is).
+fn visible(session: &crate::db::SessionRecord, user_id: Option<&str>) -> bool {
+    user_id.is_none_or(|user| session.user_id.as_deref() == Some(user))
 }
 
 /// A JSON body as `T`: read whole first, at most
@@ -105,7 +116,6 @@ fn run(run: &RunOutput) -> RunSchema<'_> {
     params(
         ("type" = Option<String>, Query, description = "agent, team or workflow (default agent)"),
         ("component_id" = Option<String>, Query, description = "Only this agent's sessions"),
-        ("user_id" = Option<String>, Query, description = "Only this user's sessions"),
         ("session_name" = Option<String>, Query, description = "Names containing this text"),
         ("limit" = Option<u32>, Query, description = "Sessions per page (default 20, at most 1000)"),
         ("page" = Option<u32>, Query, description = "The page, from 1"),
@@ -156,7 +166,9 @@ pub async fn delete_many(
         .into_iter()
         .map(checked_id)
         .collect::<ApiResult<Vec<_>>>()?;
-    db(&state, &params)?.delete_sessions(ids).await?;
+    db(&state, &params)?
+        .delete_sessions(ids, params.user_id.as_deref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -175,6 +187,7 @@ pub async fn get(
     let session = db
         .get_session(&session_id)
         .await?
+        .filter(|s| visible(s, params.user_id.as_deref()))
         .ok_or_else(|| session_not_found(&session_id))?;
     detail(db, &session)
 }
@@ -204,7 +217,10 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
-    if db(&state, &params)?.delete_session(&session_id).await? {
+    if db(&state, &params)?
+        .delete_session(&session_id, params.user_id.as_deref())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(session_not_found(&session_id))
@@ -229,8 +245,12 @@ pub async fn runs(
         )));
     }
     let db = state.db(params.db_id.as_deref())?;
-    if db.get_session(&session_id).await?.is_none() {
-        return Err(session_not_found(&session_id));
+    let found = db.get_session(&session_id).await?;
+    if !found.is_some_and(|s| visible(&s, params.user_id.as_deref())) {
+        // Agno's words on this route.
+        return Err(ApiError::not_found(format!(
+            "Session with ID {session_id} not found"
+        )));
     }
     let page = params.page.unwrap_or(1);
     let offset = (limit as u64).saturating_mul(page as u64 - 1);
@@ -254,7 +274,16 @@ pub async fn get_run(
 ) -> ApiResult<Response> {
     let params = query(params)?;
     let session_id = checked_id(session_id)?;
-    match db(&state, &params)?.get_run(&run_id).await? {
+    let db = db(&state, &params)?;
+    if let Some(user_id) = params.user_id.as_deref() {
+        let found = db.get_session(&session_id).await?;
+        if !found.is_some_and(|s| visible(&s, Some(user_id))) {
+            return Err(ApiError::not_found(format!(
+                "Session with ID {session_id} not found"
+            )));
+        }
+    }
+    match db.get_run(&run_id).await? {
         Some(found) if found.session_id.as_deref() == Some(session_id.as_str()) => {
             Ok(Json(run(&found)).into_response())
         }
@@ -292,7 +321,11 @@ pub async fn rename(
     }
     let db = db(&state, &params)?;
     let session = db
-        .rename_session(&session_id, &request.session_name)
+        .rename_session(
+            &session_id,
+            &request.session_name,
+            params.user_id.as_deref(),
+        )
         .await?
         .ok_or_else(|| session_not_found(&session_id))?;
     detail(db, &session)
