@@ -5,11 +5,12 @@
 //!
 //! `cargo bench -p agno-server --bench store -- --warm-up-time 1 --measurement-time 5`
 
+use agno_server::db::prelude::*;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use agno_server::db::{Db, SessionRecord, SessionType, SqliteDb};
+use agno_server::db::{SessionRecord, SessionType, SqliteDb};
 use agno_server::{Message, Metrics, RunInput, RunOutput, RunStatus};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;

@@ -3,11 +3,12 @@
 //! the moment it was accepted. A model of the test's own holds the run
 //! where the test wants it; nothing waits on time.
 
+use agno_server::db::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::agent::{Agent, RunEventKind};
-use agno_server::db::{Db, SqliteDb};
+use agno_server::db::SqliteDb;
 use agno_server::model::{
     Model, ModelFuture, ModelRequest, ModelResponse, ModelStream, ModelStreamEvent, Usage,
 };

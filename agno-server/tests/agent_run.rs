@@ -1,11 +1,12 @@
 //! The agent's run lifecycle against a real HTTP fake of OpenAI on
 //! 127.0.0.1 and a real SQLite file.
 
+use agno_server::db::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::agent::{Agent, RunEventKind, RunRequest};
-use agno_server::db::{Db, SqliteDb};
+use agno_server::db::SqliteDb;
 use agno_server::fake_openai::{FakeConfig, FakeOpenAi};
 use agno_server::model::{Echo, OpenAIResponses};
 use agno_server::{

@@ -1,10 +1,11 @@
 //! Many writers at once, and durability: what one handle (or process)
 //! wrote, a fresh one reads.
 
+use agno_server::db::prelude::*;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use agno_server::db::{Db, SessionQuery, SessionRecord, SessionType, SqliteDb, SqliteDbOptions};
+use agno_server::db::{SessionQuery, SessionRecord, SessionType, SqliteDb, SqliteDbOptions};
 use agno_server::{RunOutput, RunStatus};
 use rusqlite::Connection;
 use tempfile::TempDir;

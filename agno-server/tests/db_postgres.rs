@@ -4,12 +4,13 @@
 
 mod store_support;
 
+use agno_server::db::prelude::*;
 use std::collections::HashSet;
 use std::time::Duration;
 
 use agno_server::db::{
-    Db, DbError, JobFence, JobOutcome, JobSettlement, JobStatus, NewJob, PostgresDb, SessionRecord,
-    SessionType, StoreEvent,
+    DbError, JobFence, JobOutcome, JobSettlement, JobStatus, JobType, NewJob, PostgresDb,
+    SessionRecord, SessionType, StoreEvent,
 };
 use agno_server::{RunOutput, RunStatus};
 use store_support::{Schema, postgres_on, raw, schema_name};
@@ -41,10 +42,12 @@ fn run(id: &str, status: RunStatus) -> RunOutput {
     }
 }
 
-fn job(id: &str, job_type: &'static str, claimed_by: Option<&str>) -> NewJob {
+fn job(id: &str, job_type: JobType, claimed_by: Option<&str>) -> NewJob {
     NewJob {
         id: id.into(),
         job_type,
+        hook_name: None,
+        run_id: None,
         component_id: "agent-1".into(),
         session_id: "s".into(),
         user_id: None,
@@ -76,7 +79,7 @@ async fn age_leases(schema: &Schema, secs: i64) {
 async fn postgres_concurrent_claims_never_hand_one_job_to_two_instances() {
     let (_schema, a, b) = two_instances().await;
     let jobs: Vec<NewJob> = (0..300)
-        .map(|i| job(&format!("j{i:03}"), "hook", None))
+        .map(|i| job(&format!("j{i:03}"), JobType::Hook, None))
         .collect();
     a.save_run_with_jobs(session("s"), &run("r", RunStatus::Completed), jobs, None)
         .await
@@ -84,7 +87,7 @@ async fn postgres_concurrent_claims_never_hand_one_job_to_two_instances() {
     let drain = |db: PostgresDb, owner: &'static str| async move {
         let mut mine = Vec::new();
         loop {
-            let claimed = db.claim_jobs(owner, agents(), 7).await.unwrap();
+            let claimed = db.claim_jobs(owner, agents(), Vec::new(), 7).await.unwrap();
             if claimed.is_empty() {
                 return mine;
             }
@@ -108,24 +111,36 @@ async fn postgres_a_lease_that_runs_out_hands_the_job_over_and_fences_the_old_ho
     a.save_run_with_jobs(
         session("s"),
         &pending,
-        vec![job("bg", "run", Some("a"))],
+        vec![job("bg", JobType::Run, Some("a"))],
         None,
     )
     .await
     .unwrap();
     // Renewed: nobody takes it.
     age_leases(&schema, 3_600).await;
-    assert_eq!(a.renew_leases("a", vec!["bg".into()]).await.unwrap(), 1);
-    assert_eq!(b.recover_jobs("b", agents()).await.unwrap(), (0, 0));
+    assert_eq!(
+        a.renew_leases("a", vec![("bg".into(), 1)]).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        b.recover_jobs("b", agents(), Vec::new()).await.unwrap(),
+        (0, 0)
+    );
     // Not renewed (a is paused, cut off, or killed): b takes it over.
     age_leases(&schema, 3_600).await;
-    assert_eq!(b.recover_jobs("b", agents()).await.unwrap(), (1, 0));
-    let claimed = b.claim_jobs("b", agents(), 10).await.unwrap();
+    assert_eq!(
+        b.recover_jobs("b", agents(), Vec::new()).await.unwrap(),
+        (1, 0)
+    );
+    let claimed = b.claim_jobs("b", agents(), Vec::new(), 10).await.unwrap();
     assert_eq!((claimed[0].id.as_str(), claimed[0].attempt), ("bg", 2));
 
     // a wakes up: it holds nothing, and can neither write the run nor
     // settle the job.
-    assert_eq!(a.renew_leases("a", vec!["bg".into()]).await.unwrap(), 0);
+    assert_eq!(
+        a.renew_leases("a", vec![("bg".into(), 1)]).await.unwrap(),
+        0
+    );
     let zombie = RunOutput {
         content: Some("zombie".into()),
         ..run("bg", RunStatus::Completed)
@@ -177,7 +192,7 @@ async fn postgres_a_stale_job_out_of_attempts_fails_and_its_run_says_error() {
     let (schema, a, b) = two_instances().await;
     let once = NewJob {
         max_attempts: 1,
-        ..job("bg", "run", Some("a"))
+        ..job("bg", JobType::Run, Some("a"))
     };
     a.save_run_with_jobs(
         session("s"),
@@ -188,7 +203,10 @@ async fn postgres_a_stale_job_out_of_attempts_fails_and_its_run_says_error() {
     .await
     .unwrap();
     age_leases(&schema, 3_600).await;
-    assert_eq!(b.recover_jobs("b", agents()).await.unwrap(), (0, 1));
+    assert_eq!(
+        b.recover_jobs("b", agents(), Vec::new()).await.unwrap(),
+        (0, 1)
+    );
     let job = b.get_job("bg").await.unwrap().unwrap();
     assert!(job.error.unwrap().contains("lease ran out"));
     assert_eq!(
@@ -239,7 +257,7 @@ async fn postgres_new_jobs_and_cancels_reach_the_other_instance() {
     a.save_run_with_jobs(
         session("s"),
         &run("r", RunStatus::Completed),
-        vec![job("j", "hook", None)],
+        vec![job("j", JobType::Hook, None)],
         None,
     )
     .await

@@ -1,8 +1,9 @@
 //! The file layout of the session store: Agno's tables and columns, the
 //! connection settings, schema versions and migrations of older files.
 
+use agno_server::db::prelude::*;
 use agno_server::db::{
-    AGNO_SCHEMA_VERSION, Db, DbError, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, SessionRecord,
+    AGNO_SCHEMA_VERSION, DbError, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, SessionRecord,
     SessionType, SqliteDb, VERSIONS_TABLE,
 };
 use agno_server::{RunOutput, RunStatus};

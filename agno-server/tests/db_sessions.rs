@@ -1,6 +1,7 @@
 //! Sessions and runs through the `Db` interface on a real SQLite file:
 //! save, read back, list (paging, sorting, filters), rename, delete.
 
+use agno_server::db::prelude::*;
 use agno_server::db::{Db, DbError, SessionQuery, SessionRecord, SessionType, SortOrder, SqliteDb};
 use agno_server::{Message, Metrics, RunInput, RunOutput, RunStatus};
 use rusqlite::Connection;

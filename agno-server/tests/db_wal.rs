@@ -8,13 +8,14 @@
 //! `i64::MAX`) this test fails: the WAL passes 300 MB in those 40 000
 //! writes and never starts over.
 
+use agno_server::db::prelude::*;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use agno_server::db::{Db, SessionRecord, SessionType, SqliteDb, SqliteDbOptions};
+use agno_server::db::{SessionRecord, SessionType, SqliteDb, SqliteDbOptions};
 use agno_server::{RunOutput, RunStatus};
 use rusqlite::Connection;
 use tempfile::TempDir;

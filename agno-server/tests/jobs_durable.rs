@@ -2,11 +2,12 @@
 //! in one transaction, run at once, retried, failed visibly, left queued
 //! by a shutdown, and run again by a new process after a SIGKILL.
 
+use agno_server::db::prelude::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agno_server::agent::Agent;
-use agno_server::db::{Db, JobQuery, JobStatus, SqliteDb};
+use agno_server::db::{JobQuery, JobStatus, SqliteDb};
 use agno_server::jobs::JobOptions;
 use agno_server::model::Echo;
 use agno_server::{
@@ -379,7 +380,13 @@ async fn a_job_whose_hook_is_gone_fails_visibly_with_the_reason() {
     before.jobs().shutdown(Duration::ZERO).await;
     before.run("x").await.unwrap();
     let (probe, _seen) = Probe::new(true);
-    let after = agent(&db, probe, fast_retries());
+    // This binary lacks the hook: the job waits for an instance that has
+    // it, then fails, saying so.
+    let options = JobOptions {
+        missing_hook_timeout: Duration::ZERO,
+        ..fast_retries()
+    };
+    let after = agent(&db, probe, options);
     after.start_jobs();
     let failed = until("a failed job", || async {
         let (jobs, _) = db
@@ -504,7 +511,7 @@ async fn a_sigkilled_process_leaves_its_jobs_and_the_next_start_runs_them() {
         .unwrap();
     let mut stored_jobs: Vec<String> = running
         .into_iter()
-        .filter(|job| job.job_type == "hook")
+        .filter(|job| job.job_type == agno_server::db::JobType::Hook)
         .map(|job| job.id)
         .collect();
     let (probe, mut seen) = Probe::new(true);
@@ -646,7 +653,7 @@ async fn a_background_run_cut_by_the_shutdown_deadline_ends_error_and_is_not_run
     let job = db.get_job(&submitted.run_id).await.unwrap().unwrap();
     assert_eq!((job.status, job.attempt), (JobStatus::Failed, 1));
     assert!(
-        db.claim_jobs("next-start", vec!["runs".into()], 10)
+        db.claim_jobs("next-start", vec!["runs".into()], Vec::new(), 10)
             .await
             .unwrap()
             .is_empty(),

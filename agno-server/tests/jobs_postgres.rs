@@ -5,11 +5,12 @@
 
 mod store_support;
 
+use agno_server::db::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agno_server::agent::Agent;
-use agno_server::db::{Db, JobStatus, PostgresDb};
+use agno_server::db::{JobStatus, PostgresDb};
 use agno_server::jobs::JobOptions;
 use agno_server::model::{
     Echo, Model, ModelError, ModelFuture, ModelRequest, ModelStream, ModelStreamEvent,

@@ -4,8 +4,9 @@
 
 mod os_support;
 
+use agno_server::db::prelude::*;
 use agno_server::os::Limits;
-use agno_server::{Agent, AgentOS, Db, Echo, SqliteDb};
+use agno_server::{Agent, AgentOS, Echo, SqliteDb};
 use os_support::{Server, json, multipart_body};
 use serde_json::json;
 

@@ -126,7 +126,7 @@ async fn model_faults_end_the_run_with_error_and_are_stored() {
         if case.status == "COMPLETED" {
             assert!(events.recv().await.unwrap().starts_with("post "));
         }
-        let stored = agno_server::Db::get_run(&db, body["run_id"].as_str().unwrap())
+        let stored = agno_server::db::SessionStore::get_run(&db, body["run_id"].as_str().unwrap())
             .await
             .unwrap()
             .expect("the failed run is stored");

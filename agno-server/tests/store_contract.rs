@@ -5,8 +5,8 @@
 mod store_support;
 
 use agno_server::db::{
-    Db, DbError, JobFence, JobOutcome, JobQuery, JobSettlement, JobStatus, NewJob, SessionQuery,
-    SessionRecord, SessionType, SortOrder,
+    Db, DbError, JobFence, JobOutcome, JobQuery, JobSettlement, JobStatus, JobType, NewJob,
+    SessionQuery, SessionRecord, SessionType, SortOrder,
 };
 use agno_server::{Metrics, RunInput, RunOutput, RunStatus};
 use serde_json::json;
@@ -339,7 +339,9 @@ async fn a_nul_character_does_not_stop_a_run_being_stored(db: &dyn Db) {
 fn hook_job(id: &str, claimed_by: Option<&str>) -> NewJob {
     NewJob {
         id: id.into(),
-        job_type: "hook",
+        job_type: JobType::Hook,
+        hook_name: Some("notify".into()),
+        run_id: None,
         component_id: "agent-1".into(),
         session_id: "s".into(),
         user_id: Some("user-1".into()),
@@ -348,6 +350,11 @@ fn hook_job(id: &str, claimed_by: Option<&str>) -> NewJob {
         claimed_by: claimed_by.map(str::to_owned),
         idempotency_key: None,
     }
+}
+
+/// The hooks a worker of these tests can run.
+fn hooks() -> Vec<String> {
+    vec!["notify".into()]
 }
 
 fn settle(id: &str, attempt: u32, outcome: JobOutcome) -> JobSettlement {
@@ -365,17 +372,22 @@ async fn hook_jobs_are_claimed_once_retried_failed_and_requeued(db: &dyn Db) {
         .unwrap();
     let agents = || vec!["agent-1".to_owned()];
     assert!(
-        db.claim_jobs("w", vec!["other".into()], 10)
+        db.claim_jobs("w", vec!["other".into()], hooks(), 10)
             .await
             .unwrap()
             .is_empty()
     );
-    let claimed = db.claim_jobs("w", agents(), 10).await.unwrap();
+    let claimed = db.claim_jobs("w", agents(), hooks(), 10).await.unwrap();
     assert_eq!(claimed.len(), 1, "only the queued one");
     assert_eq!((claimed[0].id.as_str(), claimed[0].attempt), ("j1", 1));
     let payload: serde_json::Value = serde_json::from_str(&claimed[0].payload).unwrap();
     assert_eq!(payload, json!({"hook": "notify"}));
-    assert!(db.claim_jobs("w", agents(), 10).await.unwrap().is_empty());
+    assert!(
+        db.claim_jobs("w", agents(), hooks(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let stats = db.job_stats().await.unwrap();
     assert_eq!(stats.counts["running"], 2);
@@ -405,7 +417,7 @@ async fn hook_jobs_are_claimed_once_retried_failed_and_requeued(db: &dyn Db) {
     );
     assert_eq!(j1.payload, json!({"hook": "notify"}));
 
-    let claimed = db.claim_jobs("w", agents(), 10).await.unwrap();
+    let claimed = db.claim_jobs("w", agents(), hooks(), 10).await.unwrap();
     assert_eq!(claimed[0].attempt, 2);
     db.settle_jobs(vec![settle(
         "j1",
@@ -430,7 +442,7 @@ async fn hook_jobs_are_claimed_once_retried_failed_and_requeued(db: &dyn Db) {
         "queued now"
     );
     assert_eq!(db.requeue_job("nope").await.unwrap(), None);
-    let claimed = db.claim_jobs("w", agents(), 10).await.unwrap();
+    let claimed = db.claim_jobs("w", agents(), hooks(), 10).await.unwrap();
     // One more attempt; the count goes on (it is the fence: a worker
     // still holding attempt 1 or 2 can never settle this one).
     assert_eq!((claimed[0].attempt, claimed[0].max_attempts), (3, 3));
@@ -445,7 +457,7 @@ async fn hook_jobs_are_claimed_once_retried_failed_and_requeued(db: &dyn Db) {
         .await
         .unwrap();
     assert_eq!(
-        db.claim_jobs("w", agents(), 10).await.unwrap()[0].attempt,
+        db.claim_jobs("w", agents(), hooks(), 10).await.unwrap()[0].attempt,
         3
     );
 }
@@ -456,7 +468,7 @@ async fn background_run_jobs_keep_their_key_and_cancel_while_queued(db: &dyn Db)
         ..run(id, 1)
     };
     let job = |id: &str| NewJob {
-        job_type: "run",
+        job_type: JobType::Run,
         idempotency_key: Some(format!("key-{id}")),
         max_attempts: 1,
         ..hook_job(id, None)
@@ -482,7 +494,7 @@ async fn background_run_jobs_keep_their_key_and_cancel_while_queued(db: &dyn Db)
         RunStatus::Cancelled
     );
     let claimed = db
-        .claim_jobs("w", vec!["agent-1".into()], 10)
+        .claim_jobs("w", vec!["agent-1".into()], hooks(), 10)
         .await
         .unwrap();
     assert_eq!(ids_of(&claimed), ["b1"]);
@@ -497,7 +509,7 @@ async fn background_run_jobs_keep_their_key_and_cancel_while_queued(db: &dyn Db)
         .unwrap();
     let b1 = db.get_job("b1").await.unwrap().unwrap();
     assert_eq!(b1.status, JobStatus::Completed, "a run's job is kept");
-    assert_eq!(db.prune_jobs(i64::MAX).await.unwrap(), 2);
+    assert_eq!(db.prune_jobs(std::time::Duration::ZERO).await.unwrap(), 2);
     assert_eq!(db.get_job("b1").await.unwrap(), None);
 }
 
@@ -511,7 +523,7 @@ async fn a_fenced_write_of_a_job_taken_over_writes_nothing(db: &dyn Db) {
         ..run("b", 1)
     };
     let job = NewJob {
-        job_type: "run",
+        job_type: JobType::Run,
         max_attempts: 3,
         ..hook_job("b", Some("me"))
     };
@@ -534,7 +546,7 @@ async fn a_fenced_write_of_a_job_taken_over_writes_nothing(db: &dyn Db) {
     .await
     .unwrap();
     let claimed = db
-        .claim_jobs("w", vec!["agent-1".into()], 10)
+        .claim_jobs("w", vec!["agent-1".into()], hooks(), 10)
         .await
         .unwrap();
     assert_eq!(claimed[0].attempt, 2);
@@ -597,7 +609,7 @@ async fn a_run_job_that_fails_for_good_ends_its_run_visibly(db: &dyn Db) {
         ..run("c", 1)
     };
     let job = NewJob {
-        job_type: "run",
+        job_type: JobType::Run,
         max_attempts: 1,
         ..hook_job("c", Some("me"))
     };
@@ -628,15 +640,12 @@ async fn deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them(db:
     let mut stored = run("r", 1);
     stored.input = Some(RunInput::new("hello"));
     stored.content = Some("answer".into());
-    // A durable post-hook's payload that refers to its run as stored
-    // (what a job of the seed's `send_notification` looks like).
+    // A durable post-hook's job that reads its run back instead of
+    // copying it (what a job of the seed's `send_notification` does).
+    let payload = json!({"hook": "notify", "run_id": "r"});
     let job = NewJob {
-        payload: json!({
-            "hook": "notify", "phase": "post", "run_id": "r",
-            "input_is_run": true, "output_is_run": true,
-            "session_id": "s", "session_created_at": 1,
-        })
-        .to_string(),
+        payload: payload.to_string(),
+        run_id: Some("r".into()),
         ..hook_job("j", None)
     };
     let other = NewJob {
@@ -650,17 +659,22 @@ async fn deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them(db:
     assert_eq!(db.get_run("r").await.unwrap(), None);
     let job = db.get_job("j").await.unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Queued, "the job is still to run");
-    let payload = job.payload.as_object().unwrap();
-    assert!(
-        !payload.contains_key("input_is_run") && !payload.contains_key("output_is_run"),
-        "{payload:?}"
-    );
-    assert_eq!(payload["input"]["input_content"], "hello");
-    assert_eq!(payload["output"]["content"], "answer");
-    assert_eq!(payload["output"]["status"], "RUNNING", "as the hook saw it");
+    assert_eq!(job.payload, payload, "the store leaves the payload alone");
+    // The claim hands the job the run as it was stored.
+    let mut claimed = db
+        .claim_jobs("w", vec!["agent-1".into()], hooks(), 10)
+        .await
+        .unwrap();
+    claimed.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(ids_of(&claimed), ["j", "k"]);
+    assert_eq!(claimed[0].run_id.as_deref(), Some("r"));
+    let copy: RunOutput = serde_json::from_str(claimed[0].run.as_deref().unwrap()).unwrap();
+    // As stored: with its session's id.
+    stored.session_id = Some("s".into());
+    assert_eq!(copy, stored);
     assert_eq!(
-        db.get_job("k").await.unwrap().unwrap().payload,
-        json!({"hook": "notify"}),
+        (claimed[1].run_id.as_deref(), claimed[1].run.as_deref()),
+        (None, None),
         "another job is left as it was"
     );
 }
@@ -683,7 +697,10 @@ async fn jobs_list_by_status_session_and_user_sorted_and_paged(db: &dyn Db) {
         .await
         .unwrap();
     }
-    let claimed = db.claim_jobs("w", vec!["agent-1".into()], 1).await.unwrap();
+    let claimed = db
+        .claim_jobs("w", vec!["agent-1".into()], hooks(), 1)
+        .await
+        .unwrap();
     let running = claimed[0].id.clone();
     let ids = |jobs: &[agno_server::db::JobRecord]| {
         let mut ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();

@@ -10,10 +10,14 @@
 //! go first): a run registered with that id is cancelled at once.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
+
+use crate::db::{Notifier, StoreEvent};
 
 /// How long a cancel of a run not (yet) under way here is remembered.
 pub(crate) const INTENT_TTL: Duration = Duration::from_secs(60 * 60);
@@ -25,6 +29,8 @@ pub(crate) const MAX_INTENTS: usize = 4_096;
 #[derive(Debug, Default)]
 pub(crate) struct RunRegistry {
     state: Mutex<State>,
+    /// Whether the cancels of other instances are listened to.
+    listening: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +132,45 @@ impl RunRegistry {
     /// store: a queued background run).
     pub(crate) fn forget(&self, run_id: &str) {
         self.lock().take_intent(run_id);
+    }
+
+    /// From now on (once), the cancels other instances publish on
+    /// `events`' store are applied here too, as if asked here. Needs a
+    /// tokio runtime; a store no other instance shares has none.
+    pub(crate) fn listen(self: &Arc<Self>, events: &dyn Notifier) {
+        if self.listening.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(mut heard) = events.subscribe() else {
+            return;
+        };
+        if self.listening.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let registry: Weak<RunRegistry> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let event = heard.recv().await;
+                let Some(registry) = registry.upgrade() else {
+                    return;
+                };
+                match event {
+                    Ok(StoreEvent::CancelRun(run_id)) => {
+                        if registry.cancel(&run_id) {
+                            tracing::info!(run_id = %run_id.escape_debug(), "run cancelled by another instance");
+                        }
+                    }
+                    Ok(StoreEvent::JobsQueued) => {}
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "events of other instances were missed: cancels among them are lost"
+                        );
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
     }
 }
 

@@ -1,5 +1,6 @@
 //! Agents: a model, instructions, a store, and hooks around every run.
 
+mod background;
 mod builder;
 mod cancel;
 mod error;
@@ -8,19 +9,20 @@ mod prompt;
 mod request;
 mod run;
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use hooks_core::{AgentInfo, Dispatcher, Extensions, HookRef, Phase};
 
+pub use background::Submitted;
 pub use builder::{AgentBuilder, DEFAULT_MAX_SESSION_STATE_BYTES};
 pub use error::AgentError;
 pub use events::{RunEvent, RunEventKind};
 pub use prompt::MARKDOWN_INSTRUCTION;
 pub use request::RunRequest;
-pub use run::{RunEventStream, Submitted};
+pub use run::RunEventStream;
 
 use crate::db::Db;
-use crate::jobs::JobWorker;
+use crate::jobs::{JobHost, JobWorker, RunFuture};
 use crate::model::Model;
 
 /// An agent: what Agno calls `Agent(...)`. Cheap to clone (shared inside).
@@ -93,18 +95,6 @@ impl AgentShutdown {
     /// Whether nothing was cut or left for the next start.
     pub fn is_clean(&self) -> bool {
         self.hooks.is_clean() && self.jobs.released == 0
-    }
-}
-
-/// An agent that does not keep it alive (the job worker's claim loop
-/// holds one, so an agent dropped by the program stops its loop).
-#[derive(Clone)]
-pub(crate) struct WeakAgent(Weak<AgentInner>);
-
-impl WeakAgent {
-    /// The agent, if it is still alive.
-    pub(crate) fn upgrade(&self) -> Option<Agent> {
-        self.0.upgrade().map(|inner| Agent { inner })
     }
 }
 
@@ -197,23 +187,31 @@ impl Agent {
         &self.inner.jobs
     }
 
-    /// Starts the worker of its durable jobs (see [`JobWorker::start`]):
+    /// Starts the worker of its durable jobs (see [`crate::jobs`]):
     /// jobs a crashed process left are run again. A server calls it at
     /// start-up; a run starts it too.
     pub fn start_jobs(&self) {
-        self.inner.jobs.start(self);
+        self.inner.jobs.start(&self.host());
+        self.listen_for_cancels();
+    }
+
+    /// Applies here the cancels other instances on its store publish
+    /// (once; see [`Agent::cancel`]).
+    pub(crate) fn listen_for_cancels(&self) {
+        if let Some(db) = &self.inner.db {
+            self.inner.running.listen(&**db);
+        }
+    }
+
+    /// This agent as its job worker knows it.
+    pub(crate) fn host(&self) -> Arc<dyn JobHost> {
+        self.inner.clone()
     }
 
     /// The hook named `name`: one of its own, else one of the program's
     /// registry (a durable job names its hook).
     pub fn find_hook(&self, name: &str) -> Option<HookRef> {
-        self.inner
-            .pre_hooks
-            .iter()
-            .chain(&self.inner.post_hooks)
-            .find(|h| h.meta().name == name)
-            .cloned()
-            .or_else(|| hooks_core::registry::get(name).ok().map(|r| r.hook_ref()))
+        self.inner.find_hook(name)
     }
 
     /// Asks the run `run_id`, if this agent is carrying it out in this
@@ -300,10 +298,6 @@ impl Agent {
         self.inner.running.forget(run_id);
     }
 
-    pub(crate) fn downgrade(&self) -> WeakAgent {
-        WeakAgent(Arc::downgrade(&self.inner))
-    }
-
     /// The names of the hooks of `phase`, in order.
     pub fn hook_names(&self, phase: Phase) -> Vec<&'static str> {
         self.hooks(phase).iter().map(|h| h.meta().name).collect()
@@ -380,5 +374,51 @@ impl Agent {
                 .dispatcher
                 .log_pinned_inline(self.id(), phase, self.hooks(phase), global);
         }
+    }
+}
+
+/// What the job worker needs of its agent.
+impl JobHost for AgentInner {
+    fn component_id(&self) -> &str {
+        &self.info.id
+    }
+
+    fn find_hook(&self, name: &str) -> Option<HookRef> {
+        self.pre_hooks
+            .iter()
+            .chain(&self.post_hooks)
+            .find(|h| h.meta().name == name)
+            .cloned()
+            .or_else(|| hooks_core::registry::get(name).ok().map(|r| r.hook_ref()))
+    }
+
+    fn hook_names(&self) -> Vec<String> {
+        let own = self
+            .pre_hooks
+            .iter()
+            .chain(&self.post_hooks)
+            .map(|h| h.meta().name);
+        let registered = hooks_core::registry::all().iter().map(|r| r.meta().name);
+        let mut names: Vec<String> = own.chain(registered).map(str::to_owned).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    fn restore_parts(&self) -> (Arc<AgentInfo>, Arc<Extensions>) {
+        (self.info.clone(), self.extensions.clone())
+    }
+
+    fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    fn durable_by_default(&self) -> bool {
+        self.durable_hooks
+    }
+
+    fn run_background(self: Arc<Self>, payload: String, fence: crate::db::JobFence) -> RunFuture {
+        let agent = Agent { inner: self };
+        Box::pin(async move { agent.run_queued(&payload, fence).await })
     }
 }

@@ -18,7 +18,7 @@ use super::events::{self, RunEvent, RunEventKind, TEXT};
 use super::prompt::history;
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
-use crate::db::{AgentData, DbError, JobFence, JobStatus, ModelInfo, SessionRecord, SessionType};
+use crate::db::{AgentData, DbError, JobFence, ModelInfo, SessionRecord, SessionType};
 use crate::jobs::EarlyJob;
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 
@@ -29,7 +29,7 @@ use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
 /// server dirties a few pages per batch of runs, not two or three random
 /// ones per run (BENCHMARKS.md, "The write path, second pass"). Agno makes version
 /// 4 ids; both are 36-character UUID strings and neither is parsed.
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
@@ -156,128 +156,9 @@ impl Agent {
         self.execute_with(request, ids, tx).await
     }
 
-    /// Carries out the background run `run_id` (a job of the queue): its
-    /// PENDING row is replaced by the run as it ends.
-    pub(crate) async fn execute_job(
-        &self,
-        request: RunRequest,
-        fence: JobFence,
-    ) -> Result<RunOutput, AgentError> {
-        let session_id = request.session_id.clone().unwrap_or_else(new_id);
-        let ids = RunIds {
-            run_id: fence.job_id.clone(),
-            session_id,
-            fence: Some(fence),
-        };
-        self.execute_with(request, ids, None).await
-    }
-
-    /// Queues a background run (Agno's `background=true`): its PENDING row
-    /// and its job are stored in one transaction, then it starts at once
-    /// if the worker has room, else when it has. With `idempotency_key`,
-    /// a second submission for the same user answers the first run.
-    pub async fn submit(
-        &self,
-        request: impl Into<RunRequest>,
-        idempotency_key: Option<String>,
-    ) -> Result<Submitted, AgentError> {
-        let mut request = request.into();
-        let Some(db) = &self.inner.db else {
-            return Err(AgentError::BackgroundWithoutStore {
-                agent: self.id().to_owned(),
-            });
-        };
-        if let Some(key) = &idempotency_key
-            && let Some(found) = self.submitted(key, request.user_id.as_deref()).await?
-        {
-            return Ok(found);
-        }
-        let depth = self.inner.jobs.options().max_queue_depth;
-        if db.queued_runs().await? >= depth as u64 {
-            return Err(AgentError::QueueFull { depth });
-        }
-        let ids = RunIds::new(&request);
-        request.session_id = Some(ids.session_id.clone());
-        let info = &self.inner.info;
-        let created_at = now_secs();
-        let pending = RunOutput {
-            input: Some(RunInput::new(request.message.clone())),
-            ..self.new_output(
-                ids.run_id.clone(),
-                ids.session_id.clone(),
-                request.user_id.clone(),
-                RunStatus::Pending,
-                created_at,
-            )
-        };
-        let session = SessionRecord {
-            session_id: ids.session_id.clone(),
-            session_type: SessionType::Agent,
-            agent_id: Some(info.id.clone()),
-            user_id: request.user_id.clone(),
-            agent_data: Some(self.agent_data()),
-            created_at,
-            updated_at: created_at,
-            ..SessionRecord::default()
-        };
-        let submitted = Submitted {
-            run_id: ids.run_id.clone(),
-            session_id: ids.session_id.clone(),
-            status: RunStatus::Pending,
-        };
-        let stored = self
-            .inner
-            .jobs
-            .submit(self, session, &pending, request, idempotency_key.clone())
-            .await;
-        match (stored, &idempotency_key) {
-            (Ok(()), _) => Ok(submitted),
-            // Two submissions with one key at once: the other one won.
-            (Err(error), Some(key)) => match self.submitted(key, pending.user_id.as_deref()).await?
-            {
-                Some(found) => Ok(found),
-                None => Err(error),
-            },
-            (Err(error), None) => Err(error),
-        }
-    }
-
-    /// The background run an idempotency key made, as a duplicate
-    /// submission is answered (its current status); an error when the key
-    /// was used for something else.
-    async fn submitted(
-        &self,
-        key: &str,
-        user_id: Option<&str>,
-    ) -> Result<Option<Submitted>, AgentError> {
-        let Some(db) = &self.inner.db else {
-            return Ok(None);
-        };
-        let Some(job) = db.job_by_key(key, user_id).await? else {
-            return Ok(None);
-        };
-        if job.job_type != "run" || job.component_id != self.id() {
-            return Err(AgentError::IdempotencyConflict {
-                key: key.to_owned(),
-            });
-        }
-        let status = match db.get_run(&job.id).await? {
-            Some(run) if run.status == RunStatus::Pending && job.status == JobStatus::Running => {
-                RunStatus::Running
-            }
-            Some(run) => run.status,
-            None => RunStatus::Pending,
-        };
-        Ok(Some(Submitted {
-            run_id: job.id,
-            session_id: job.session_id,
-            status,
-        }))
-    }
-
     /// A run's output before any step filled it: this agent's ids and
     /// model, the run's ids, `status`.
-    fn new_output(
+    pub(super) fn new_output(
         &self,
         run_id: String,
         session_id: String,
@@ -302,7 +183,7 @@ impl Agent {
     }
 
     /// What the session row says of the agent (`agent_data`).
-    fn agent_data(&self) -> serde_json::Value {
+    pub(super) fn agent_data(&self) -> serde_json::Value {
         let inner = &*self.inner;
         let data = AgentData {
             agent_id: inner.info.id.clone(),
@@ -317,7 +198,7 @@ impl Agent {
     /// finish (store and answer). A step that fails the run returns a
     /// [`Failure`]; [`Run::finish`] is the one place a run ends, completed
     /// or not. `Err` is only for a store that fails.
-    async fn execute_with(
+    pub(super) async fn execute_with(
         &self,
         request: RunRequest,
         ids: RunIds,
@@ -372,30 +253,18 @@ impl Agent {
     }
 }
 
-/// A background run accepted ([`Agent::submit`]): Agno's 202 body.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Submitted {
-    /// The run's id (also its job's).
-    pub run_id: String,
-    /// Its session.
-    pub session_id: String,
-    /// `PENDING` when just accepted; a duplicate submission says where
-    /// the first one is.
-    pub status: RunStatus,
-}
-
 /// A run's ids, made before anything else (a stream reports them even if
 /// the run fails at once).
-struct RunIds {
-    run_id: String,
-    session_id: String,
+pub(super) struct RunIds {
+    pub(super) run_id: String,
+    pub(super) session_id: String,
     /// A background run's job and attempt: its result is written only
     /// while it still holds them.
-    fence: Option<JobFence>,
+    pub(super) fence: Option<JobFence>,
 }
 
 impl RunIds {
-    fn new(request: &RunRequest) -> Self {
+    pub(super) fn new(request: &RunRequest) -> Self {
         Self {
             run_id: new_id(),
             session_id: request.session_id.clone().unwrap_or_else(new_id),
@@ -566,7 +435,10 @@ impl<'a> Run<'a> {
             output,
             durable: DurableHooks::new(inner.durable_hooks),
             early: Vec::new(),
-            registered: inner.running.register(&ids_run_id),
+            registered: {
+                agent.listen_for_cancels();
+                inner.running.register(&ids_run_id)
+            },
             fence,
         };
         run.events.emit(RunEventKind::RunStarted {
@@ -610,7 +482,7 @@ impl<'a> Run<'a> {
         // done by the time the run is stored needs no row.
         if inner.db.is_some() && !self.durable.is_empty() {
             let pre = std::mem::replace(&mut self.durable, DurableHooks::new(inner.durable_hooks));
-            let (early, late) = self.agent.jobs().start_early(self.agent, pre);
+            let (early, late) = self.agent.jobs().start_early(&self.agent.host(), pre);
             self.early = early;
             self.durable = late;
         }
@@ -820,10 +692,10 @@ impl<'a> Run<'a> {
                 .await?);
         }
         let jobs = agent.jobs();
-        let mut prepared = jobs.prepare(agent, durable, early, &self.output)?;
+        let mut prepared = jobs.prepare(agent.id(), durable, early, &self.output)?;
         db.save_run_with_jobs(session, &self.output, prepared.take_rows(), fence)
             .await?;
-        jobs.launch(agent, prepared);
+        jobs.launch(&agent.host(), prepared);
         Ok(())
     }
 }

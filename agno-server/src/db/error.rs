@@ -17,14 +17,16 @@ pub enum DbError {
     InvalidInput(String),
     /// SQLite reported an error.
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL reported an error (or a connection to it failed).
+    Sqlite(DriverError),
+    /// PostgreSQL reported an error.
     #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    /// No connection to PostgreSQL could be had from the pool (the server
-    /// is down, or every connection stayed busy past the wait).
-    #[error("postgres connection pool: {0}")]
-    Pool(String),
+    Postgres(DriverError),
+    /// The database cannot be reached now: its server is down or
+    /// restarting, a connection was cut, or none could be had from the
+    /// pool in time. Nothing was written; the same call may succeed in a
+    /// moment (the server answers 503 with `Retry-After`).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// A write by a worker whose job was taken over by another (its lease
     /// expired, or the job was cancelled or settled): nothing was written.
     #[error("job {job_id} is no longer held at attempt {attempt}: the write was refused")]
@@ -94,11 +96,75 @@ pub enum DbError {
     Internal(String),
 }
 
+/// A database driver's error, kept whole (its message and its source)
+/// without making the driver's type part of this crate's API.
+#[derive(Debug)]
+pub struct DriverError(Box<dyn std::error::Error + Send + Sync>);
+
+impl DriverError {
+    /// The driver's error, if it is an `E` (`rusqlite::Error`,
+    /// `tokio_postgres::Error`), for a caller that depends on the driver
+    /// and wants its details.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DriverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> Self {
+        DbError::Sqlite(DriverError(Box::new(error)))
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    /// A lost or refused connection, or a server shutting down or starting
+    /// (SQLSTATE class 08, 57P01..57P03), is [`DbError::Unavailable`]; the
+    /// rest is [`DbError::Postgres`].
+    fn from(error: tokio_postgres::Error) -> Self {
+        let unavailable = match error.code() {
+            Some(code) => {
+                let code = code.code();
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+            }
+            None => error.is_closed() || is_io(&error),
+        };
+        if unavailable {
+            DbError::Unavailable(error.to_string())
+        } else {
+            DbError::Postgres(DriverError(Box::new(error)))
+        }
+    }
+}
+
+/// Whether a driver error came from the connection itself (I/O).
+fn is_io(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        if e.is::<std::io::Error>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 impl From<deadpool_postgres::PoolError> for DbError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
         match error {
-            deadpool_postgres::PoolError::Backend(error) => DbError::Postgres(error),
-            other => DbError::Pool(other.to_string()),
+            deadpool_postgres::PoolError::Backend(error) => error.into(),
+            other => DbError::Unavailable(format!("postgres connection pool: {other}")),
         }
     }
 }

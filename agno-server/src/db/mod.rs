@@ -1,14 +1,25 @@
-//! The session store: sessions and their runs, persisted the way Agno
-//! persists them (`agno_sessions` and `agno_runs` in a SQLite file), so a
-//! file we write reads like one Agno writes.
+//! The store: sessions and their runs, and the durable job queue,
+//! persisted the way Agno persists them (`agno_sessions`, `agno_runs`,
+//! `agno_jobs`), so a store we write reads like one Agno writes.
 //!
-//! [`Db`] is the interface the server uses; [`SqliteDb`] implements it on
-//! one SQLite file with a single writer thread (group commit) and a pool of
-//! readers, never blocking async worker threads.
+//! One concern per trait, each small enough to implement and test alone:
+//!
+//! - [`SessionStore`]: sessions and runs (a run is written with its
+//!   durable jobs in one transaction);
+//! - [`JobStore`]: the job queue's life (claim, settle, leases, recovery,
+//!   the routes' reads), its statements written once for both stores
+//!   (`db/jobs/`);
+//! - [`Notifier`]: what the instances sharing a store tell each other
+//!   (new jobs, cancels).
+//!
+//! [`Db`] is all three, what an agent is given: [`SqliteDb`] (one file, a
+//! single writer thread with group commit and a pool of readers, never
+//! blocking async worker threads) and [`PostgresDb`] (several instances
+//! on one database).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), agno_server::db::DbError> {
-//! use agno_server::db::{Db, SessionRecord, SessionType, SqliteDb};
+//! use agno_server::db::{SessionRecord, SessionStore, SessionType, SqliteDb};
 //! use agno_server::RunOutput;
 //!
 //! let db = SqliteDb::new("tmp/agent.db")?;
@@ -27,31 +38,41 @@ use tokio::sync::broadcast;
 
 use hooks_core::RunOutput;
 
-mod checkpoint;
-mod connection;
 mod error;
 mod jobs;
 mod postgres;
-mod queries;
-mod read_pool;
 mod records;
 mod run_row;
-mod schema;
 mod sqlite;
-mod writer;
 
-pub use error::DbError;
+pub use error::{DbError, DriverError};
 pub use jobs::{
     ClaimedJob, JOBS_TABLE, JobFence, JobOutcome, JobQuery, JobRecord, JobSettlement, JobSortKey,
-    JobStats, JobStatus, NewJob,
+    JobStats, JobStatus, JobType, NewJob,
 };
-pub use postgres::{PostgresDb, PostgresDbOptions};
+pub use postgres::{PG_SCHEMA_VERSION, PostgresDb, PostgresDbOptions};
 pub use records::{
     AgentData, MAX_JSON_DEPTH, ModelInfo, SORT_KEYS, SessionPage, SessionQuery, SessionRecord,
     SessionType, SortOrder, json_depth, json_len,
 };
-pub use schema::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SCHEMA_VERSION, SESSIONS_TABLE, VERSIONS_TABLE};
-pub use sqlite::{SqliteDb, SqliteDbOptions};
+pub use sqlite::{SCHEMA_VERSION, SqliteDb, SqliteDbOptions};
+
+/// The store's traits, to call their methods on a concrete store
+/// (`SqliteDb`, `PostgresDb`): `use agno_server::db::prelude::*;`.
+pub mod prelude {
+    pub use super::{Db as _, JobStore as _, Notifier as _, SessionStore as _};
+}
+
+/// The sessions table (Agno's `agno_sessions`).
+pub const SESSIONS_TABLE: &str = "agno_sessions";
+/// The runs table (Agno's `agno_runs`).
+pub const RUNS_TABLE: &str = "agno_runs";
+/// Agno's table of table versions (`agno_schema_versions`), read by its
+/// `MigrationManager`.
+pub const VERSIONS_TABLE: &str = "agno_schema_versions";
+/// The Agno schema version our tables match, as Agno stamps it in
+/// [`VERSIONS_TABLE`] (Agno 3.1.10 stamps `"3.0.0"`).
+pub const AGNO_SCHEMA_VERSION: &str = "3.0.0";
 
 /// Opens the store `target` names: a Postgres URL (`postgres://`,
 /// `postgresql://`, or Agno's `postgresql+psycopg://`) connects a
@@ -82,7 +103,7 @@ pub async fn open(target: &str) -> Result<std::sync::Arc<dyn Db>, DbError> {
 }
 
 /// What one server instance tells the others on a shared store
-/// ([`Db::publish`], [`Db::subscribe`]).
+/// ([`Notifier::publish`], [`Notifier::subscribe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreEvent {
     /// Jobs were queued: workers with room claim them now rather than at
@@ -92,19 +113,23 @@ pub enum StoreEvent {
     CancelRun(String),
 }
 
-/// The future every [`Db`] method returns.
+/// The future every store method returns.
 pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'a>>;
 
-/// Where sessions and runs are kept. Object-safe: use it as
-/// `Arc<dyn Db>`.
-pub trait Db: Send + Sync + 'static {
+/// A whole store: sessions, jobs and the instances' events. What an agent
+/// is given (`Arc<dyn Db>`); each part is also usable alone
+/// (`Arc<dyn JobStore>` from an `Arc<dyn Db>` by coercion).
+pub trait Db: SessionStore + JobStore + Notifier {
     /// What identifies the underlying store (two handles on the same store
     /// return the same value), so a server lists it once. `None`: every
     /// handle is its own store.
     fn identity(&self) -> Option<String> {
         None
     }
+}
 
+/// Where sessions and runs are kept. Object-safe.
+pub trait SessionStore: Send + Sync + 'static {
     /// Upserts the session row and inserts (or replaces, by `run_id`) the
     /// run row, in ONE transaction.
     ///
@@ -132,9 +157,9 @@ pub trait Db: Send + Sync + 'static {
         self.save_run_with_jobs(session, run, Vec::new(), None)
     }
 
-    /// [`Db::save_run`], and inserts `jobs` (the run's durable background
-    /// hooks) in the SAME transaction: a run that is stored has its jobs,
-    /// a run that is not has none.
+    /// [`SessionStore::save_run`], and inserts `jobs` (the run's durable
+    /// background hooks) in the SAME transaction: a run that is stored has
+    /// its jobs, a run that is not has none.
     ///
     /// With `fence` (a background run writing its result), the write
     /// happens only while that job is `running` at that attempt: a worker
@@ -148,43 +173,107 @@ pub trait Db: Send + Sync + 'static {
         fence: Option<JobFence>,
     ) -> DbFuture<'a, ()>;
 
+    /// Inserts or replaces a session row (keeping its original
+    /// `created_at`); refused ([`DbError::NotOwner`]) when the stored
+    /// session is another user's.
+    fn upsert_session(&self, session: SessionRecord) -> DbFuture<'_, ()>;
+
+    /// One session, or `None`.
+    fn get_session(&self, session_id: &str) -> DbFuture<'_, Option<SessionRecord>>;
+
+    /// A filtered, sorted page of sessions. An unknown `sort_by`, or a
+    /// `limit`/`page` of 0, is [`DbError::InvalidQuery`].
+    fn list_sessions(&self, query: SessionQuery) -> DbFuture<'_, SessionPage>;
+
+    /// Deletes a session and its runs; `false` when it did not exist (or,
+    /// with `user_id`, is not that user's: then it is left as it is).
+    fn delete_session(&self, session_id: &str, user_id: Option<&str>) -> DbFuture<'_, bool> {
+        let (ids, user_id) = (vec![session_id.to_owned()], user_id.map(str::to_owned));
+        Box::pin(async move { Ok(self.delete_sessions(ids, user_id.as_deref()).await? > 0) })
+    }
+
+    /// Deletes sessions and their runs, in one transaction; returns how
+    /// many were deleted. With `user_id`, only that user's sessions are
+    /// (the others are left as they are). The durable jobs that read those
+    /// runs back get a copy of them first ([`NewJob::run_id`]).
+    fn delete_sessions(&self, session_ids: Vec<String>, user_id: Option<&str>)
+    -> DbFuture<'_, u64>;
+
+    /// Sets a session's name; returns the renamed session, or `None` when
+    /// it does not exist (or, with `user_id`, is not that user's).
+    fn rename_session(
+        &self,
+        session_id: &str,
+        name: &str,
+        user_id: Option<&str>,
+    ) -> DbFuture<'_, Option<SessionRecord>>;
+
+    /// At most `limit` runs of a session from the `offset`-th (0 is the
+    /// first), by `run_index` ascending (empty past the end, or when the
+    /// session does not exist). What the routes read a long session with,
+    /// a few runs at a time.
+    fn get_runs_range(
+        &self,
+        session_id: &str,
+        offset: u64,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<RunOutput>>;
+
+    /// Every run of a session, by `run_index` ascending (empty when the
+    /// session does not exist). All in memory: a route reads a long
+    /// session with [`SessionStore::get_runs_range`] instead.
+    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>> {
+        self.get_runs_range(session_id, 0, usize::MAX)
+    }
+
+    /// A page of a session's runs by `run_index` ascending: at most
+    /// `limit`, from page `page` (1 is the first). `limit` or `page` of 0
+    /// is [`DbError::InvalidQuery`].
+    fn get_runs_page(
+        &self,
+        session_id: &str,
+        limit: usize,
+        page: usize,
+    ) -> DbFuture<'_, Vec<RunOutput>> {
+        let session_id = session_id.to_owned();
+        Box::pin(async move {
+            let (limit, offset) = records::page_offset(limit, page)?;
+            self.get_runs_range(&session_id, offset as u64, limit as usize)
+                .await
+        })
+    }
+
+    /// One run by id, or `None`.
+    fn get_run(&self, run_id: &str) -> DbFuture<'_, Option<RunOutput>>;
+
+    /// The last `limit` runs of a session, oldest first (for history).
+    fn recent_runs(&self, session_id: &str, limit: usize) -> DbFuture<'_, Vec<RunOutput>>;
+}
+
+/// The durable job queue (`agno_jobs`): the moves of a job's life (see
+/// `db/jobs/transitions.rs`) and what the queue's routes read. Object-safe.
+pub trait JobStore: Send + Sync + 'static {
     /// How long a claimed job stays its worker's without a renewal
-    /// ([`Db::renew_leases`]) before any instance may take it over. `None`
-    /// (SQLite): one process owns the store, and a job left `running` by
-    /// another owner is a dead process's ([`Db::recover_jobs`] at start).
-    fn lease(&self) -> Option<Duration> {
-        None
-    }
+    /// ([`JobStore::renew_leases`]) before any instance may take it over.
+    /// `None` (SQLite): one process owns the store, and a job left
+    /// `running` by another owner is a dead process's
+    /// ([`JobStore::recover_jobs`] at start).
+    fn lease(&self) -> Option<Duration>;
 
-    /// Renews `owner`'s leases on its running jobs `ids` (every
-    /// [`Db::lease`]` / 3`); returns how many it still holds (a job taken
-    /// over is no longer `owner`'s).
-    fn renew_leases(&self, owner: &str, ids: Vec<String>) -> DbFuture<'_, usize> {
-        let _ = (owner, ids);
-        Box::pin(async { Ok(0) })
-    }
-
-    /// What the instances sharing this store tell each other (new jobs,
-    /// cancels), from the moment of the call; `None` when no other
-    /// instance can share it (SQLite).
-    fn subscribe(&self) -> Option<broadcast::Receiver<StoreEvent>> {
-        None
-    }
-
-    /// Tells every instance on this store (this one too) about `event`.
-    /// A store no other instance shares has no one to tell.
-    fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()> {
-        let _ = event;
-        Box::pin(async { Ok(()) })
-    }
+    /// Renews `owner`'s leases on the attempts `held` (job id, attempt)
+    /// (every [`JobStore::lease`]` / 3`); returns how many it still holds
+    /// (an attempt taken over is no longer `owner`'s).
+    fn renew_leases(&self, owner: &str, held: Vec<(String, u32)>) -> DbFuture<'_, usize>;
 
     /// Claims up to `limit` due, queued jobs of the agents `components`
     /// for the worker `owner` (each becomes `running`, its attempt
-    /// counted), oldest first.
+    /// counted), oldest first. A hook's job is claimed only when its hook
+    /// is one of `hooks` (the registry names the worker can run).
     fn claim_jobs(
         &self,
         owner: &str,
         components: Vec<String>,
+        hooks: Vec<String>,
         limit: usize,
     ) -> DbFuture<'_, Vec<ClaimedJob>>;
 
@@ -192,10 +281,17 @@ pub trait Db: Send + Sync + 'static {
     /// attempt that is no longer the job's current one changes nothing).
     fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize>;
 
-    /// At start-up: the jobs of `components` left `running` by a process
-    /// that is gone are queued again (or failed, when out of attempts).
-    /// Returns (queued again, failed).
-    fn recover_jobs(&self, owner: &str, components: Vec<String>) -> DbFuture<'_, (usize, usize)>;
+    /// The jobs of `components` left `running` by an instance that stopped
+    /// (a dead process; on a shared store, a lease that ran out) are
+    /// queued again, or failed when out of attempts. `held` are the
+    /// attempts `owner` runs now: never taken over by it. Returns (queued
+    /// again, failed).
+    fn recover_jobs(
+        &self,
+        owner: &str,
+        components: Vec<String>,
+        held: Vec<(String, u32)>,
+    ) -> DbFuture<'_, (usize, usize)>;
 
     /// One job with its payload, or `None`.
     fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>>;
@@ -223,87 +319,45 @@ pub trait Db: Send + Sync + 'static {
     /// one transaction); `false` when it was not queued.
     fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool>;
 
-    /// Fails the queued and running jobs of agents not in `components`
-    /// (the agents of the one server using this store): they could never
-    /// run. Returns how many. Only for a store one server owns (SQLite).
+    /// Fails the queued and running jobs of agents not in `components`:
+    /// they could never run. Returns how many. Only for a store one server
+    /// owns ([`JobStore::lease`] is `None`): on a shared one another
+    /// instance may have those agents.
     fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize>;
 
-    /// Deletes the jobs of background runs that finished before `before`
-    /// (epoch seconds); returns how many.
-    fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize>;
+    /// Deletes the jobs of background runs that finished at least
+    /// `retention` ago; returns how many.
+    fn prune_jobs(&self, retention: Duration) -> DbFuture<'_, usize>;
 
-    /// Inserts or replaces a session row (keeping its original
-    /// `created_at`); refused ([`DbError::NotOwner`]) when the stored
-    /// session is another user's.
-    fn upsert_session(&self, session: SessionRecord) -> DbFuture<'_, ()>;
-
-    /// One session, or `None`.
-    fn get_session(&self, session_id: &str) -> DbFuture<'_, Option<SessionRecord>>;
-
-    /// A filtered, sorted page of sessions. An unknown `sort_by`, or a
-    /// `limit`/`page` of 0, is [`DbError::InvalidQuery`].
-    fn list_sessions(&self, query: SessionQuery) -> DbFuture<'_, SessionPage>;
-
-    /// Deletes a session and its runs; `false` when it did not exist (or,
-    /// with `user_id`, is not that user's: then it is left as it is).
-    fn delete_session(&self, session_id: &str, user_id: Option<&str>) -> DbFuture<'_, bool> {
-        let (ids, user_id) = (vec![session_id.to_owned()], user_id.map(str::to_owned));
-        Box::pin(async move { Ok(self.delete_sessions(ids, user_id.as_deref()).await? > 0) })
-    }
-
-    /// Deletes sessions and their runs, in one transaction; returns how
-    /// many were deleted. With `user_id`, only that user's sessions are
-    /// (the others are left as they are).
-    fn delete_sessions(&self, session_ids: Vec<String>, user_id: Option<&str>)
-    -> DbFuture<'_, u64>;
-
-    /// Sets a session's name; returns the renamed session, or `None` when
-    /// it does not exist (or, with `user_id`, is not that user's).
-    fn rename_session(
+    /// Fails the queued hook jobs of `components` whose hook is not one
+    /// of `hooks` (the asking worker's) and that no instance claimed for
+    /// `after` since they were due (no live instance has the hook), saying
+    /// so; returns how many.
+    fn fail_missing_hooks(
         &self,
-        session_id: &str,
-        name: &str,
-        user_id: Option<&str>,
-    ) -> DbFuture<'_, Option<SessionRecord>>;
+        components: Vec<String>,
+        hooks: Vec<String>,
+        after: Duration,
+    ) -> DbFuture<'_, usize>;
 
-    /// At most `limit` runs of a session from the `offset`-th (0 is the
-    /// first), by `run_index` ascending (empty past the end, or when the
-    /// session does not exist). What the routes read a long session with,
-    /// a few runs at a time.
-    fn get_runs_range(
+    /// Queues again the hook jobs of `components` failed for want of a
+    /// hook that is one of `hooks` again (an instance with it started);
+    /// returns how many.
+    fn requeue_found_hooks(
         &self,
-        session_id: &str,
-        offset: u64,
-        limit: usize,
-    ) -> DbFuture<'_, Vec<RunOutput>>;
+        components: Vec<String>,
+        hooks: Vec<String>,
+    ) -> DbFuture<'_, usize>;
+}
 
-    /// Every run of a session, by `run_index` ascending (empty when the
-    /// session does not exist). All in memory: a route reads a long
-    /// session with [`Db::get_runs_range`] instead.
-    fn get_runs(&self, session_id: &str) -> DbFuture<'_, Vec<RunOutput>> {
-        self.get_runs_range(session_id, 0, usize::MAX)
-    }
+/// What the instances sharing a store tell each other. Object-safe.
+pub trait Notifier: Send + Sync + 'static {
+    /// What the instances sharing this store tell each other (new jobs,
+    /// cancels), from the moment of the call; `None` when no other
+    /// instance can share it (SQLite).
+    fn subscribe(&self) -> Option<broadcast::Receiver<StoreEvent>>;
 
-    /// A page of a session's runs by `run_index` ascending: at most
-    /// `limit`, from page `page` (1 is the first). `limit` or `page` of 0
-    /// is [`DbError::InvalidQuery`].
-    fn get_runs_page(
-        &self,
-        session_id: &str,
-        limit: usize,
-        page: usize,
-    ) -> DbFuture<'_, Vec<RunOutput>> {
-        let session_id = session_id.to_owned();
-        Box::pin(async move {
-            let (limit, offset) = records::page_offset(limit, page)?;
-            self.get_runs_range(&session_id, offset as u64, limit as usize)
-                .await
-        })
-    }
-
-    /// One run by id, or `None`.
-    fn get_run(&self, run_id: &str) -> DbFuture<'_, Option<RunOutput>>;
-
-    /// The last `limit` runs of a session, oldest first (for history).
-    fn recent_runs(&self, session_id: &str, limit: usize) -> DbFuture<'_, Vec<RunOutput>>;
+    /// Tells every instance on this store (this one too) about `event`.
+    /// A store no other instance shares has no one to tell.
+    fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()>;
 }

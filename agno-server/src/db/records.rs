@@ -175,7 +175,7 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// Epoch seconds when the session was last written.
     pub updated_at: i64,
-    /// For a run's write ([`Db::save_run`](super::Db::save_run)): the most
+    /// For a run's write ([`SessionStore::save_run`](super::SessionStore::save_run)): the most
     /// bytes (as JSON) the session's state may take once the run's keys
     /// are set on the state as stored at that moment; past it the write
     /// is refused ([`DbError::StateTooLarge`]), so runs in flight at once
@@ -423,7 +423,7 @@ impl StoredSession {
 /// The sort keys [`SessionQuery::sort_by`] accepts.
 pub const SORT_KEYS: [&str; 3] = ["created_at", "updated_at", "session_name"];
 
-/// Filters, paging and sorting for [`Db::list_sessions`](super::Db::list_sessions).
+/// Filters, paging and sorting for [`SessionStore::list_sessions`](super::SessionStore::list_sessions).
 ///
 /// Every field is optional; `SessionQuery::default()` lists the 20 most
 /// recently updated sessions.
@@ -493,7 +493,7 @@ impl SessionQuery {
     }
 }
 
-/// One page of [`Db::list_sessions`](super::Db::list_sessions).
+/// One page of [`SessionStore::list_sessions`](super::SessionStore::list_sessions).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionPage {
     /// The sessions of this page, in the requested order.

@@ -96,18 +96,29 @@ pub(crate) struct HookPayload {
     extra: Object,
 }
 
+/// A payload written: its JSON, and whether it refers to its run as
+/// stored (the job then names the run: [`NewJob::run_id`]).
+///
+/// [`NewJob::run_id`]: crate::db::NewJob::run_id
+pub(crate) struct Written {
+    /// The JSON.
+    pub(crate) json: String,
+    /// Whether it reads its run back.
+    pub(crate) reads_run: bool,
+}
+
 /// The JSON payload of `hook` at `snapshot`, for a run stored as `run` in
 /// the same transaction.
 pub(crate) fn write(
     hook: &str,
     snapshot: &HookContext,
     run: &RunOutput,
-) -> Result<String, serde_json::Error> {
+) -> Result<Written, serde_json::Error> {
     let shared = snapshot.shared();
     let input_is_run = run.input.as_ref() == Some(snapshot.input());
     let output_is_run = snapshot.output().is_some_and(|o| is_stored_run(o, run));
     let context = &shared.run_context;
-    serde_json::to_string(&PayloadRef {
+    let json = serde_json::to_string(&PayloadRef {
         hook,
         phase: snapshot.phase().as_str(),
         run_id: &shared.run_id.0,
@@ -129,6 +140,10 @@ pub(crate) fn write(
         metadata: &context.metadata,
         user_id: shared.user_id.as_deref(),
         extra: &shared.extra.0,
+    })?;
+    Ok(Written {
+        json,
+        reads_run: input_is_run || output_is_run,
     })
 }
 
@@ -255,74 +270,6 @@ fn as_seen(mut run: RunOutput) -> RunOutput {
     run
 }
 
-/// `payload` with the run it refers to (`input_is_run`, `output_is_run`)
-/// copied in, for a job that must outlive its run: the store calls it
-/// before it deletes a session's runs. Other fields are kept as they are.
-pub(crate) fn copy_run_in(payload: &str, run: RunOutput) -> Result<String, serde_json::Error> {
-    let mut fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(payload)?;
-    let mut flag = |key: &str| {
-        fields
-            .remove(key)
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false)
-    };
-    let (input, output) = (flag("input_is_run"), flag("output_is_run"));
-    if input {
-        fields.insert("input".into(), serde_json::to_value(&run.input)?);
-    }
-    if output {
-        fields.insert("output".into(), serde_json::to_value(as_seen(run))?);
-    }
-    serde_json::to_string(&fields)
-}
-
-/// A background run's payload: what the caller asked for.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct RunPayload {
-    message: String,
-    session_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    session_state: serde_json::Map<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    dependencies: serde_json::Map<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    metadata: serde_json::Map<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    extra: serde_json::Map<String, serde_json::Value>,
-}
-
-impl RunPayload {
-    /// The JSON payload of `request`.
-    pub(crate) fn write(request: &crate::agent::RunRequest) -> Result<String, serde_json::Error> {
-        serde_json::to_string(&RunPayload {
-            message: request.message.clone(),
-            session_id: request.session_id.clone(),
-            user_id: request.user_id.clone(),
-            session_state: request.session_state.clone(),
-            dependencies: request.dependencies.clone(),
-            metadata: request.metadata.clone(),
-            extra: request.extra.clone(),
-        })
-    }
-
-    /// The request a payload holds.
-    pub(crate) fn read(json: &str) -> Result<crate::agent::RunRequest, String> {
-        let payload: RunPayload = serde_json::from_str(json)
-            .map_err(|e| format!("the background run's payload cannot be read: {e}"))?;
-        Ok(crate::agent::RunRequest {
-            message: payload.message,
-            session_id: payload.session_id,
-            user_id: payload.user_id,
-            session_state: payload.session_state,
-            dependencies: payload.dependencies,
-            metadata: payload.metadata,
-            extra: payload.extra,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,7 +306,9 @@ mod tests {
             ..RunOutput::default()
         });
         // Not the stored run: copied.
-        let json = write("notify", &cx, &RunOutput::default()).unwrap();
+        let written = write("notify", &cx, &RunOutput::default()).unwrap();
+        assert!(!written.reads_run);
+        let json = written.json;
         let payload = HookPayload::read(&json).unwrap();
         assert_eq!(payload.hook, "notify");
         assert!(payload.needs_run().is_none());
@@ -379,7 +328,9 @@ mod tests {
         stored.input = Some(cx.input().clone());
         cx.output_mut().unwrap().input = stored.input.clone();
         stored.status = RunStatus::Completed;
-        let json = write("notify", &cx, &stored).unwrap();
+        let written = write("notify", &cx, &stored).unwrap();
+        assert!(written.reads_run);
+        let json = written.json;
         assert!(!json.contains("hello"), "the output is not copied: {json}");
         let payload = HookPayload::read(&json).unwrap();
         assert_eq!(payload.needs_run(), Some("run-1"));
@@ -393,16 +344,6 @@ mod tests {
         assert_eq!(back.output(), cx.output());
         assert_eq!(back.input(), cx.input());
 
-        // The run copied in (its session is being deleted): the payload
-        // restores alone, to the same snapshot.
-        let copied = copy_run_in(&json, stored).unwrap();
-        let payload = HookPayload::read(&copied).unwrap();
-        assert_eq!(payload.needs_run(), None, "{copied}");
-        let back = payload
-            .restore(shared.agent.clone(), Default::default(), None)
-            .unwrap();
-        assert_eq!(back.output(), cx.output());
-        assert_eq!(back.input(), cx.input());
         assert_eq!(back.shared().session, shared.session);
     }
 }

@@ -171,7 +171,7 @@ impl AgentOS {
     }
 
     /// Starts every agent's durable-job worker (see
-    /// [`JobWorker::start`](crate::jobs::JobWorker::start)): jobs a
+    /// [`Agent::start_jobs`](crate::Agent::start_jobs)): jobs a
     /// stopped process left are run again. Serving starts them; call it
     /// if you serve [`AgentOS::get_app`] yourself. Needs a tokio runtime.
     pub fn start_jobs(&self) {
@@ -182,6 +182,11 @@ impl AgentOS {
         // it fails, visibly, instead of waiting unseen (one server per
         // SQLite file).
         for (db_id, db) in self.state.dbs.clone() {
+            // On a shared store (one with leases), another instance may
+            // have those agents.
+            if db.lease().is_some() {
+                continue;
+            }
             let agents: Vec<String> = self
                 .state
                 .agents

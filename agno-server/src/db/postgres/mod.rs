@@ -13,12 +13,13 @@ use tokio::sync::broadcast;
 use tokio_postgres::NoTls;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::run_row::RunRow;
-use super::{
-    ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
-    NewJob, SessionPage, SessionQuery, SessionRecord, StoreEvent,
-};
 use crate::clock::now_secs;
+use crate::db::jobs::{self as queue, sql::Plan, transitions};
+use crate::db::run_row::RunRow;
+use crate::db::{
+    ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
+    JobStore, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
+};
 
 mod events;
 mod jobs;
@@ -213,7 +214,7 @@ impl PostgresDb {
             .create_timeout(Some(Duration::from_secs(5)))
             .runtime(Runtime::Tokio1)
             .build()
-            .map_err(|e| DbError::Pool(e.to_string()))?;
+            .map_err(|e| DbError::Internal(format!("postgres connection pool: {e}")))?;
         let mut client = pool.get().await?;
         let from = schema::migrate(&mut client, &options.schema).await?;
         drop(client);
@@ -263,11 +264,38 @@ impl PostgresDb {
     }
 }
 
+impl PostgresDb {
+    /// Runs a job plan: one statement on a pooled connection, several in
+    /// one transaction.
+    async fn plan<T>(&self, plan: Plan<T>) -> Result<T, DbError> {
+        match plan.steps.len() {
+            0 => (plan.finish)(Vec::new()),
+            1 => jobs::run(&self.client().await?, &plan).await,
+            _ => {
+                self.in_transaction(async |tx| jobs::run(tx, &plan).await)
+                    .await
+            }
+        }
+    }
+
+    /// Tells every instance (this one too) at once, outside a transaction.
+    async fn notify(&self, event: &StoreEvent) -> Result<(), DbError> {
+        let payload = events::payload(event);
+        self.client()
+            .await?
+            .execute("SELECT pg_notify($1, $2)", &[&self.inner.channel, &payload])
+            .await?;
+        Ok(())
+    }
+}
+
 impl Db for PostgresDb {
     fn identity(&self) -> Option<String> {
         Some(self.inner.identity.clone())
     }
+}
 
+impl SessionStore for PostgresDb {
     fn save_run_with_jobs<'a>(
         &'a self,
         session: SessionRecord,
@@ -279,12 +307,14 @@ impl Db for PostgresDb {
             let row = RunRow::new(&session, run)?;
             let now = now_secs();
             let channel = &self.inner.channel;
+            let queued = new_jobs.iter().any(|j| j.claimed_by.is_none());
             self.in_transaction(async |tx| {
                 if let Some(fence) = &fence {
-                    jobs::complete_fenced(tx, fence, now).await?;
+                    jobs::run(tx, &transitions::complete_fenced(fence)).await?;
                 }
                 sessions::save_run(tx, &session, &row, now).await?;
-                if jobs::insert(tx, &new_jobs, now).await? {
+                jobs::run(tx, &transitions::insert(&new_jobs)).await?;
+                if queued {
                     // Delivered at commit, to every instance.
                     let payload = events::payload(&StoreEvent::JobsQueued);
                     tx.execute("SELECT pg_notify($1, $2)", &[channel, &payload])
@@ -294,130 +324,6 @@ impl Db for PostgresDb {
             })
             .await
         })
-    }
-
-    fn lease(&self) -> Option<Duration> {
-        Some(self.inner.options.lease)
-    }
-
-    fn renew_leases(&self, owner: &str, ids: Vec<String>) -> DbFuture<'_, usize> {
-        let owner = owner.to_owned();
-        Box::pin(async move {
-            if ids.is_empty() {
-                return Ok(0);
-            }
-            jobs::renew(&self.client().await?, &owner, &ids, now_secs()).await
-        })
-    }
-
-    fn subscribe(&self) -> Option<broadcast::Receiver<StoreEvent>> {
-        Some(self.inner.events.subscribe())
-    }
-
-    fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()> {
-        Box::pin(async move {
-            let payload = events::payload(&event);
-            self.client()
-                .await?
-                .execute("SELECT pg_notify($1, $2)", &[&self.inner.channel, &payload])
-                .await?;
-            Ok(())
-        })
-    }
-
-    fn claim_jobs(
-        &self,
-        owner: &str,
-        components: Vec<String>,
-        limit: usize,
-    ) -> DbFuture<'_, Vec<ClaimedJob>> {
-        let owner = owner.to_owned();
-        Box::pin(async move {
-            if components.is_empty() || limit == 0 {
-                return Ok(Vec::new());
-            }
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            jobs::claim(
-                &self.client().await?,
-                &owner,
-                &components,
-                limit,
-                now_secs(),
-            )
-            .await
-        })
-    }
-
-    fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize> {
-        Box::pin(async move {
-            self.in_transaction(async |tx| jobs::settle(tx, &settlements, now_secs()).await)
-                .await
-        })
-    }
-
-    fn recover_jobs(&self, owner: &str, components: Vec<String>) -> DbFuture<'_, (usize, usize)> {
-        // Other instances are alive: only a lease that ran out says a job's
-        // instance stopped, whoever held it.
-        let _ = owner;
-        Box::pin(async move {
-            let now = now_secs();
-            let stale = now - self.inner.options.lease.as_secs() as i64;
-            self.in_transaction(async |tx| jobs::recover(tx, &components, stale, now).await)
-                .await
-        })
-    }
-
-    fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>> {
-        let id = id.to_owned();
-        Box::pin(async move { jobs::get(&self.client().await?, &id).await })
-    }
-
-    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
-        Box::pin(async move { jobs::list(&self.client().await?, &query).await })
-    }
-
-    fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>> {
-        let id = id.to_owned();
-        Box::pin(async move {
-            let found = jobs::requeue(&self.client().await?, &id, now_secs()).await?;
-            if found == Some(true) {
-                self.publish(StoreEvent::JobsQueued).await?;
-            }
-            Ok(found)
-        })
-    }
-
-    fn job_stats(&self) -> DbFuture<'_, JobStats> {
-        Box::pin(async move { jobs::stats(&self.client().await?, now_secs()).await })
-    }
-
-    fn job_by_key(&self, key: &str, user_id: Option<&str>) -> DbFuture<'_, Option<JobRecord>> {
-        let key = key.to_owned();
-        let user_id = user_id.map(str::to_owned);
-        Box::pin(async move { jobs::by_key(&self.client().await?, &key, user_id.as_deref()).await })
-    }
-
-    fn queued_runs(&self) -> DbFuture<'_, u64> {
-        Box::pin(async move { jobs::queued_runs(&self.client().await?).await })
-    }
-
-    fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool> {
-        let run_id = run_id.to_owned();
-        Box::pin(async move {
-            self.in_transaction(async |tx| jobs::cancel_queued_run(tx, &run_id, now_secs()).await)
-                .await
-        })
-    }
-
-    /// Does nothing on Postgres: other instances sharing the database may
-    /// have the agents this one lacks.
-    fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize> {
-        let _ = components;
-        Box::pin(async { Ok(0) })
-    }
-
-    fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize> {
-        Box::pin(async move { jobs::prune(&self.client().await?, before).await })
     }
 
     fn upsert_session(&self, session: SessionRecord) -> DbFuture<'_, ()> {
@@ -453,7 +359,7 @@ impl Db for PostgresDb {
                 // copy, with its jobs, or waits until the delete is done.
                 let owned =
                     sessions::lock_owned_sessions(tx, &session_ids, user_id.as_deref()).await?;
-                jobs::copy_runs_into_jobs(tx, &owned).await?;
+                jobs::run(tx, &transitions::keep_runs(&owned)).await?;
                 sessions::delete_sessions(tx, &owned).await
             })
             .await
@@ -507,6 +413,135 @@ impl Db for PostgresDb {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             sessions::recent_runs(&self.client().await?, &session_id, limit).await
         })
+    }
+}
+
+impl JobStore for PostgresDb {
+    fn lease(&self) -> Option<Duration> {
+        Some(self.inner.options.lease)
+    }
+
+    fn renew_leases(&self, owner: &str, held: Vec<(String, u32)>) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::renew(owner, &held)))
+    }
+
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        components: Vec<String>,
+        hooks: Vec<String>,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<ClaimedJob>> {
+        Box::pin(self.plan(transitions::claim(owner, &components, &hooks, limit)))
+    }
+
+    fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::settle(&settlements)))
+    }
+
+    fn recover_jobs(
+        &self,
+        owner: &str,
+        components: Vec<String>,
+        held: Vec<(String, u32)>,
+    ) -> DbFuture<'_, (usize, usize)> {
+        // Other instances are alive: only a lease that ran out says a job's
+        // instance stopped, whoever held it (but never one of the asking
+        // instance's own live attempts).
+        let abandoned = transitions::Abandoned {
+            owner: owner.to_owned(),
+            lease: self.inner.options.lease,
+            held,
+        };
+        let plan = transitions::recover(
+            &components,
+            &abandoned,
+            "the instance running it stopped (its lease ran out) during attempt ",
+        );
+        Box::pin(self.plan(plan))
+    }
+
+    fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>> {
+        Box::pin(self.plan(queue::get(id)))
+    }
+
+    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
+        Box::pin(async move {
+            let plan = queue::list(&query)?;
+            // One snapshot for the count and the page.
+            let mut client = self.client().await?;
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let page = jobs::run(&tx, &plan).await?;
+            tx.commit().await?;
+            Ok(page)
+        })
+    }
+
+    fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>> {
+        let id = id.to_owned();
+        Box::pin(async move {
+            let found = self.plan(transitions::requeue(&id)).await?;
+            if found == Some(true) {
+                self.notify(&StoreEvent::JobsQueued).await?;
+            }
+            Ok(found)
+        })
+    }
+
+    fn job_stats(&self) -> DbFuture<'_, JobStats> {
+        Box::pin(self.plan(queue::stats()))
+    }
+
+    fn job_by_key(&self, key: &str, user_id: Option<&str>) -> DbFuture<'_, Option<JobRecord>> {
+        Box::pin(self.plan(queue::by_key(key, user_id)))
+    }
+
+    fn queued_runs(&self) -> DbFuture<'_, u64> {
+        Box::pin(self.plan(queue::queued_runs()))
+    }
+
+    fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool> {
+        Box::pin(self.plan(transitions::cancel_queued_run(run_id)))
+    }
+
+    fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::fail_orphans(&components)))
+    }
+
+    fn prune_jobs(&self, retention: Duration) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::prune(retention)))
+    }
+
+    fn fail_missing_hooks(
+        &self,
+        components: Vec<String>,
+        hooks: Vec<String>,
+        after: Duration,
+    ) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::fail_missing_hooks(&components, &hooks, after)))
+    }
+
+    fn requeue_found_hooks(
+        &self,
+        components: Vec<String>,
+        hooks: Vec<String>,
+    ) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::requeue_found_hooks(&components, &hooks)))
+    }
+}
+
+impl Notifier for PostgresDb {
+    fn subscribe(&self) -> Option<broadcast::Receiver<StoreEvent>> {
+        Some(self.inner.events.subscribe())
+    }
+
+    fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()> {
+        Box::pin(async move { self.notify(&event).await })
     }
 }
 

@@ -11,16 +11,31 @@ use deadpool_postgres::Client;
 use crate::db::DbError;
 
 /// The schema version this build writes on Postgres.
-pub const PG_SCHEMA_VERSION: i64 = 1;
+pub const PG_SCHEMA_VERSION: i64 = 2;
 
 /// One step of the Postgres schema's history: its version, what it does,
 /// and its SQL (several statements). Never change a published step: add
 /// one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "Agno 3.1.10's tables: agno_sessions, agno_runs, agno_jobs, agno_schema_versions",
-    V1_AGNO_TABLES,
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "Agno 3.1.10's tables: agno_sessions, agno_runs, agno_jobs, agno_schema_versions",
+        V1_AGNO_TABLES,
+    ),
+    (
+        2,
+        "agno_jobs: the hook a job runs, and the run it reads back (ours)",
+        V2_JOB_REFERENCES,
+    ),
+];
+
+/// Version 2: the columns of ours on `agno_jobs`, as on SQLite (its
+/// version 6): `hook_name`, `run_id`, `run_data`.
+const V2_JOB_REFERENCES: &str = "
+ALTER TABLE agno_jobs ADD COLUMN IF NOT EXISTS hook_name character varying;
+ALTER TABLE agno_jobs ADD COLUMN IF NOT EXISTS run_id character varying;
+ALTER TABLE agno_jobs ADD COLUMN IF NOT EXISTS run_data jsonb;
+";
 
 /// The tables and indexes exactly as Agno 3.1.10's `PostgresDb` creates
 /// them (`pg_dump -s` of a schema Agno made), all `IF NOT EXISTS`, so a

@@ -6,17 +6,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hooks_core::RunOutput;
+use tokio::sync::broadcast;
 
-use super::checkpoint::Checkpointer;
-use super::connection::open_writer;
-use super::read_pool::ReadPool;
-use super::run_row::RunRow;
-use super::writer::{WriteGate, Writer};
-use super::{
-    ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
-    NewJob, SessionPage, SessionQuery, SessionRecord, jobs, queries, schema,
-};
+use self::checkpoint::Checkpointer;
+use self::connection::open_writer;
+use self::read_pool::ReadPool;
+use self::writer::{WriteGate, Writer};
 use crate::clock::now_secs;
+use crate::db::jobs::{self as queue, sql::Plan, transitions};
+use crate::db::run_row::RunRow;
+use crate::db::{
+    ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
+    JobStore, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
+};
+
+mod checkpoint;
+mod connection;
+mod jobs;
+mod read_pool;
+mod schema;
+mod sessions;
+mod writer;
+
+pub use schema::SCHEMA_VERSION;
 
 /// Tuning of a [`SqliteDb`]; `SqliteDbOptions::default()` suits a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,11 +182,35 @@ impl SqliteDb {
     }
 }
 
+impl SqliteDb {
+    /// Runs a job plan on the writer thread, in a transaction of its own
+    /// (committed with whatever else the writer commits in that batch).
+    async fn write<T: Send + 'static>(&self, plan: Plan<T>) -> Result<T, DbError> {
+        if plan.is_empty() {
+            return (plan.finish)(Vec::new());
+        }
+        self.inner
+            .writer
+            .submit(move |conn| jobs::run(conn, &plan))
+            .await
+    }
+
+    /// Runs a job plan on a read connection.
+    async fn read<T: Send + 'static>(&self, plan: Plan<T>) -> Result<T, DbError> {
+        self.inner
+            .reads
+            .run(move |conn| jobs::run(conn, &plan))
+            .await
+    }
+}
+
 impl Db for SqliteDb {
     fn identity(&self) -> Option<String> {
         Some(format!("sqlite:{}", self.inner.path.display()))
     }
+}
 
+impl SessionStore for SqliteDb {
     fn save_run_with_jobs<'a>(
         &'a self,
         session: SessionRecord,
@@ -185,127 +221,17 @@ impl Db for SqliteDb {
         Box::pin(async move {
             let row = RunRow::new(&session, run)?;
             let now = now_secs();
+            let fenced = fence.as_ref().map(transitions::complete_fenced);
+            let inserted = transitions::insert(&new_jobs);
             self.inner
                 .writer
                 .submit(move |conn| {
-                    if let Some(fence) = &fence {
-                        jobs::complete_fenced(conn, fence, now)?;
+                    if let Some(fenced) = &fenced {
+                        jobs::run(conn, fenced)?;
                     }
-                    queries::save_run(conn, &session, &row, now)?;
-                    jobs::insert(conn, &new_jobs, now)
+                    sessions::save_run(conn, &session, &row, now)?;
+                    jobs::run(conn, &inserted)
                 })
-                .await
-        })
-    }
-
-    fn claim_jobs(
-        &self,
-        owner: &str,
-        components: Vec<String>,
-        limit: usize,
-    ) -> DbFuture<'_, Vec<ClaimedJob>> {
-        let owner = owner.to_owned();
-        Box::pin(async move {
-            self.inner
-                .writer
-                .submit(move |conn| jobs::claim(conn, &owner, &components, limit, now_secs()))
-                .await
-        })
-    }
-
-    fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize> {
-        Box::pin(async move {
-            if settlements.is_empty() {
-                return Ok(0);
-            }
-            self.inner
-                .writer
-                .submit(move |conn| jobs::settle(conn, &settlements, now_secs()))
-                .await
-        })
-    }
-
-    fn recover_jobs(&self, owner: &str, components: Vec<String>) -> DbFuture<'_, (usize, usize)> {
-        let owner = owner.to_owned();
-        Box::pin(async move {
-            self.inner
-                .writer
-                .submit(move |conn| jobs::recover(conn, &owner, &components, now_secs()))
-                .await
-        })
-    }
-
-    fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>> {
-        let id = id.to_owned();
-        Box::pin(async move { self.inner.reads.run(move |conn| jobs::get(conn, &id)).await })
-    }
-
-    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
-        Box::pin(async move {
-            self.inner
-                .reads
-                .run(move |conn| jobs::list(conn, &query))
-                .await
-        })
-    }
-
-    fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>> {
-        let id = id.to_owned();
-        Box::pin(async move {
-            self.inner
-                .writer
-                .submit(move |conn| jobs::requeue(conn, &id, now_secs()))
-                .await
-        })
-    }
-
-    fn job_by_key(&self, key: &str, user_id: Option<&str>) -> DbFuture<'_, Option<JobRecord>> {
-        let (key, user_id) = (key.to_owned(), user_id.map(str::to_owned));
-        Box::pin(async move {
-            self.inner
-                .reads
-                .run(move |conn| jobs::by_key(conn, &key, user_id.as_deref()))
-                .await
-        })
-    }
-
-    fn queued_runs(&self) -> DbFuture<'_, u64> {
-        Box::pin(async move { self.inner.reads.run(|conn| jobs::queued_runs(conn)).await })
-    }
-
-    fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool> {
-        let run_id = run_id.to_owned();
-        Box::pin(async move {
-            self.inner
-                .writer
-                .submit(move |conn| jobs::cancel_queued_run(conn, &run_id, now_secs()))
-                .await
-        })
-    }
-
-    fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize> {
-        Box::pin(async move {
-            self.inner
-                .writer
-                .submit(move |conn| jobs::fail_orphans(conn, &components, now_secs()))
-                .await
-        })
-    }
-
-    fn prune_jobs(&self, before: i64) -> DbFuture<'_, usize> {
-        Box::pin(async move {
-            self.inner
-                .writer
-                .submit(move |conn| jobs::prune(conn, before))
-                .await
-        })
-    }
-
-    fn job_stats(&self) -> DbFuture<'_, JobStats> {
-        Box::pin(async move {
-            self.inner
-                .reads
-                .run(move |conn| jobs::stats(conn, now_secs()))
                 .await
         })
     }
@@ -315,7 +241,7 @@ impl Db for SqliteDb {
             session.check_writable()?;
             self.inner
                 .writer
-                .submit(move |conn| queries::upsert_session(conn, &session))
+                .submit(move |conn| sessions::upsert_session(conn, &session))
                 .await
         })
     }
@@ -325,7 +251,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .reads
-                .run(move |conn| queries::get_session(conn, &session_id))
+                .run(move |conn| sessions::get_session(conn, &session_id))
                 .await
         })
     }
@@ -337,7 +263,7 @@ impl Db for SqliteDb {
             query.sort_key()?;
             self.inner
                 .reads
-                .run(move |conn| queries::list_sessions(conn, &query))
+                .run(move |conn| sessions::list_sessions(conn, &query))
                 .await
         })
     }
@@ -355,7 +281,7 @@ impl Db for SqliteDb {
             self.inner
                 .writer
                 .submit(move |conn| {
-                    queries::delete_sessions(conn, &session_ids, user_id.as_deref())
+                    sessions::delete_sessions(conn, &session_ids, user_id.as_deref())
                 })
                 .await
         })
@@ -374,7 +300,7 @@ impl Db for SqliteDb {
             self.inner
                 .writer
                 .submit(move |conn| {
-                    queries::rename_session(conn, &session_id, &name, user_id.as_deref())
+                    sessions::rename_session(conn, &session_id, &name, user_id.as_deref())
                 })
                 .await
         })
@@ -394,7 +320,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .reads
-                .run(move |conn| queries::get_runs_page(conn, &session_id, limit, offset))
+                .run(move |conn| sessions::get_runs_page(conn, &session_id, limit, offset))
                 .await
         })
     }
@@ -404,7 +330,7 @@ impl Db for SqliteDb {
         Box::pin(async move {
             self.inner
                 .reads
-                .run(move |conn| queries::get_run(conn, &run_id))
+                .run(move |conn| sessions::get_run(conn, &run_id))
                 .await
         })
     }
@@ -417,9 +343,121 @@ impl Db for SqliteDb {
             }
             self.inner
                 .reads
-                .run(move |conn| queries::recent_runs(conn, &session_id, limit))
+                .run(move |conn| sessions::recent_runs(conn, &session_id, limit))
                 .await
         })
+    }
+}
+
+impl JobStore for SqliteDb {
+    /// None: one process owns the file.
+    fn lease(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Nothing to renew: no other process can take a job over.
+    fn renew_leases(&self, owner: &str, held: Vec<(String, u32)>) -> DbFuture<'_, usize> {
+        let _ = owner;
+        Box::pin(async move { Ok(held.len()) })
+    }
+
+    fn claim_jobs(
+        &self,
+        owner: &str,
+        components: Vec<String>,
+        hooks: Vec<String>,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<ClaimedJob>> {
+        let plan = transitions::claim(owner, &components, &hooks, limit);
+        Box::pin(self.write(plan))
+    }
+
+    fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize> {
+        Box::pin(self.write(transitions::settle(&settlements)))
+    }
+
+    fn recover_jobs(
+        &self,
+        owner: &str,
+        components: Vec<String>,
+        held: Vec<(String, u32)>,
+    ) -> DbFuture<'_, (usize, usize)> {
+        let abandoned = transitions::Abandoned {
+            owner: owner.to_owned(),
+            lease: Duration::ZERO,
+            held,
+        };
+        let plan = transitions::recover(
+            &components,
+            &abandoned,
+            "the process running it stopped during attempt ",
+        );
+        Box::pin(self.write(plan))
+    }
+
+    fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>> {
+        Box::pin(self.read(queue::get(id)))
+    }
+
+    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
+        Box::pin(async move { self.read(queue::list(&query)?).await })
+    }
+
+    fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>> {
+        Box::pin(self.write(transitions::requeue(id)))
+    }
+
+    fn job_stats(&self) -> DbFuture<'_, JobStats> {
+        Box::pin(self.read(queue::stats()))
+    }
+
+    fn job_by_key(&self, key: &str, user_id: Option<&str>) -> DbFuture<'_, Option<JobRecord>> {
+        Box::pin(self.read(queue::by_key(key, user_id)))
+    }
+
+    fn queued_runs(&self) -> DbFuture<'_, u64> {
+        Box::pin(self.read(queue::queued_runs()))
+    }
+
+    fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool> {
+        Box::pin(self.write(transitions::cancel_queued_run(run_id)))
+    }
+
+    fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize> {
+        Box::pin(self.write(transitions::fail_orphans(&components)))
+    }
+
+    fn prune_jobs(&self, retention: Duration) -> DbFuture<'_, usize> {
+        Box::pin(self.write(transitions::prune(retention)))
+    }
+
+    fn fail_missing_hooks(
+        &self,
+        components: Vec<String>,
+        hooks: Vec<String>,
+        after: Duration,
+    ) -> DbFuture<'_, usize> {
+        Box::pin(self.write(transitions::fail_missing_hooks(&components, &hooks, after)))
+    }
+
+    fn requeue_found_hooks(
+        &self,
+        components: Vec<String>,
+        hooks: Vec<String>,
+    ) -> DbFuture<'_, usize> {
+        Box::pin(self.write(transitions::requeue_found_hooks(&components, &hooks)))
+    }
+}
+
+/// One process owns the file: there is no other instance to tell.
+impl Notifier for SqliteDb {
+    fn subscribe(&self) -> Option<broadcast::Receiver<StoreEvent>> {
+        None
+    }
+
+    fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()> {
+        let _ = event;
+        Box::pin(async { Ok(()) })
     }
 }
 

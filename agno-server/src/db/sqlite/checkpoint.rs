@@ -30,9 +30,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::DbError;
 use super::connection::open_checkpointer;
 use super::writer::WriteGate;
+use crate::db::DbError;
 
 /// The checkpoint thread; stopped and joined on drop (after a last
 /// checkpoint).

@@ -14,20 +14,12 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::DbError;
+use crate::db::DbError;
 
-/// The sessions table (Agno's `agno_sessions`).
-pub const SESSIONS_TABLE: &str = "agno_sessions";
-/// The runs table (Agno's `agno_runs`).
-pub const RUNS_TABLE: &str = "agno_runs";
-/// Agno's table of table versions (`agno_schema_versions`), read by its
-/// `MigrationManager`.
-pub const VERSIONS_TABLE: &str = "agno_schema_versions";
-/// The Agno schema version our tables match, as Agno stamps it in
-/// [`VERSIONS_TABLE`] (Agno 3.1.10 stamps `"3.0.0"`).
-pub const AGNO_SCHEMA_VERSION: &str = "3.0.0";
-/// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+use crate::db::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SESSIONS_TABLE};
+
+/// The schema version this build writes on SQLite (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// One step of the schema's history.
 pub(crate) struct Migration {
@@ -70,6 +62,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 5,
         description: "agno_jobs, the durable job queue (Agno 3.1.10's layout)",
         apply: v5_jobs,
+    },
+    Migration {
+        version: 6,
+        description: "agno_jobs: the hook a job runs, and the run it reads back (ours)",
+        apply: v6_job_references,
     },
 ];
 
@@ -114,6 +111,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS uq_jobs_idempotency_key_anon ON agno_jobs (ide
 /// Version 5: the durable job queue's table.
 fn v5_jobs(tx: &Transaction<'_>) -> Result<(), DbError> {
     tx.execute_batch(V5_JOBS_DDL)?;
+    Ok(())
+}
+
+/// Version 6: three columns of ours on `agno_jobs`, which Agno's code
+/// leaves alone (it reads and writes the table by its own columns):
+/// `hook_name`, the hook a job runs (a worker claims only the hooks its
+/// binary has), `run_id`, the stored run a job reads back instead of
+/// copying it, and `run_data`, that run's copy once its session is
+/// deleted.
+fn v6_job_references(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch(
+        "ALTER TABLE agno_jobs ADD COLUMN hook_name VARCHAR;
+         ALTER TABLE agno_jobs ADD COLUMN run_id VARCHAR;
+         ALTER TABLE agno_jobs ADD COLUMN run_data JSON;",
+    )?;
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! The SQL of every operation, run on a borrowed connection.
+//! The SQL of the session store's operations on SQLite, run on a
+//! borrowed connection.
 //!
 //! These functions are blocking; [`SqliteDb`](super::SqliteDb) runs writes on
 //! its writer thread and reads on the blocking pool.
@@ -10,12 +11,12 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 
-use super::DbError;
-use super::records::{
+use crate::db::DbError;
+use crate::db::records::{
     SessionPage, SessionQuery, SessionRecord, SessionType, StoredSession, escape_like,
 };
-use super::run_row::RunRow;
-use super::schema::{RUNS_TABLE, SESSIONS_TABLE};
+use crate::db::run_row::RunRow;
+use crate::db::{RUNS_TABLE, SESSIONS_TABLE};
 
 /// `session_data` when it is a JSON object, else `'{}'` (never raises on a
 /// damaged value; `CASE` evaluates lazily).
@@ -53,7 +54,7 @@ fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, D
 /// How a session upsert treats a row that exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SessionWrite {
-    /// [`Db::upsert_session`](super::Db::upsert_session): the record is the
+    /// [`SessionStore::upsert_session`](super::SessionStore::upsert_session): the record is the
     /// session, state and name included.
     Replace,
     /// A run's write: it changes only what a run changes, so concurrent
@@ -175,7 +176,7 @@ fn write_session(
         SessionWrite::Replace => Some(serde_json::to_string(&s.session_state)?),
         SessionWrite::Run { .. } => state,
     };
-    let data = serde_json::to_string(&super::records::SessionData::of(s, tokens))?;
+    let data = serde_json::to_string(&crate::db::records::SessionData::of(s, tokens))?;
     let (agent_id, team_id, workflow_id) = component_columns(s.session_type, s.agent_id.as_deref());
     let agent_data = json_text(s.agent_data.as_ref())?;
     let metadata = json_text(s.metadata.as_ref())?;
@@ -443,7 +444,7 @@ pub(crate) fn delete_sessions(
     user_id: Option<&str>,
 ) -> Result<u64, DbError> {
     let owned = owned_sessions(conn, session_ids, user_id)?;
-    super::jobs::copy_runs_into_jobs(conn, &owned)?;
+    super::jobs::run(conn, &crate::db::jobs::transitions::keep_runs(&owned))?;
     let mut stmt = conn.prepare_cached("DELETE FROM agno_sessions WHERE session_id = ?1")?;
     let mut deleted = 0u64;
     for id in &owned {
@@ -656,8 +657,8 @@ fn integer(value: &SqlValue) -> Result<Option<i64>, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema;
     use super::*;
-    use crate::db::schema;
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::DbError;
+use crate::db::DbError;
 
 /// One write: run on the writer's connection inside a transaction, then
 /// answered.

@@ -10,8 +10,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
-use super::DbError;
 use super::connection::open_reader;
+use crate::db::DbError;
 
 /// Read connections, opened lazily, at most `size` in use at once.
 pub(crate) struct ReadPool {

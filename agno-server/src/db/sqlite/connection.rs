@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::DbError;
+use crate::db::DbError;
 
 /// Settings every connection gets: a busy timeout (another process may hold
 /// the write lock for a moment), foreign keys on (so deleting a session

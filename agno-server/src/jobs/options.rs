@@ -1,0 +1,91 @@
+//! [`JobOptions`]: how durable jobs are run, retried and kept.
+
+use std::time::Duration;
+
+/// How durable jobs are run and retried. `JobOptions::default()` suits a
+/// server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOptions {
+    /// Attempts a job gets before it is `failed` (default 3).
+    pub max_attempts: u32,
+    /// The wait before the first retry; it doubles at each retry
+    /// (default 1 s).
+    pub retry_delay: Duration,
+    /// The longest wait between two attempts (default 5 min).
+    pub max_retry_delay: Duration,
+    /// How many durable jobs of an agent run at once (default 4 096); the
+    /// rest wait in the store. Each running job holds its snapshot in
+    /// memory; a hook that mostly waits (a 3 s e-mail call) needs many
+    /// places to keep up with a busy server.
+    pub max_concurrent: usize,
+    /// The run data the running jobs of an agent may hold in memory
+    /// together (their snapshots, estimated by
+    /// [`HookContext::approx_bytes`](hooks_core::HookContext::approx_bytes);
+    /// a background run's request), default 256 MiB: past it, a new job
+    /// waits in the store instead of starting at once (never refused), and
+    /// jobs are read back as bytes free. A job alone always runs, however
+    /// large.
+    pub max_running_bytes: usize,
+    /// Attempts a background run gets (default 1, as Agno: a run whose
+    /// process died is failed visibly, its row `ERROR`, never silently run
+    /// twice; a model call is not idempotent).
+    pub run_max_attempts: u32,
+    /// The most background runs waiting in the queue; past it, a
+    /// submission is refused (Agno's `max_queue_depth`, 429; default
+    /// 1 000).
+    pub max_queue_depth: usize,
+    /// How long finished background runs' jobs are kept (their
+    /// idempotency keys keep answering; default 24 h, as Agno).
+    pub retention: Duration,
+    /// How long a queued hook job whose hook this binary lacks waits for
+    /// an instance that has it (a rolling deploy: the instance with the
+    /// hook claims it) before it fails, saying so (default 10 min). An
+    /// instance with the hook queues such jobs again when it starts.
+    pub missing_hook_timeout: Duration,
+    /// How often the worker looks for due jobs when nothing woke it
+    /// (retries whose back-off ended; default 1 s). New jobs and freed
+    /// places wake it at once.
+    pub poll_interval: Duration,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            retry_delay: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(300),
+            max_concurrent: 4096,
+            max_running_bytes: 256 * 1024 * 1024,
+            run_max_attempts: 1,
+            max_queue_depth: 1000,
+            retention: Duration::from_secs(24 * 3600),
+            missing_hook_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl JobOptions {
+    /// The wait before attempt `attempt + 1`, after `attempt` failed.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.retry_delay
+            .saturating_mul(factor)
+            .min(self.max_retry_delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let options = JobOptions::default();
+        let waits: Vec<u64> = (1..=12).map(|a| options.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        assert_eq!(options.backoff(u32::MAX), Duration::from_secs(300));
+    }
+}
