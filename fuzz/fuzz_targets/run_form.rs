@@ -2,7 +2,8 @@
 //! a message or a 4xx.
 #![no_main]
 
-use agno_server::os::{Limits, RunForm, parse_urlencoded};
+use agno_server::os::Limits;
+use agno_server::os::fuzzing::{RunForm, parse_urlencoded};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

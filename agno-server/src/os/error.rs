@@ -79,6 +79,11 @@ impl From<DbError> for ApiError {
                 ApiError::bad_request(message)
             }
             too_large @ DbError::StateTooLarge { .. } => ApiError::too_large(too_large.to_string()),
+            // A database that is down: a client or load balancer retries.
+            DbError::Unavailable(reason) => {
+                tracing::warn!(%reason, "the database is unavailable");
+                ApiError::unavailable("the database is unavailable; try again in a moment")
+            }
             // As Agno answers it: whose session it is stays unsaid.
             DbError::NotOwner { session_id } => {
                 tracing::warn!(session_id = %session_id.escape_debug(), "refused a write into a session another user owns");
@@ -89,10 +94,21 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// The one mapping of an agent's errors to HTTP (Agno's statuses).
 impl From<AgentError> for ApiError {
     fn from(error: AgentError) -> Self {
         match error {
             AgentError::Db(db) => db.into(),
+            // Agno's 400.
+            AgentError::BackgroundWithoutStore { .. } => ApiError::bad_request(error.to_string()),
+            // Agno's 429.
+            AgentError::QueueFull { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string())
+            }
+            // Agno's 409.
+            AgentError::IdempotencyConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, error.to_string())
+            }
             other => ApiError::internal(&other),
         }
     }

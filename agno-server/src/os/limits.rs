@@ -93,7 +93,8 @@ impl BodyBudget {
     }
 
     /// Bytes not taken now (both shares).
-    pub fn available(&self) -> usize {
+    #[cfg(test)]
+    fn available(&self) -> usize {
         self.small.available_permits() + self.large.available_permits()
     }
 }

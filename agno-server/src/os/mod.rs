@@ -24,9 +24,11 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::agent::Agent;
+use state::AppState;
 
 mod auth;
 mod error;
+mod extract;
 mod form;
 mod limits;
 mod listener;
@@ -41,11 +43,23 @@ pub mod wire;
 
 pub use auth::PUBLIC_PATHS;
 pub use error::{ApiError, ApiResult};
-pub use form::{MAX_ID_BYTES, RawField, RunForm, parse_urlencoded, session_id};
-pub use limits::{BodyBudget, Limits, Reservation};
-pub use openapi::document as openapi_document;
+pub use form::MAX_ID_BYTES;
+pub use limits::Limits;
 pub use security_key::SecurityKey;
-pub use state::AppState;
+
+/// The run form's parser, for the fuzz target (`fuzz/`): feature
+/// `fuzzing`, not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::form::{RunForm, parse_urlencoded};
+}
+
+/// The OpenAPI 3.1 document of the routes (what `GET /openapi.json`
+/// serves).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes::document()
+}
 
 /// Why an AgentOS could not be built.
 #[derive(Debug, thiserror::Error)]

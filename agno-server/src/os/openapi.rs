@@ -1,17 +1,13 @@
-//! The OpenAPI 3.1 document (`GET /openapi.json`) and its page
-//! (`GET /docs`, Swagger UI, its assets built into the binary; feature
-//! `docs`, on by default).
+//! What the OpenAPI 3.1 document (`GET /openapi.json`) adds to the
+//! routes' own descriptions.
 //!
 //! The document is generated: each route's `#[utoipa::path]` gives its
 //! operation, the wire types ([`super::wire`]) their schemas, and the
-//! router ([`super::routes::api`]) the list of routes, so a route cannot
-//! be served without being described. What every operation shares is
-//! added here, once: the bearer key (not on [`PUBLIC_PATHS`]) and the
-//! error answers.
+//! router (`routes/mod.rs`) the list of routes, so a route cannot be
+//! served without being described. What every operation shares is added
+//! here, once: the bearer key (not on [`PUBLIC_PATHS`]) and the error
+//! answers.
 
-use std::sync::LazyLock;
-
-use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -30,13 +26,6 @@ use super::wire::ErrorBody;
     components(schemas(ErrorBody))
 )]
 struct Base;
-
-/// The document, from the routes: every operation of `api` with the
-/// bearer key and the error answers added.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = super::routes::api().split_for_parts();
-    finish(api)
-}
 
 /// Adds what every operation shares to the routes' document.
 pub(super) fn finish(routes: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
@@ -111,41 +100,13 @@ fn add_errors(operation: &mut Operation, public: bool) {
         .or_insert_with(|| error("Shutting down, or too many connections or request bytes"));
 }
 
-/// The document as JSON, made on first use (it depends on the routes
-/// only).
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    document()
-        .to_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-});
-
-/// `GET /openapi.json`: this document.
-#[utoipa::path(get, path = "/openapi.json", tag = "Core", summary = "This document",
-    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = serde_json::Value)))]
-pub async fn openapi() -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
-    )
-        .into_response()
-}
-
-/// `GET /docs`: Swagger UI reading `/openapi.json`, its files served
-/// from the binary (no CDN; works offline). Feature `docs` (default).
-#[cfg(feature = "docs")]
-pub(super) fn docs() -> axum::Router<super::AppState> {
-    utoipa_swagger_ui::SwaggerUi::new("/docs")
-        .config(utoipa_swagger_ui::Config::from("/openapi.json"))
-        .into()
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn public_routes_ask_no_key_and_answers_have_schemas() {
         // That every route is described: tests/os_openapi.rs walks the
         // router against this document, both ways.
-        let doc = serde_json::to_value(super::document()).unwrap();
+        let doc = serde_json::to_value(crate::os::openapi_document()).unwrap();
         // Public routes ask for no key: no 401, an empty security list.
         let health = &doc["paths"]["/health"]["get"];
         assert!(health["responses"]["401"].is_null());

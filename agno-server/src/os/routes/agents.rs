@@ -1,13 +1,13 @@
 //! `GET /agents`, `GET /agents/{id}`, `GET /agents/{id}/runs/{run_id}`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use hooks_core::{Phase, RunOutput, RunStatus};
 
 use crate::agent::Agent;
 use crate::db::{JobStatus, ModelInfo};
 use crate::os::error::{ApiError, ApiResult};
+use crate::os::extract::ApiQuery;
 use crate::os::state::AppState;
 use crate::os::wire::{AgentHook, AgentResponse};
 
@@ -78,9 +78,8 @@ pub struct RunScope {
 pub async fn get_run(
     State(state): State<AppState>,
     Path((id, run_id)): Path<(String, String)>,
-    scope: Result<Query<RunScope>, QueryRejection>,
+    ApiQuery(scope): ApiQuery<RunScope>,
 ) -> ApiResult<Json<RunOutput>> {
-    let scope = super::query(scope)?;
     let agent = state.agent(&id)?;
     let db = agent
         .db()

@@ -16,18 +16,9 @@ use super::error::ApiError;
 use super::openapi;
 use super::state::AppState;
 
-/// A query string as `T`, or 400 with axum's reason (the routes' one way
-/// to read `?...`).
-pub(crate) fn query<T>(
-    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
-) -> Result<T, ApiError> {
-    query
-        .map(|axum::extract::Query(q)| q)
-        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
-}
-
 pub mod agents;
 pub mod config;
+pub mod docs;
 pub mod health;
 pub mod hooks;
 pub mod queue;
@@ -42,7 +33,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::root))
         .routes(routes!(health::health))
         .routes(routes!(config::config))
-        .routes(routes!(openapi::openapi))
+        .routes(routes!(docs::openapi))
         .routes(routes!(hooks::hooks))
         .routes(routes!(queue::list))
         .routes(routes!(queue::get))
@@ -62,13 +53,29 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::rename))
 }
 
+/// The OpenAPI document: every operation of [`api`], with what they all
+/// share (the bearer key, the error answers).
+pub(crate) fn document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = api().split_for_parts();
+    openapi::finish(doc)
+}
+
+/// The document as JSON, made once (it depends on the routes only).
+static DOCUMENT: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| {
+    document()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        .into()
+});
+
 /// Builds the app: routes, auth, limits, request ids, request logs, panic
 /// catching and (if given) CORS.
 pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
     let body_limit = state.limits.max_body_bytes;
     let (routes, _) = api().split_for_parts();
     #[cfg(feature = "docs")]
-    let routes = routes.merge(openapi::docs());
+    let routes = routes.merge(docs::swagger_ui());
+    let routes = routes.layer(axum::Extension(docs::OpenApiJson(DOCUMENT.clone())));
     let routes = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

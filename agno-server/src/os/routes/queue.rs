@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use serde::Deserialize;
 
-use super::query;
 use crate::db::{Db, JobQuery, JobRecord, JobSortKey, JobStats, JobStatus, SortOrder};
 use crate::os::error::{ApiError, ApiResult};
+use crate::os::extract::ApiQuery;
 use crate::os::state::AppState;
 use crate::os::wire::{ErrorBody, JobPage, PageInfo};
 
@@ -150,9 +149,8 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-    params: Result<Query<QueueDb>, QueryRejection>,
+    ApiQuery(params): ApiQuery<QueueDb>,
 ) -> ApiResult<Json<JobRecord>> {
-    let params = query(params)?;
     let db = store(&state, params.db_id.as_deref())?;
     db.get_job(&job_id)
         .await?
@@ -168,9 +166,8 @@ pub async fn get(
 pub async fn requeue(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-    params: Result<Query<QueueDb>, QueryRejection>,
+    ApiQuery(params): ApiQuery<QueueDb>,
 ) -> ApiResult<Json<JobRecord>> {
-    let params = query(params)?;
     let db = store(&state, params.db_id.as_deref())?;
     let not_requeueable = || {
         ApiError::bad_request(format!(
@@ -195,9 +192,8 @@ pub async fn requeue(
     responses((status = 200, description = "Counts and the oldest queued job's age", body = JobStats)))]
 pub async fn stats(
     State(state): State<AppState>,
-    params: Result<Query<QueueDb>, QueryRejection>,
+    ApiQuery(params): ApiQuery<QueueDb>,
 ) -> ApiResult<Json<JobStats>> {
-    let params = query(params)?;
     let db = store(&state, params.db_id.as_deref())?;
     Ok(Json(db.job_stats().await?))
 }

@@ -1,14 +1,13 @@
 //! `POST /agents/{id}/runs`: run an agent, answering JSON or SSE.
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
-use crate::agent::AgentError;
 use crate::os::error::{ApiError, ApiResult};
-use crate::os::form::read_run_form;
+use crate::os::extract::{RunFormBody, RunTarget};
 use crate::os::sse;
 use crate::os::state::AppState;
 use crate::os::wire::{Accepted, Empty, ErrorBody, RunFormFields};
@@ -33,15 +32,11 @@ use crate::os::wire::{Accepted, Empty, ErrorBody, RunFormFields};
         (status = 429, description = "background=true: the queue is full", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    Path(agent_id): Path<String>,
-    request: Request,
+    RunTarget(agent): RunTarget,
+    headers: HeaderMap,
+    RunFormBody(form): RunFormBody,
 ) -> ApiResult<Response> {
-    let agent = state.agent(&agent_id)?.clone();
-    if state.is_shutting_down() {
-        return Err(ApiError::unavailable("the server is shutting down"));
-    }
-    let key_header = request.headers().get("idempotency-key").cloned();
-    let form = read_run_form(request, &state.limits, &state.body_budget).await?;
+    let agent_id = agent.id();
     tracing::info!(agent = ?agent_id, stream = form.stream, background = form.background, "run requested");
     if form.background {
         if form.stream {
@@ -50,22 +45,8 @@ pub async fn create(
                  send stream=false, then poll GET /agents/{agent_id}/runs/{run_id}",
             ));
         }
-        let idempotency_key = idempotency_key(key_header.as_ref())?;
-        let submitted = agent
-            .submit(form.request, idempotency_key)
-            .await
-            .map_err(|error| match error {
-                AgentError::BackgroundWithoutStore { .. } => {
-                    ApiError::bad_request(error.to_string())
-                }
-                AgentError::QueueFull { .. } => {
-                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string())
-                }
-                AgentError::IdempotencyConflict { .. } => {
-                    ApiError::new(StatusCode::CONFLICT, error.to_string())
-                }
-                other => ApiError::from(other),
-            })?;
+        let idempotency_key = idempotency_key(headers.get("idempotency-key"))?;
+        let submitted = agent.submit(form.request, idempotency_key).await?;
         tracing::info!(run_id = %submitted.run_id, "background run accepted");
         return Ok((StatusCode::ACCEPTED, Json(Accepted::from(submitted))).into_response());
     }

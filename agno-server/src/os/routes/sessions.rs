@@ -4,18 +4,16 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hooks_core::RunOutput;
 use serde::Deserialize;
 
-use super::query;
 use crate::db::{Db, SessionQuery};
 use crate::os::error::{ApiError, ApiResult};
+use crate::os::extract::{ApiJson, ApiQuery};
 use crate::os::form;
-use crate::os::limits::Reservation;
 use crate::os::runs_body;
 use crate::os::state::AppState;
 use crate::os::wire::{PageInfo, RunSchema, SessionDetail, SessionPage, SessionSummary};
@@ -55,45 +53,6 @@ fn visible(session: &crate::db::SessionRecord, user_id: Option<&str>) -> bool {
     user_id.is_none_or(|user| session.user_id.as_deref() == Some(user))
 }
 
-/// A JSON body as `T`: read whole first, at most
-/// [`Limits::max_json_body_bytes`](crate::os::Limits::max_json_body_bytes)
-/// (else 413) within the body timeout (else 408), its bytes charged to the
-/// shared budget while they arrive (else 503); then parsed as axum's `Json`
-/// does (415 without a JSON content type, 400 or 422 for a bad body).
-async fn body<T: serde::de::DeserializeOwned>(state: &AppState, request: Request) -> ApiResult<T> {
-    let json = request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(|m| {
-            m.type_() == mime::APPLICATION
-                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
-        });
-    if !json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Expected request with `Content-Type: application/json`",
-        ));
-    }
-    let limits = &state.limits;
-    let mut reservation = Reservation::new(&state.body_budget);
-    let read = form::read_body(
-        request.into_body(),
-        limits.max_json_body_bytes,
-        limits,
-        &mut reservation,
-    );
-    let bytes = tokio::time::timeout(limits.body_read_timeout, read)
-        .await
-        .map_err(|_| form::body_timeout(limits))??;
-    Json::<T>::from_bytes(&bytes)
-        .map(|Json(body)| body)
-        .map_err(|rejection: JsonRejection| {
-            ApiError::new(rejection.status(), rejection.body_text())
-        })
-}
-
 fn db<'a>(state: &'a AppState, params: &DbParam) -> ApiResult<&'a Arc<dyn Db>> {
     state.db(params.db_id.as_deref())
 }
@@ -125,11 +84,9 @@ fn run(run: &RunOutput) -> RunSchema<'_> {
     responses((status = 200, description = "A page of sessions", body = SessionPage)))]
 pub async fn list(
     State(state): State<AppState>,
-    params: Result<Query<DbParam>, QueryRejection>,
-    filters: Result<Query<SessionQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<DbParam>,
+    ApiQuery(filters): ApiQuery<SessionQuery>,
 ) -> ApiResult<Json<SessionPage>> {
-    let params = query(params)?;
-    let filters = query(filters)?;
     let started = std::time::Instant::now();
     let page = db(&state, &params)?.list_sessions(filters).await?;
     Ok(Json(SessionPage {
@@ -156,11 +113,9 @@ pub struct DeleteSessions {
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_many(
     State(state): State<AppState>,
-    params: Result<Query<DbParam>, QueryRejection>,
-    request: Request,
+    ApiQuery(params): ApiQuery<DbParam>,
+    ApiJson(request): ApiJson<DeleteSessions>,
 ) -> ApiResult<StatusCode> {
-    let params = query(params)?;
-    let request: DeleteSessions = body(&state, request).await?;
     let ids = request
         .session_ids
         .into_iter()
@@ -179,9 +134,8 @@ pub async fn delete_many(
 pub async fn get(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    params: Result<Query<DbParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<DbParam>,
 ) -> ApiResult<Response> {
-    let params = query(params)?;
     let session_id = checked_id(session_id)?;
     let db = db(&state, &params)?;
     let session = db
@@ -213,9 +167,8 @@ fn json_response(body: axum::body::Body) -> Response {
 pub async fn delete(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    params: Result<Query<DbParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<DbParam>,
 ) -> ApiResult<StatusCode> {
-    let params = query(params)?;
     let session_id = checked_id(session_id)?;
     if db(&state, &params)?
         .delete_session(&session_id, params.user_id.as_deref())
@@ -234,9 +187,8 @@ pub async fn delete(
 pub async fn runs(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    params: Result<Query<RunsParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RunsParams>,
 ) -> ApiResult<Response> {
-    let params = query(params)?;
     let session_id = checked_id(session_id)?;
     let limit = params.limit.unwrap_or(MAX_RUNS_PAGE);
     if !(1..=MAX_RUNS_PAGE).contains(&limit) || params.page == Some(0) {
@@ -270,9 +222,8 @@ pub async fn runs(
 pub async fn get_run(
     State(state): State<AppState>,
     Path((session_id, run_id)): Path<(String, String)>,
-    params: Result<Query<DbParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<DbParam>,
 ) -> ApiResult<Response> {
-    let params = query(params)?;
     let session_id = checked_id(session_id)?;
     let db = db(&state, &params)?;
     if let Some(user_id) = params.user_id.as_deref() {
@@ -308,12 +259,10 @@ pub struct Rename {
 pub async fn rename(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    params: Result<Query<DbParam>, QueryRejection>,
-    request: Request,
+    ApiQuery(params): ApiQuery<DbParam>,
+    ApiJson(request): ApiJson<Rename>,
 ) -> ApiResult<Response> {
-    let params = query(params)?;
     let session_id = checked_id(session_id)?;
-    let request: Rename = body(&state, request).await?;
     if request.session_name.trim().is_empty() || request.session_name.len() > 1024 {
         return Err(ApiError::bad_request(
             "session_name must be between 1 and 1024 bytes",
