@@ -6,7 +6,7 @@
 use hooks_core::{RunInput, RunOutput, RunStatus};
 use serde::{Deserialize, Serialize};
 
-use super::run::{RunIds, new_id};
+use super::ids::{RunIds, new_id};
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
 use crate::db::{JobFence, JobStatus, JobType, SessionRecord, SessionType};

@@ -1,6 +1,9 @@
 //! The events a streaming run yields, with Agno's names and fields.
 
-use hooks_core::{Metrics, RunInput, RunOutput};
+use hooks_core::{CheckError, Metrics, RunInput, RunOutput};
+use tokio::sync::mpsc;
+
+use crate::clock::now_secs;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -163,5 +166,39 @@ pub(crate) fn completed(output: &RunOutput) -> RunEventKind {
         content: output.content.clone(),
         content_type: output.content_type.clone().unwrap_or_else(|| TEXT.into()),
         metrics: output.metrics.clone(),
+    }
+}
+
+/// Where a run's events go: nowhere (non-streaming) or a channel.
+pub(super) struct Events<'a> {
+    pub(super) tx: Option<&'a mpsc::UnboundedSender<RunEvent>>,
+    pub(super) agent_id: &'a str,
+    pub(super) agent_name: Option<&'a str>,
+    pub(super) run_id: String,
+    pub(super) session_id: String,
+}
+
+impl Events<'_> {
+    pub(super) fn emit(&self, kind: RunEventKind) {
+        if let Some(tx) = self.tx {
+            // A closed stream (the client left) does not stop the run.
+            let _ = tx.send(RunEvent {
+                created_at: now_secs(),
+                agent_id: self.agent_id.to_owned(),
+                agent_name: self.agent_name.map(str::to_owned),
+                run_id: self.run_id.clone(),
+                session_id: self.session_id.clone(),
+                kind,
+            });
+        }
+    }
+
+    pub(super) fn error(&self, content: &str, error_type: &str, check: Option<&CheckError>) {
+        self.emit(RunEventKind::RunError {
+            content: content.to_owned(),
+            error_type: error_type.to_owned(),
+            error_id: check.map(|c| c.trigger.as_str().to_owned()),
+            additional_data: check.and_then(|c| c.additional_data.clone()),
+        });
     }
 }

@@ -5,9 +5,11 @@ mod builder;
 mod cancel;
 mod error;
 mod events;
+mod ids;
 mod prompt;
 mod request;
 mod run;
+mod steps;
 
 use std::sync::Arc;
 

@@ -43,6 +43,7 @@ mod jobs;
 mod postgres;
 mod records;
 mod run_row;
+mod session_list;
 mod sqlite;
 
 pub use error::{DbError, DriverError};
@@ -52,9 +53,10 @@ pub use jobs::{
 };
 pub use postgres::{PG_SCHEMA_VERSION, PostgresDb, PostgresDbOptions};
 pub use records::{
-    AgentData, MAX_JSON_DEPTH, ModelInfo, SORT_KEYS, SessionPage, SessionQuery, SessionRecord,
-    SessionType, SortOrder, json_depth, json_len,
+    AgentData, MAX_JSON_DEPTH, ModelInfo, SessionRecord, SessionType, SortOrder, json_depth,
+    json_len,
 };
+pub use session_list::{SORT_KEYS, SessionPage, SessionQuery};
 pub use sqlite::{SCHEMA_VERSION, SqliteDb, SqliteDbOptions};
 
 /// The store's traits, to call their methods on a concrete store

@@ -34,6 +34,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod reads;
+mod render;
 pub(crate) mod sql;
 pub(crate) mod transitions;
 

@@ -11,8 +11,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::jsonb_text;
-use crate::db::records::{SessionPage, SessionQuery, SessionRecord, StoredSession, escape_like};
+use crate::db::records::{SessionRecord, StoredSession};
 use crate::db::run_row::RunRow;
+use crate::db::session_list::{SessionPage, SessionQuery, escape_like};
 use crate::db::{DbError, RUNS_TABLE};
 
 /// `session_data` when it is an object, else `{}`.

@@ -24,6 +24,7 @@ mod checkpoint;
 mod connection;
 mod jobs;
 mod read_pool;
+mod rows;
 mod schema;
 mod sessions;
 mod writer;
