@@ -41,6 +41,13 @@ pub trait FromHookArgs<'a>: Sized {
     /// as a durable job.
     const NEEDS_JOB: bool = false;
 
+    /// Which part of the run it reads, when that part may be taken only
+    /// once by a hook (`Some("RunInput")` for `&RunInput` and `RunInput`,
+    /// ...): `#[hook]` refuses two arguments that read the same part, by
+    /// this value, whatever the types are called. `None` (the default):
+    /// any number of them.
+    const DATA: Option<&'static str> = None;
+
     /// Draws the argument from the run.
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError>;
 }
@@ -54,6 +61,7 @@ fn missing(argument: &'static str, args: &HookArgs<'_>) -> HookError {
 
 impl<'a> FromHookArgs<'a> for &'a RunInput {
     type Available = AnyPhase;
+    const DATA: Option<&'static str> = Some("RunInput");
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.input().ok_or_else(|| missing("&RunInput", args))
@@ -62,6 +70,7 @@ impl<'a> FromHookArgs<'a> for &'a RunInput {
 
 impl<'a> FromHookArgs<'a> for RunInput {
     type Available = AnyPhase;
+    const DATA: Option<&'static str> = Some("RunInput");
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.input()
@@ -72,6 +81,7 @@ impl<'a> FromHookArgs<'a> for RunInput {
 
 impl<'a> FromHookArgs<'a> for &'a RunOutput {
     type Available = PostHooksOnly;
+    const DATA: Option<&'static str> = Some("RunOutput");
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.output().ok_or_else(|| missing("&RunOutput", args))
@@ -80,6 +90,7 @@ impl<'a> FromHookArgs<'a> for &'a RunOutput {
 
 impl<'a> FromHookArgs<'a> for RunOutput {
     type Available = PostHooksOnly;
+    const DATA: Option<&'static str> = Some("RunOutput");
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.output()
@@ -92,6 +103,7 @@ macro_rules! shared_argument {
     ($ty:ty, $field:ident) => {
         impl<'a> FromHookArgs<'a> for &'a $ty {
             type Available = AnyPhase;
+            const DATA: Option<&'static str> = Some(stringify!($ty));
             #[inline]
             fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
                 Ok(&args.shared().$field)
@@ -100,6 +112,7 @@ macro_rules! shared_argument {
 
         impl<'a> FromHookArgs<'a> for $ty {
             type Available = AnyPhase;
+            const DATA: Option<&'static str> = Some(stringify!($ty));
             #[inline]
             fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
                 Ok(<$ty as Clone>::clone(&args.shared().$field))
@@ -118,6 +131,7 @@ shared_argument!(ExtraFields, extra);
 impl<'a> FromHookArgs<'a> for &'a Job {
     type Available = AnyPhase;
     const NEEDS_JOB: bool = true;
+    const DATA: Option<&'static str> = Some("Job");
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.job().ok_or_else(|| missing("&Job", args))
@@ -127,6 +141,7 @@ impl<'a> FromHookArgs<'a> for &'a Job {
 impl<'a> FromHookArgs<'a> for Job {
     type Available = AnyPhase;
     const NEEDS_JOB: bool = true;
+    const DATA: Option<&'static str> = Some("Job");
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         args.job().cloned().ok_or_else(|| missing("Job", args))
@@ -168,12 +183,16 @@ pub trait OptionalFromHookArgs<'a>: Sized {
     /// [`FromHookArgs::Available`]).
     type Available: PhaseSet;
 
+    /// Which part of the run it reads (see [`FromHookArgs::DATA`]).
+    const DATA: Option<&'static str> = None;
+
     /// The argument, `None` when absent, `Err` when it could not be made.
     fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError>;
 }
 
 impl<'a, T: OptionalFromHookArgs<'a>> FromHookArgs<'a> for Option<T> {
     type Available = T::Available;
+    const DATA: Option<&'static str> = T::DATA;
     #[inline]
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
         T::from_hook_args_opt(args)
@@ -184,6 +203,7 @@ macro_rules! optional_when_missing {
     ($($ty:ty),* $(,)?) => {$(
         impl<'a> OptionalFromHookArgs<'a> for $ty {
             type Available = AnyPhase;
+            const DATA: Option<&'static str> = <$ty as FromHookArgs<'a>>::DATA;
             #[inline]
             fn from_hook_args_opt(args: &HookArgs<'a>) -> Result<Option<Self>, HookError> {
                 match <$ty as FromHookArgs<'a>>::from_hook_args(args) {
@@ -219,3 +239,67 @@ optional_when_missing!(
     &'a ExtraFields,
     ExtraFields,
 );
+
+/// An argument a hook takes by mutable reference: the part of the run it
+/// changes, split off the rest. Implemented for `&mut RunInput` (pre-hooks)
+/// and `&mut RunOutput` (post-hooks) only; `#[hook]` takes every `&mut`
+/// argument through this trait, so an alias of either type works and
+/// any other type is refused on the argument.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a hook argument",
+    label = "only `&mut RunInput` and `&mut RunOutput` can be taken by mutable reference",
+    note = "a hook changes the run through `&mut RunInput` (pre-hooks) or `&mut RunOutput` (post-hooks); take anything else by shared reference (`&T`) instead"
+)]
+pub trait FromHookArgsMut<'a>: Sized {
+    /// The phases in which it exists.
+    type Available: PhaseSet;
+
+    /// Which part of the run it is (see [`FromHookArgs::DATA`]): no other
+    /// argument of the hook may read it.
+    const DATA: &'static str;
+
+    /// Splits it off `cx`, with every other argument's view.
+    fn split(cx: &'a mut crate::HookContext) -> Result<(Self, HookArgs<'a>), HookError>;
+}
+
+impl<'a> FromHookArgsMut<'a> for &'a mut RunInput {
+    type Available = crate::PreHooksOnly;
+    const DATA: &'static str = "RunInput";
+    #[inline]
+    fn split(cx: &'a mut crate::HookContext) -> Result<(Self, HookArgs<'a>), HookError> {
+        Ok(cx.split_input_mut())
+    }
+}
+
+impl<'a> FromHookArgsMut<'a> for &'a mut RunOutput {
+    type Available = PostHooksOnly;
+    const DATA: &'static str = "RunOutput";
+    #[inline]
+    fn split(cx: &'a mut crate::HookContext) -> Result<(Self, HookArgs<'a>), HookError> {
+        cx.split_output_mut().ok_or(HookError::MissingArgument {
+            argument: "&mut RunOutput",
+            phase: "pre",
+        })
+    }
+}
+
+/// Whether two arguments read the same part of the run (`#[hook]`'s
+/// duplicate check, evaluated by the compiler).
+#[doc(hidden)]
+pub const fn same_data(a: Option<&str>, b: Option<&str>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

@@ -81,6 +81,18 @@ where
 {
 }
 
+/// An argument taken by mutable reference that exists in phase `P` (see
+/// [`FromHookArgsMut`](crate::FromHookArgsMut)).
+pub trait MutArgIn<P: PhaseKind> {}
+
+impl<T, P> MutArgIn<P> for T
+where
+    P: PhaseKind,
+    T: crate::FromHookArgsMut<'static>,
+    T::Available: Allows<P>,
+{
+}
+
 /// A hook that can run in phase `P`: `#[hook]` implements it, bounded by
 /// each argument's [`PhaseSet`], so a hook in the wrong phase is refused
 /// at the call that attaches it, naming the argument.

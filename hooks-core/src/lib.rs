@@ -68,7 +68,7 @@ pub use context::{HookArgs, HookContext, RunShared};
 pub use dispatcher::{Dispatcher, HookEvent, InFlightHook};
 pub use error::{CheckError, CheckKind, CheckTrigger, HookError};
 pub use extensions::Extensions;
-pub use extract::{FromHookArgs, OptionalFromHookArgs};
+pub use extract::{FromHookArgs, FromHookArgsMut, OptionalFromHookArgs};
 pub use hook::{BoxHookFuture, Hook, HookCall, HookDef, HookRef};
 pub use hook_list::{
     Allows, AnyPhase, ArgIn, IntoHookList, PhaseKind, PhaseSet, Post, PostHooksOnly, Pre,
@@ -92,11 +92,13 @@ pub use hooks_macros::hook;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::blocking::run_blocking;
+    pub use crate::extract::same_data;
+    pub use crate::hook_list::MutArgIn;
     pub use crate::returns::{CheckProbe, MayCarryCheck};
     pub use crate::{
-        Allows, ArgIn, FromHookArgs, Hook, HookCall, HookContext, HookDef, HookError, HookMeta,
-        HookRef, IntoHookList, IntoHookResult, PhaseKind, PhaseSet, Phases, PostHooksOnly,
-        PreHooksOnly, Registration, RunsIn, hook_ref,
+        Allows, ArgIn, FromHookArgs, FromHookArgsMut, Hook, HookCall, HookContext, HookDef,
+        HookError, HookMeta, HookRef, IntoHookList, IntoHookResult, PhaseKind, PhaseSet, Phases,
+        PostHooksOnly, PreHooksOnly, Registration, RunsIn, hook_ref,
     };
     pub use inventory;
     pub use std::result::Result::{self, Err, Ok};

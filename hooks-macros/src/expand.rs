@@ -134,8 +134,9 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
     });
 
     let phases = sig.args.iter().map(|arg| match arg {
-        Arg::InputMut => quote!(.and(#p::Phases::PRE)),
-        Arg::OutputMut => quote!(.and(#p::Phases::POST)),
+        Arg::Mut(ty) => quote_spanned! {ty.span()=>
+            .and(<<#ty as #p::FromHookArgsMut<'_>>::Available as #p::PhaseSet>::PHASES)
+        },
         Arg::Extract(ty) => quote_spanned! {ty.span()=>
             .and(<<#ty as #p::FromHookArgs<'_>>::Available as #p::PhaseSet>::PHASES)
         },
@@ -144,8 +145,12 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
     // of its arguments does not exist in is an error at that call, naming
     // the argument (each bound is spanned on it).
     let phase_bounds = sig.args.iter().map(|arg| match arg {
-        Arg::InputMut => quote!(#p::PreHooksOnly: #p::Allows<__HookPhase>,),
-        Arg::OutputMut => quote!(#p::PostHooksOnly: #p::Allows<__HookPhase>,),
+        Arg::Mut(ty) => {
+            let ty = static_lifetimes(ty);
+            quote_spanned! {ty.span()=>
+                #ty: #p::MutArgIn<__HookPhase>,
+            }
+        }
         Arg::Extract(ty) => {
             let ty = static_lifetimes(ty);
             quote_spanned! {ty.span()=>
@@ -153,25 +158,23 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
             }
         }
     });
+    let duplicates = duplicate_checks(&p, sig, &cfg_attrs);
 
     // Extraction: split off the `&mut` part first, then draw the rest.
-    let split = if sig.args.iter().any(|a| matches!(a, Arg::InputMut)) {
-        quote!(let (__hook_input_mut, __hook_args) = __hook_cx.split_input_mut();)
-    } else if sig.args.iter().any(|a| matches!(a, Arg::OutputMut)) {
-        quote! {
-            let ::core::option::Option::Some((__hook_output_mut, __hook_args)) = __hook_cx.split_output_mut() else {
-                return #p::Err(#p::HookError::MissingArgument { argument: "&mut RunOutput", phase: "pre" });
-            };
-        }
-    } else {
-        quote!(let __hook_args = __hook_cx.args();)
+    let split = match sig.args.iter().find_map(|a| match a {
+        Arg::Mut(ty) => Some(ty),
+        Arg::Extract(_) => None,
+    }) {
+        Some(ty) => quote_spanned! {ty.span()=>
+            let (__hook_mut, __hook_args) = <#ty as #p::FromHookArgsMut<'_>>::split(__hook_cx)?;
+        },
+        None => quote!(let __hook_args = __hook_cx.args();),
     };
     let mut values = Vec::new();
     let mut extracts = Vec::new();
     for (i, arg) in sig.args.iter().enumerate() {
         match arg {
-            Arg::InputMut => values.push(quote!(__hook_input_mut)),
-            Arg::OutputMut => values.push(quote!(__hook_output_mut)),
+            Arg::Mut(_) => values.push(quote!(__hook_mut)),
             Arg::Extract(ty) => {
                 let var = format_ident!("__hook_arg{}", i);
                 extracts.push(quote_spanned! {ty.span()=>
@@ -325,12 +328,71 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
 
         #background_check
         #durable_check
+        #duplicates
 
         #(#cfg_attrs)*
         #p::inventory::submit! {
             #p::Registration::new(&#ident)
         }
     }
+}
+
+/// For each two arguments that read the same part of the run (by the
+/// types' `DATA`, so an alias or a full path is seen for what it is), a
+/// compile error on the second.
+fn duplicate_checks(
+    p: &TokenStream,
+    sig: &Signature,
+    cfg_attrs: &[&syn::Attribute],
+) -> TokenStream {
+    let data = |arg: &Arg| {
+        let (ty, mutable) = match arg {
+            Arg::Mut(ty) => (ty, true),
+            Arg::Extract(ty) => (ty, false),
+        };
+        let ty = static_lifetimes(ty);
+        if mutable {
+            quote!(::core::option::Option::Some(<#ty as #p::FromHookArgsMut<'static>>::DATA))
+        } else {
+            quote!(<#ty as #p::FromHookArgs<'static>>::DATA)
+        }
+    };
+    let text = |arg: &Arg| {
+        let ty = match arg {
+            Arg::Mut(ty) | Arg::Extract(ty) => ty,
+        };
+        let text = quote!(#ty).to_string();
+        [
+            ("& ", "&"),
+            (" <", "<"),
+            ("< ", "<"),
+            (" >", ">"),
+            (" ::", "::"),
+            (":: ", "::"),
+            (" ,", ","),
+        ]
+        .iter()
+        .fold(text, |t, (from, to)| t.replace(from, to))
+    };
+    let mut checks = Vec::new();
+    for (j, later) in sig.args.iter().enumerate() {
+        for earlier in &sig.args[..j] {
+            let (a, b) = (data(earlier), data(later));
+            let message = format!(
+                "duplicate hook argument: `{}` reads the same part of the run as `{}`, an earlier argument; take it once",
+                text(later),
+                text(earlier)
+            );
+            let span = match later {
+                Arg::Mut(ty) | Arg::Extract(ty) => ty.span(),
+            };
+            checks.push(quote_spanned! {span=>
+                #(#cfg_attrs)*
+                const _: () = ::core::assert!(!#p::same_data(#a, #b), #message);
+            });
+        }
+    }
+    quote!(#(#checks)*)
 }
 
 #[cfg(test)]

@@ -10,12 +10,13 @@ use syn::{FnArg, ItemFn, Pat, Type};
 
 use crate::attr::HookAttr;
 
-/// One argument of the hook function.
+/// One argument of the hook function. Which types are allowed, and in
+/// which phases, is the compiler's to decide from the traits each kind is
+/// taken through; the macro only tells the two kinds apart by their form.
 pub(crate) enum Arg {
-    /// `&mut RunInput`: the hook changes the input.
-    InputMut,
-    /// `&mut RunOutput`: the hook changes the output.
-    OutputMut,
+    /// `&mut T`, taken through `FromHookArgsMut` (`&mut RunInput`,
+    /// `&mut RunOutput`): the hook changes the run.
+    Mut(Box<Type>),
     /// Anything else, extracted through `FromHookArgs`.
     Extract(Box<Type>),
 }
@@ -27,30 +28,9 @@ pub(crate) struct Signature {
 }
 
 impl Signature {
-    /// Whether it takes `&mut RunInput` or `&mut RunOutput`.
+    /// Whether it takes the run by mutable reference.
     pub fn mutates(&self) -> bool {
-        self.args
-            .iter()
-            .any(|a| matches!(a, Arg::InputMut | Arg::OutputMut))
-    }
-}
-
-/// The last path segment's name of a type (`RunInput` for `hooks_core::RunInput`).
-fn last_ident(ty: &Type) -> Option<String> {
-    match ty {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
-        Type::Paren(p) => last_ident(&p.elem),
-        Type::Group(g) => last_ident(&g.elem),
-        _ => None,
-    }
-}
-
-/// The type with outer references removed, as text, to find duplicates.
-fn data_key(ty: &Type) -> String {
-    match ty {
-        Type::Reference(r) => data_key(&r.elem),
-        Type::Paren(p) => data_key(&p.elem),
-        other => other.to_token_stream().to_string().replace(' ', ""),
+        self.args.iter().any(|a| matches!(a, Arg::Mut(_)))
     }
 }
 
@@ -128,7 +108,6 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
     }
 
     let mut args = Vec::new();
-    let mut seen: Vec<(String, Span)> = Vec::new();
     for input in &sig.inputs {
         let pat_type = match input {
             FnArg::Receiver(r) => {
@@ -159,59 +138,43 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
             );
             continue;
         }
-        let key = data_key(ty);
-        if let Some((_, _first)) = seen.iter().find(|(k, _)| *k == key) {
-            errors.push_spanned(
-                ty,
-                format!(
-                    "duplicate hook argument: `{key}` is already injected by an earlier argument; take it once"
-                ),
-            );
-            continue;
-        }
-        seen.push((key, ty.span()));
-
         let arg = match ty {
-            Type::Reference(r) if r.mutability.is_some() => match last_ident(&r.elem).as_deref() {
-                Some("RunInput") => Arg::InputMut,
-                Some("RunOutput") => Arg::OutputMut,
-                _ => {
-                    errors.push_spanned(
-                        ty,
-                        format!(
-                            "only `&mut RunInput` and `&mut RunOutput` can be taken by mutable reference; take `&{}` instead",
-                            r.elem.to_token_stream().to_string().replace(' ', "")
-                        ),
-                    );
-                    continue;
-                }
-            },
+            Type::Reference(r) if r.mutability.is_some() => Arg::Mut(Box::new(ty.clone())),
             _ => Arg::Extract(Box::new(ty.clone())),
         };
-        if let (Arg::InputMut | Arg::OutputMut, Some(bg)) = (&arg, &attr.run_in_background)
-            && bg.value
-        {
+        if let Arg::Mut(_) = arg {
+            let shared = match ty {
+                Type::Reference(r) => r.elem.to_token_stream().to_string().replace(' ', ""),
+                _ => String::new(),
+            };
+            if args.iter().any(|a| matches!(a, Arg::Mut(_))) {
+                errors.push_spanned(
+                    ty,
+                    "a hook takes at most one argument by mutable reference: it changes either the input (`&mut RunInput`, a pre-hook) or the output (`&mut RunOutput`, a post-hook)",
+                );
+                continue;
+            }
+            if let Some(bg) = &attr.run_in_background
+                && bg.value
             {
-                let (what, instead) = match arg {
-                    Arg::InputMut => ("RunInput", "&RunInput"),
-                    _ => ("RunOutput", "&RunOutput"),
-                };
                 errors.push_spanned(
                     ty,
                     format!(
-                        "a background hook works on a copy and cannot change the run; take `{instead}` instead of `&mut {what}`, or drop `run_in_background = true`"
+                        "a background hook works on a copy and cannot change the run; take `&{shared}` instead of `&mut {shared}`, or drop `run_in_background = true`"
                     ),
                 );
             }
-        }
-        if let (Arg::InputMut | Arg::OutputMut, Some(durable)) = (&arg, &attr.durable)
-            && durable.value
-            && !attr.background()
-        {
-            errors.push(
-                durable.span,
-                "`durable = true` is for background hooks, and a hook that takes `&mut RunInput` or `&mut RunOutput` changes the run, so it always runs inline; drop `durable`",
-            );
+            if let Some(durable) = &attr.durable
+                && durable.value
+                && !attr.background()
+            {
+                errors.push(
+                    durable.span,
+                    format!(
+                        "`durable = true` is for background hooks, and a hook that takes `&mut {shared}` changes the run, so it always runs inline; drop `durable`"
+                    ),
+                );
+            }
         }
         args.push(arg);
     }

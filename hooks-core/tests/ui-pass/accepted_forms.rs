@@ -119,3 +119,12 @@ fn main() {
     let _ = (bare, empty_parens, explicit_inline, with_a_crate_path, blocking_sync);
     let _ = every_argument_in_any_order;
 }
+
+/// A type alias is the type it names: `&mut Input` changes the input.
+type Input = RunInput;
+
+#[hook]
+fn mut_through_an_alias(input: &mut Input, full_path: &hooks_core::Session) {
+    input.input_content.push('!');
+    let _ = full_path;
+}

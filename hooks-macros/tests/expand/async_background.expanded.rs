@@ -89,6 +89,12 @@ const _: () = ::core::assert!(
     ! < send_notification > ::META.can_block,
     "`send_notification` has `run_in_background = true`, but its return type can carry a check error: a check in the background can only be logged, never block the run. Keep the hook inline (remove `run_in_background`), or return an error type that cannot carry a check (`()`, `std::io::Error`, `String`, `anyhow::Error`, or a type of yours that implements `CheckFree`)"
 );
+const _: () = ::core::assert!(
+    ! ::hooks_core::__private::same_data(< & 'static RunOutput as
+    ::hooks_core::__private::FromHookArgs < 'static >> ::DATA, < & 'static AgentInfo as
+    ::hooks_core::__private::FromHookArgs < 'static >> ::DATA),
+    "duplicate hook argument: `&AgentInfo` reads the same part of the run as `&RunOutput`, an earlier argument; take it once"
+);
 ::hooks_core::__private::inventory::submit! {
     ::hooks_core::__private::Registration::new(& send_notification)
 }

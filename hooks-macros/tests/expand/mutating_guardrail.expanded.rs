@@ -12,7 +12,11 @@ impl redact {
         run_in_background: false,
         blocking: false,
         phases: ::hooks_core::__private::Phases::ALL
-            .and(::hooks_core::__private::Phases::PRE)
+            .and(
+                <<&mut RunInput as ::hooks_core::__private::FromHookArgsMut<
+                    '_,
+                >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            )
             .and(
                 <<&Session as ::hooks_core::__private::FromHookArgs<
                     '_,
@@ -53,13 +57,15 @@ impl ::hooks_core::__private::Hook for redact {
         fn __hook_invoke(
             __hook_cx: &mut ::hooks_core::__private::HookContext,
         ) -> ::hooks_core::__private::Result<(), ::hooks_core::__private::HookError> {
-            let (__hook_input_mut, __hook_args) = __hook_cx.split_input_mut();
+            let (__hook_mut, __hook_args) = <&mut RunInput as ::hooks_core::__private::FromHookArgsMut<
+                '_,
+            >>::split(__hook_cx)?;
             let __hook_arg1 = <&Session as ::hooks_core::__private::FromHookArgs<
                 '_,
             >>::from_hook_args(&__hook_args)?;
             {
                 let __hook_returned: Result<(), CheckError> = redact(
-                    __hook_input_mut,
+                    __hook_mut,
                     __hook_arg1,
                 );
                 <Result<
@@ -80,7 +86,7 @@ impl<
     __HookPhase: ::hooks_core::__private::PhaseKind,
 > ::hooks_core::__private::RunsIn<__HookPhase> for redact
 where
-    ::hooks_core::__private::PreHooksOnly: ::hooks_core::__private::Allows<__HookPhase>,
+    &'static mut RunInput: ::hooks_core::__private::MutArgIn<__HookPhase>,
     &'static Session: ::hooks_core::__private::ArgIn<__HookPhase>,
 {}
 impl<
@@ -93,6 +99,12 @@ where
         ::std::vec![::hooks_core::__private::hook_ref(self)]
     }
 }
+const _: () = ::core::assert!(
+    ! ::hooks_core::__private::same_data(::core::option::Option::Some(< & 'static mut
+    RunInput as ::hooks_core::__private::FromHookArgsMut < 'static >> ::DATA), < &
+    'static Session as ::hooks_core::__private::FromHookArgs < 'static >> ::DATA),
+    "duplicate hook argument: `&Session` reads the same part of the run as `&mut RunInput`, an earlier argument; take it once"
+);
 ::hooks_core::__private::inventory::submit! {
     ::hooks_core::__private::Registration::new(& redact)
 }

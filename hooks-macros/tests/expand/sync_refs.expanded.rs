@@ -88,6 +88,12 @@ where
         ::std::vec![::hooks_core::__private::hook_ref(self)]
     }
 }
+const _: () = ::core::assert!(
+    ! ::hooks_core::__private::same_data(< & 'static RunInput as
+    ::hooks_core::__private::FromHookArgs < 'static >> ::DATA, < & 'static AgentInfo as
+    ::hooks_core::__private::FromHookArgs < 'static >> ::DATA),
+    "duplicate hook argument: `&AgentInfo` reads the same part of the run as `&RunInput`, an earlier argument; take it once"
+);
 ::hooks_core::__private::inventory::submit! {
     ::hooks_core::__private::Registration::new(& log_request)
 }
