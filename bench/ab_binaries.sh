@@ -5,7 +5,7 @@
 # change's cost on the HTTP path: build the commit before it into another
 # target dir (git worktree add /tmp/old REV; cd /tmp/old;
 # CARGO_TARGET_DIR=$PWD/../main/target/old cargo build --release -p examples
-# --example background_hooks_decorator) and compare.
+# --example bench_server) and compare.
 #
 # usage: A=path/to/old/seed B=path/to/new/seed ROUNDS=3 DURATION=10 CONCURRENCIES="1 64" bench/ab_binaries.sh
 source "$(dirname "$0")/../scripts/lib.sh"

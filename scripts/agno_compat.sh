@@ -17,7 +17,7 @@ REQS="$ROOT/scripts/agno_compat/requirements.txt"
 
 release=()
 [ "$PROFILE" = release ] && release=(--release)
-(cd "$ROOT" && cargo build --locked "${release[@]}" -p examples --example background_hooks_decorator \
+(cd "$ROOT" && cargo build --locked "${release[@]}" -p examples --example bench_server \
     -p agno-server --features agno-server/fake-openai --bin fake-openai >&2)
 
 # The venv is made once and reused while the pinned requirements are the same.
@@ -31,7 +31,7 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$VENV/bin/python" "$ROOT/scripts/agno_compat/compat.py" \
-    "$TARGET/$PROFILE/examples/background_hooks_decorator" "$TARGET/$PROFILE/fake-openai" "$WORK" || {
+    "$TARGET/$PROFILE/examples/bench_server" "$TARGET/$PROFILE/fake-openai" "$WORK" || {
     echo "== logs in $WORK:" >&2
     tail -n 30 "$WORK"/*.log >&2 || true
     exit 1

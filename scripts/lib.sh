@@ -5,7 +5,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-SEED="$CARGO_TARGET_DIR/release/examples/background_hooks_decorator"
+SEED="$CARGO_TARGET_DIR/release/examples/bench_server"
 STARTED_PIDS=()
 
 cleanup() {
@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 
 build_seed() {
-    (cd "$ROOT" && cargo build --release --locked -p examples --example background_hooks_decorator >&2)
+    (cd "$ROOT" && cargo build --release --locked -p examples --example bench_server >&2)
 }
 
 free_port() {
@@ -57,7 +57,7 @@ prepare_bench() {
         (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >&2
     fi
     (cd "$ROOT" && cargo build --release --locked -p agno-server --features agno-server/fake-openai --bin fake-openai \
-        -p examples --example background_hooks_decorator >&2)
+        -p examples --example bench_server >&2)
 }
 
 # start_fake LOG [DELAY_MS]: starts the fake OpenAI server on a free port

@@ -1,0 +1,185 @@
+//! The seed example (`background_hooks_decorator.rs`) as the benchmarks
+//! and the fault scripts run it: the same agent and hooks, with every
+//! setting they vary taken from the environment. Not an example to read
+//! first: read the seed.
+//!
+//! ```sh
+//! cargo run --release --example bench_server
+//! ```
+//!
+//! With `OPENAI_API_KEY` set it calls OpenAI (`OPENAI_BASE_URL` points it at
+//! any OpenAI-compatible server); without it, it says so and answers with
+//! the offline `Echo` model. `HOST` (default 127.0.0.1), `PORT` (default
+//! 7777) and `AGNO_DB` (default `tmp/agent.db`) change where it listens and
+//! stores; `DATABASE_URL` (`postgresql://user@host:5432/db`) stores in
+//! Postgres instead (schema `ai`, Agno's layout), so that several instances
+//! can share one database; `AGNO_MAX_CONCURRENT` and `AGNO_MAX_PENDING` bound the background
+//! hooks kept in memory. With the store, `log_request` and
+//! `send_notification` are durable jobs (see `durable_hooks.rs`);
+//! `AGNO_DURABLE_HOOKS=0` keeps them in memory only, and
+//! `AGNO_JOBS_MAX_CONCURRENT` sets how many of them run at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agno_server::{
+    Agent, AgentInfo, AgentOS, DispatcherConfig, Echo, HookRef, JobOptions, Model, OpenAIResponses,
+    RunInput, RunOutput, Session, WhenFull, hook, hook_ref,
+};
+
+// A server with thousands of short-lived allocations across threads keeps
+// a smaller, steadier footprint with jemalloc than with the system malloc.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// This pre-hook runs in the background.
+/// Note: Pre-hooks in background mode cannot modify run_input.
+#[hook(run_in_background = true)]
+fn log_request(run_input: &RunInput, agent: &AgentInfo) {
+    println!(
+        "[Background Pre-Hook] Request received for agent: {}",
+        agent.display_name()
+    );
+    println!("[Background Pre-Hook] Input: {}", run_input.input_content);
+}
+
+/// This post-hook runs synchronously (no decorator).
+/// It will block the response until complete.
+#[hook]
+async fn log_analytics(run_output: &RunOutput, agent: &AgentInfo, session: &Session) {
+    println!(
+        "[Sync Post-Hook] Logging analytics for run: {}",
+        run_output.run_id
+    );
+    println!("[Sync Post-Hook] Agent: {}", agent.display_name());
+    println!("[Sync Post-Hook] Session: {}", session.session_id);
+    println!("[Sync Post-Hook] Analytics logged successfully!");
+}
+
+/// This post-hook runs in the background (has decorator).
+/// It won't block the API response.
+#[hook(run_in_background = true)]
+async fn send_notification(_run_output: &RunOutput, agent: &AgentInfo) {
+    println!(
+        "[Background Post-Hook] Sending notification for agent: {}",
+        agent.display_name()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    println!("[Background Post-Hook] Notification sent!");
+}
+
+/// OpenAI when a key is set, else the offline echo model.
+fn model() -> Arc<dyn Model> {
+    if std::env::var_os("OPENAI_API_KEY").is_some_and(|k| !k.is_empty()) {
+        Arc::new(OpenAIResponses::new("gpt-5.2"))
+    } else {
+        println!(
+            "OPENAI_API_KEY is not set: serving with the offline Echo model (answers \"Echo: <your message>\")."
+        );
+        Arc::new(Echo::new())
+    }
+}
+
+/// The seed's post-hooks; `SEED_SKIP_NOTIFICATION=1` leaves out
+/// `send_notification` (the benchmarks compare the two).
+fn post_hooks() -> Vec<HookRef> {
+    if std::env::var_os("SEED_SKIP_NOTIFICATION").is_some() {
+        println!("SEED_SKIP_NOTIFICATION is set: running without send_notification.");
+        vec![hook_ref(log_analytics)]
+    } else {
+        vec![hook_ref(log_analytics), hook_ref(send_notification)]
+    }
+}
+
+/// Whether the background hooks are durable jobs (the default with a
+/// store); `AGNO_DURABLE_HOOKS=0` keeps them in memory only (the
+/// benchmarks compare the two).
+fn durable_hooks() -> bool {
+    let on = std::env::var("AGNO_DURABLE_HOOKS").map_or(true, |v| v != "0");
+    if !on {
+        println!(
+            "AGNO_DURABLE_HOOKS=0: background hooks run in memory only (lost if the process dies)."
+        );
+    }
+    on
+}
+
+/// The durable jobs' settings: `AGNO_JOBS_MAX_CONCURRENT` (how many run
+/// at once; default 4 096) when set (the benchmarks give both sides of an
+/// A/B the same number of places).
+fn job_options() -> Result<JobOptions, Box<dyn std::error::Error>> {
+    let mut options = JobOptions::default();
+    if let Ok(n) = std::env::var("AGNO_JOBS_MAX_CONCURRENT") {
+        options.max_concurrent = n.parse()?;
+    }
+    Ok(options)
+}
+
+/// The background-hook bounds, from `AGNO_MAX_CONCURRENT`,
+/// `AGNO_MAX_PENDING`, `AGNO_MAX_PENDING_BYTES` and `AGNO_WHEN_FULL` (`refuse` or `wait`) when set
+/// (the reliability scripts use them).
+fn dispatcher_config() -> Result<DispatcherConfig, Box<dyn std::error::Error>> {
+    let mut config = DispatcherConfig::default();
+    if let Ok(n) = std::env::var("AGNO_MAX_CONCURRENT") {
+        config.max_concurrent = n.parse()?;
+    }
+    if let Ok(n) = std::env::var("AGNO_MAX_PENDING") {
+        config.max_pending = n.parse()?;
+    }
+    if let Ok(n) = std::env::var("AGNO_MAX_PENDING_BYTES") {
+        config.max_pending_bytes = n.parse()?;
+    }
+    if let Ok(policy) = std::env::var("AGNO_WHEN_FULL") {
+        config.when_full = match policy.as_str() {
+            "refuse" => WhenFull::Refuse,
+            "wait" => WhenFull::Wait,
+            other => {
+                return Err(format!("AGNO_WHEN_FULL is `refuse` or `wait`, not `{other}`").into());
+            }
+        };
+    }
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        // Colours only on a terminal: a log file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+    // DATABASE_URL (Postgres) if set, else the SQLite file AGNO_DB.
+    let target = std::env::var("DATABASE_URL")
+        .or_else(|_| std::env::var("AGNO_DB"))
+        .unwrap_or_else(|_| "tmp/agent.db".into());
+    let db = agno_server::db::open(&target).await?;
+    let port: u16 = std::env::var("PORT").map_or(Ok(7777), |p| p.parse())?;
+
+    // Create an agent with mixed hooks
+    let agent = Agent::builder()
+        .id("background-task-agent")
+        .name("BackgroundTaskAgent")
+        .model_arc(model())
+        .instructions("You are a helpful assistant")
+        .db_arc(db)
+        .pre_hooks([log_request]) // Runs in background
+        .post_hooks(post_hooks()) // log_analytics is sync, send_notification is background
+        .markdown(true)
+        .durable_hooks(durable_hooks())
+        .job_options(job_options()?)
+        .build()?;
+
+    // Create AgentOS (run_hooks_in_background is false by default)
+    let agent_os = AgentOS::builder()
+        .agents([agent])
+        .dispatcher_config(dispatcher_config()?)
+        .build()?;
+
+    // Loopback unless HOST says otherwise (HOST=0.0.0.0 in a container).
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    agent_os.serve((host.as_str(), port)).await?;
+    Ok(())
+}
