@@ -173,11 +173,20 @@ def main(seed, fake, work):
     @check("client: run_agent_stream")
     def _():
         async def stream():
-            return [type(e).__name__ async for e in client.run_agent_stream(AGENT, "And again", session_id="client-1")]
+            return [type(e).__name__ async for e in client.run_agent_stream(AGENT, "And again", session_id="client-1", user_id="ada")]
 
         names = loop.run_until_complete(stream())
         assert names and names[-1] == "RunCompletedEvent", names
         return f"{len(names)} events"
+
+    @check("client: run_agent into another user's session: 404 Session not found, as Agno")
+    def _():
+        try:
+            loop.run_until_complete(client.run_agent(AGENT, "give me ada's history", session_id="client-1", user_id="bob"))
+        except Exception as error:  # the client raises on a 4xx
+            assert "404" in str(error), error
+            return "refused"
+        raise AssertionError("bob's run into ada's session was accepted")
 
     call("get_sessions", lambda: client.get_sessions())
     call("get_session", lambda: client.get_session("client-1"))
@@ -332,7 +341,7 @@ def main(seed, fake, work):
 
     @check("our server continues Agno's session with its history")
     def _():
-        out = run(base, "continue please", session_id="agno-1")
+        out = run(base, "continue please", session_id="agno-1", user_id="linus")
         assert out["content"] == "Fake answer to: continue please", out["content"]
         _, requests = http("GET", f"{fake_base}/_requests")
         sent = json.dumps(requests[-1]["body"]["input"])
@@ -449,7 +458,7 @@ def postgres_checks(seed, work, fake_base):
         def _():
             status, body = http("GET", f"{base}/sessions?type=agent")
             assert status == 200 and {s["session_id"] for s in body["data"]} == {"agno-pg"}, body
-            out = run(base, "pg continue", session_id="agno-pg")
+            out = run(base, "pg continue", session_id="agno-pg", user_id="linus")
             assert out["content"] == "Fake answer to: pg continue", out["content"]
             _, requests = http("GET", f"{fake_base}/_requests")
             sent = json.dumps(requests[-1]["body"]["input"])
