@@ -69,6 +69,10 @@ impl JobWorker {
     /// a host without a store has nothing to claim.
     pub(crate) fn start(&self, host: &Arc<dyn JobHost>) {
         let inner = &self.inner;
+        // Every run asks: a read, and a write only the first time.
+        if inner.producer.started.load(Ordering::Acquire) {
+            return;
+        }
         let Some(stores) = &inner.stores else {
             return;
         };

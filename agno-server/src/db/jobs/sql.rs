@@ -234,20 +234,25 @@ impl Step {
         }
     }
 
-    /// The arguments in the order of `rendered`'s parameters; `now` is
+    /// The arguments in the order of `rendered`'s parameters, borrowed
+    /// (a plan may run twice, and nothing is copied to bind it); `now` is
     /// the store's clock (SQLite's `{now}`).
-    pub(crate) fn ordered(&self, rendered: &Rendered, now: i64) -> Result<Vec<Arg>, DbError> {
+    pub(crate) fn ordered<'s>(
+        &'s self,
+        rendered: &Rendered,
+        now: &'s Arg,
+    ) -> Result<Vec<&'s Arg>, DbError> {
         rendered
             .params
             .iter()
             .map(|name| {
                 if name == NOW {
-                    return Ok(Arg::from(now));
+                    return Ok(now);
                 }
                 self.args
                     .iter()
                     .find(|(given, _)| given == name)
-                    .map(|(_, arg)| arg.clone())
+                    .map(|(_, arg)| arg)
                     .ok_or_else(|| {
                         DbError::Internal(format!(
                             "a job statement's parameter :{name} is not given"

@@ -24,27 +24,26 @@ pub(crate) async fn run<T>(client: &impl GenericClient, plan: &Plan<T>) -> Resul
     let mut prepared = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
         let rendered = step.statement.render(Dialect::Postgres);
-        let args: Vec<Box<dyn ToSql + Sync + Send>> =
-            step.ordered(rendered, 0)?.into_iter().map(to_sql).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = step
+            .ordered(rendered, &NO_CLOCK)?
+            .into_iter()
+            .map(Arg::value)
+            .collect();
         prepared.push((
             client.prepare_cached(&rendered.sql).await?,
-            args,
+            params,
             &step.want,
         ));
     }
-    let outputs = try_join_all(prepared.iter().map(|(statement, args, want)| async move {
-        let params: Vec<&(dyn ToSql + Sync)> = args
-            .iter()
-            .map(|a| a.as_ref() as &(dyn ToSql + Sync))
-            .collect();
+    let outputs = try_join_all(prepared.iter().map(|(statement, params, want)| async move {
         Ok::<_, DbError>(match want {
-            Want::Count => Output::Count(client.execute(statement, &params).await?),
+            Want::Count => Output::Count(client.execute(statement, params).await?),
             Want::Discard => {
-                client.execute(statement, &params).await?;
+                client.execute(statement, params).await?;
                 Output::Count(0)
             }
             Want::Rows(columns) => {
-                let rows = client.query(statement, &params).await?;
+                let rows = client.query(statement, params).await?;
                 Output::Rows(
                     rows.iter()
                         .map(|row| cells(row, columns))
@@ -57,12 +56,19 @@ pub(crate) async fn run<T>(client: &impl GenericClient, plan: &Plan<T>) -> Resul
     (plan.finish)(outputs)
 }
 
-fn to_sql(arg: Arg) -> Box<dyn ToSql + Sync + Send> {
-    match arg {
-        Arg::Text(text) => Box::new(text),
-        Arg::Int(n) => Box::new(n),
-        Arg::Texts(list) => Box::new(list),
-        Arg::Ints(list) => Box::new(list),
+/// Postgres reads the database's clock (`{now}` is rendered as SQL):
+/// there is no clock to bind.
+static NO_CLOCK: Arg = Arg::Int(None);
+
+impl Arg {
+    /// The value bound, borrowed.
+    fn value(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Arg::Text(text) => text,
+            Arg::Int(n) => n,
+            Arg::Texts(list) => list,
+            Arg::Ints(list) => list,
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! statements rendered for SQLite, lists bound as JSON arrays) on one
 //! connection, inside the caller's transaction.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, ToSql, params_from_iter};
 
 use crate::clock::now_secs;
 use crate::db::DbError;
@@ -11,15 +11,11 @@ use crate::db::jobs::sql::{Arg, Cell, Col, Dialect, Output, Plan, Want};
 
 /// Runs `plan` on `conn` (the caller holds the transaction).
 pub(crate) fn run<T>(conn: &Connection, plan: &Plan<T>) -> Result<T, DbError> {
-    let now = now_secs();
+    let now = Arg::from(now_secs());
     let mut outputs = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
         let rendered = step.statement.render(Dialect::Sqlite);
-        let values: Vec<Value> = step
-            .ordered(rendered, now)?
-            .into_iter()
-            .map(value)
-            .collect::<Result<_, _>>()?;
+        let values = step.ordered(rendered, &now)?;
         let mut statement = conn.prepare_cached(&rendered.sql)?;
         outputs.push(match step.want {
             Want::Count => Output::Count(statement.execute(params_from_iter(values))? as u64),
@@ -40,14 +36,27 @@ pub(crate) fn run<T>(conn: &Connection, plan: &Plan<T>) -> Result<T, DbError> {
     (plan.finish)(outputs)
 }
 
-fn value(arg: Arg) -> Result<Value, DbError> {
-    Ok(match arg {
-        Arg::Text(Some(text)) => Value::Text(text),
-        Arg::Int(Some(n)) => Value::Integer(n),
-        Arg::Text(None) | Arg::Int(None) | Arg::Texts(None) => Value::Null,
-        Arg::Texts(Some(list)) => Value::Text(serde_json::to_string(&list)?),
-        Arg::Ints(list) => Value::Text(serde_json::to_string(&list)?),
-    })
+/// An argument bound as SQLite wants it: text and integers borrowed,
+/// lists as JSON arrays.
+impl ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Arg::Text(Some(text)) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes()))),
+            Arg::Int(Some(n)) => Ok(ToSqlOutput::Owned(Value::Integer(*n))),
+            Arg::Text(None) | Arg::Int(None) | Arg::Texts(None) => {
+                Ok(ToSqlOutput::Owned(Value::Null))
+            }
+            Arg::Texts(Some(list)) => json(list),
+            Arg::Ints(list) => json(list),
+        }
+    }
+}
+
+/// A list as a JSON array (what `json_each` reads).
+fn json<T: serde::Serialize>(list: &T) -> rusqlite::Result<ToSqlOutput<'static>> {
+    serde_json::to_string(list)
+        .map(|text| ToSqlOutput::Owned(Value::Text(text)))
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 fn cell(value: rusqlite::types::ValueRef<'_>, column: Col) -> rusqlite::Result<Cell> {
