@@ -303,13 +303,14 @@ mod tests {
         static S: Statement = Statement::new("SELECT :b, :a, {now}, :b");
         let rendered = S.render(Dialect::Sqlite);
         let step = Step::count(&S, vec![("a", Arg::from(1i64)), ("b", Arg::from("x"))]);
+        let now = Arg::from(7i64);
         assert_eq!(
-            step.ordered(rendered, 7).unwrap(),
-            [Arg::from("x"), Arg::from(1i64), Arg::from(7i64)]
+            step.ordered(rendered, &now).unwrap(),
+            [&Arg::from("x"), &Arg::from(1i64), &Arg::from(7i64)]
         );
         let short = Step::count(&S, vec![("a", Arg::from(1i64))]);
         assert!(matches!(
-            short.ordered(rendered, 7),
+            short.ordered(rendered, &now),
             Err(DbError::Internal(_))
         ));
     }
