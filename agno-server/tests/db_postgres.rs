@@ -68,7 +68,7 @@ async fn age_leases(schema: &Schema, secs: i64) {
     raw(schema)
         .await
         .execute(
-            "UPDATE agno_jobs SET locked_at = locked_at - $1 WHERE status = 'running'",
+            "UPDATE agno_jobs SET locked_at = locked_at - $1, lease_until = lease_until - $1 * 1000 WHERE status = 'running'",
             &[&secs],
         )
         .await
@@ -405,4 +405,79 @@ async fn postgres_session_token_totals_follow_new_replaced_and_moved_runs() {
     };
     assert_eq!(totals("s").await, (10, 1));
     assert_eq!(totals("t").await, (5, 1));
+}
+
+/// A pause past the lease (SIGSTOP, a VM migration): the paused instance's
+/// own recovery never takes over its live attempt, and its renewal, once
+/// it runs again, keeps the job; another instance takes it over only if
+/// it got there first, and then the paused one's renewal says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_instance_never_takes_over_its_own_live_attempt() {
+    let (schema, a, b) = two_instances().await;
+    a.save_run_with_jobs(
+        session("s"),
+        &run("r", RunStatus::Completed),
+        vec![job("j", JobType::Hook, Some("a"))],
+        None,
+    )
+    .await
+    .unwrap();
+    let held = vec![("j".to_owned(), 1)];
+    // Paused past the lease: nothing renewed it.
+    age_leases(&schema, 3_600).await;
+    // a wakes up: its recovery leaves its own live attempt alone...
+    assert_eq!(
+        a.recover_jobs("a", agents(), held.clone()).await.unwrap(),
+        (0, 0)
+    );
+    // ...and its renewal keeps it, at attempt 1: no second run.
+    assert_eq!(a.renew_leases("a", held.clone()).await.unwrap(), 1);
+    assert_eq!(
+        b.recover_jobs("b", agents(), Vec::new()).await.unwrap(),
+        (0, 0)
+    );
+    // Paused again, and this time b looks first: it takes the job over.
+    age_leases(&schema, 3_600).await;
+    assert_eq!(
+        b.recover_jobs("b", agents(), Vec::new()).await.unwrap(),
+        (1, 0)
+    );
+    assert_eq!(
+        a.renew_leases("a", held).await.unwrap(),
+        0,
+        "the lease is gone"
+    );
+    let claimed = b.claim_jobs("b", agents(), Vec::new(), 10).await.unwrap();
+    assert_eq!((claimed[0].id.as_str(), claimed[0].attempt), ("j", 2));
+}
+
+/// Leases are kept on the database's clock in milliseconds: a lease of
+/// 1.5 s runs out 1.5 s after the claim (not 1 s, as truncated seconds
+/// made it), whatever the instance's own clock says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_leases_are_milliseconds_of_the_databases_clock() {
+    let schema = schema_name();
+    let a = postgres_on(&schema, Duration::from_millis(1_500)).await;
+    a.save_run_with_jobs(
+        session("s"),
+        &run("r", RunStatus::Completed),
+        vec![job("j", JobType::Hook, Some("a"))],
+        None,
+    )
+    .await
+    .unwrap();
+    let row = raw(&schema)
+        .await
+        .query_one(
+            "SELECT lease_until - CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS bigint)
+               FROM agno_jobs WHERE id = 'j'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let left: i64 = row.get(0);
+    assert!(
+        (500..=1_500).contains(&left),
+        "{left} ms left of a 1.5 s lease"
+    );
 }

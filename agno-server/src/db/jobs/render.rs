@@ -17,7 +17,8 @@
 //! | `{set col; key = expr; ...}` | `json_set(col, '$.key', expr, ...)` | `col \|\| jsonb_build_object('key', expr, ...)` |
 //! | `{now}` | `?N` (the store's clock) | `CAST(EXTRACT(EPOCH FROM now()) AS bigint)` (the database's) |
 //! | `{skip_locked}` | (nothing) | `FOR UPDATE SKIP LOCKED` |
-//! | `{abandoned}` | held by another owner than `:owner` (one process per file) | lease older than `:lease` s, not one of `:held_ids`/`:held_attempts` |
+//! | `{abandoned}` | held by another owner than `:owner` (one process per file) | `lease_until` past on the database's clock, not one of `:held_ids`/`:held_attempts` |
+//! | `{lease_until}` | `NULL` (no leases) | the database's clock in ms plus `:lease_ms` |
 
 use std::collections::HashMap;
 
@@ -41,6 +42,9 @@ pub(crate) struct Rendered {
     /// Which parameters are lists (bound as JSON arrays on SQLite).
     pub(crate) lists: Vec<bool>,
 }
+
+/// The database's clock in milliseconds, at the statement (Postgres).
+const NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS bigint)";
 
 /// The parameter name `{now}` binds on SQLite.
 pub(super) const NOW: &str = "__now";
@@ -218,22 +222,35 @@ impl Renderer {
                 // How a store tells that a `running` job's instance is
                 // gone. SQLite: one process owns the file, so a job held
                 // by any other owner is a dead process's. Postgres: its
-                // lease ran out, and it is not one of the live attempts of
-                // the instance asking (which never takes over its own).
+                // lease ran out on the database's clock (a row from before
+                // leases were kept in milliseconds: `locked_at` plus the
+                // lease), and it is not one of the live attempts of the
+                // instance asking (which never takes over its own).
                 if pg {
-                    let now = "CAST(EXTRACT(EPOCH FROM now()) AS bigint)";
-                    let lease = self.param("lease", false);
+                    let lease = self.param("lease_ms", false);
                     let (ids, attempts) = (
                         self.param("held_ids", true),
                         self.param("held_attempts", true),
                     );
                     format!(
-                        "locked_at < {now} - {lease} AND (id, attempt) NOT IN \
+                        "coalesce(lease_until, locked_at * 1000 + {lease}) < {NOW_MS} \
+                         AND (id, attempt) NOT IN \
                          (SELECT * FROM unnest({ids}::text[], {attempts}::bigint[]))"
                     )
                 } else {
                     let owner = self.param("owner", false);
                     format!("coalesce(locked_by, '') <> {owner}")
+                }
+            }
+            ("lease_until", []) => {
+                // When a lease taken or renewed now runs out: on the
+                // database's clock, in milliseconds (Postgres); SQLite has
+                // no leases.
+                if pg {
+                    let lease = self.param("lease_ms", false);
+                    format!("{NOW_MS} + {lease}")
+                } else {
+                    "NULL".to_owned()
                 }
             }
             ("skip_locked", []) => {

@@ -31,11 +31,15 @@ impl Abandoned {
         let (ids, attempts) = pairs(&self.held);
         vec![
             ("owner", Arg::from(self.owner.as_str())),
-            ("lease", Arg::from(secs(self.lease))),
+            ("lease_ms", Arg::from(millis(self.lease))),
             ("held_ids", ids),
             ("held_attempts", attempts),
         ]
     }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn secs(d: Duration) -> i64 {
@@ -74,17 +78,17 @@ static INSERT_CLAIMED: Statement = Statement::new(
          id, component_type, job_type, deployment_id, component_id, session_id, user_id,
          payload, status, attempt, max_attempts, idempotency_key, available_at,
          locked_by, locked_at, error, created_at, updated_at, completed_at,
-         hook_name, run_id)
+         hook_name, run_id, lease_until)
      VALUES (:id, 'agent', :job_type, NULL, :component_id, :session_id, :user_id,
              {json :payload}, 'running', 1, :max_attempts, :key, {now},
-             :owner, {now}, NULL, {now}, {now}, NULL, :hook_name, :run_id)",
+             :owner, {now}, NULL, {now}, {now}, NULL, :hook_name, :run_id, {lease_until})",
 );
 
 /// Inserts `jobs` (in the transaction of the run they belong to): a job
 /// with [`NewJob::claimed_by`] is `running` at attempt 1, held by its
 /// owner, who starts it once the transaction commits; the others are
 /// `queued`.
-pub(crate) fn insert(jobs: &[NewJob]) -> Plan<()> {
+pub(crate) fn insert(jobs: &[NewJob], lease: Duration) -> Plan<()> {
     let steps = jobs
         .iter()
         .map(|job| {
@@ -103,6 +107,7 @@ pub(crate) fn insert(jobs: &[NewJob]) -> Plan<()> {
             match &job.claimed_by {
                 Some(owner) => {
                     args.push(("owner", Arg::from(owner.as_str())));
+                    args.push(("lease_ms", Arg::from(millis(lease))));
                     Step::count(&INSERT_CLAIMED, args)
                 }
                 None => Step::count(&INSERT_QUEUED, args),
@@ -129,7 +134,7 @@ const CLAIMED: &[Col] = &[
 static CLAIM: Statement = Statement::new(
     "UPDATE agno_jobs
         SET status = 'running', attempt = attempt + 1, locked_by = :owner, locked_at = {now},
-            updated_at = {now}
+            lease_until = {lease_until}, updated_at = {now}
       WHERE id IN (SELECT id FROM agno_jobs
                     WHERE status = 'queued' AND available_at <= {now}
                       AND component_id {in :components}
@@ -151,6 +156,7 @@ pub(crate) fn claim(
     components: &[String],
     hooks: &[String],
     limit: usize,
+    lease: Duration,
 ) -> Plan<Vec<ClaimedJob>> {
     if components.is_empty() || limit == 0 {
         return Plan::new(Vec::new(), |_| Ok(Vec::new()));
@@ -162,6 +168,7 @@ pub(crate) fn claim(
             ("components", Arg::from(components.to_vec())),
             ("hooks", Arg::from(hooks.to_vec())),
             ("limit", Arg::from(i64::try_from(limit).unwrap_or(i64::MAX))),
+            ("lease_ms", Arg::from(millis(lease))),
         ],
         CLAIMED,
     );
@@ -329,14 +336,14 @@ pub(crate) fn complete_fenced(fence: &JobFence) -> Plan<()> {
 // ---------------------------------------------------------------- leases
 
 static RENEW: Statement = Statement::new(
-    "UPDATE agno_jobs SET locked_at = {now}
+    "UPDATE agno_jobs SET locked_at = {now}, lease_until = {lease_until}
       WHERE {pairs :ids :attempts} AND locked_by = :owner AND status = 'running'",
 );
 
 /// Renews `owner`'s leases on the attempts `held` (job id, attempt);
 /// answers how many it still holds (an attempt taken over is no longer
 /// `owner`'s, nor its job at that attempt).
-pub(crate) fn renew(owner: &str, held: &[(String, u32)]) -> Plan<usize> {
+pub(crate) fn renew(owner: &str, held: &[(String, u32)], lease: Duration) -> Plan<usize> {
     if held.is_empty() {
         return Plan::new(Vec::new(), |_| Ok(0));
     }
@@ -347,6 +354,7 @@ pub(crate) fn renew(owner: &str, held: &[(String, u32)]) -> Plan<usize> {
             ("ids", ids),
             ("attempts", attempts),
             ("owner", Arg::from(owner)),
+            ("lease_ms", Arg::from(millis(lease))),
         ],
     );
     Plan::new(vec![step], total)

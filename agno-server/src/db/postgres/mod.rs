@@ -313,7 +313,11 @@ impl SessionStore for PostgresDb {
                     jobs::run(tx, &transitions::complete_fenced(fence)).await?;
                 }
                 sessions::save_run(tx, &session, &row, now).await?;
-                jobs::run(tx, &transitions::insert(&new_jobs)).await?;
+                jobs::run(
+                    tx,
+                    &transitions::insert(&new_jobs, self.inner.options.lease),
+                )
+                .await?;
                 if queued {
                     // Delivered at commit, to every instance.
                     let payload = events::payload(&StoreEvent::JobsQueued);
@@ -422,7 +426,7 @@ impl JobStore for PostgresDb {
     }
 
     fn renew_leases(&self, owner: &str, held: Vec<(String, u32)>) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::renew(owner, &held)))
+        Box::pin(self.plan(transitions::renew(owner, &held, self.inner.options.lease)))
     }
 
     fn claim_jobs(
@@ -432,7 +436,13 @@ impl JobStore for PostgresDb {
         hooks: Vec<String>,
         limit: usize,
     ) -> DbFuture<'_, Vec<ClaimedJob>> {
-        Box::pin(self.plan(transitions::claim(owner, &components, &hooks, limit)))
+        Box::pin(self.plan(transitions::claim(
+            owner,
+            &components,
+            &hooks,
+            limit,
+            self.inner.options.lease,
+        )))
     }
 
     fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize> {

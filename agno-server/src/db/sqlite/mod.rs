@@ -223,7 +223,7 @@ impl SessionStore for SqliteDb {
             let row = RunRow::new(&session, run)?;
             let now = now_secs();
             let fenced = fence.as_ref().map(transitions::complete_fenced);
-            let inserted = transitions::insert(&new_jobs);
+            let inserted = transitions::insert(&new_jobs, Duration::ZERO);
             self.inner
                 .writer
                 .submit(move |conn| {
@@ -369,7 +369,7 @@ impl JobStore for SqliteDb {
         hooks: Vec<String>,
         limit: usize,
     ) -> DbFuture<'_, Vec<ClaimedJob>> {
-        let plan = transitions::claim(owner, &components, &hooks, limit);
+        let plan = transitions::claim(owner, &components, &hooks, limit, Duration::ZERO);
         Box::pin(self.write(plan))
     }
 

@@ -114,17 +114,20 @@ fn v5_jobs(tx: &Transaction<'_>) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Version 6: three columns of ours on `agno_jobs`, which Agno's code
+/// Version 6: four columns of ours on `agno_jobs`, which Agno's code
 /// leaves alone (it reads and writes the table by its own columns):
 /// `hook_name`, the hook a job runs (a worker claims only the hooks its
 /// binary has), `run_id`, the stored run a job reads back instead of
-/// copying it, and `run_data`, that run's copy once its session is
-/// deleted.
+/// copying it, `run_data`, that run's copy once its session is deleted,
+/// and `lease_until`, when a claimed job's lease runs out, in milliseconds
+/// of the database's clock (Postgres; unused on SQLite, where one process
+/// owns the file).
 fn v6_job_references(tx: &Transaction<'_>) -> Result<(), DbError> {
     tx.execute_batch(
         "ALTER TABLE agno_jobs ADD COLUMN hook_name VARCHAR;
          ALTER TABLE agno_jobs ADD COLUMN run_id VARCHAR;
-         ALTER TABLE agno_jobs ADD COLUMN run_data JSON;",
+         ALTER TABLE agno_jobs ADD COLUMN run_data JSON;
+         ALTER TABLE agno_jobs ADD COLUMN lease_until BIGINT;",
     )?;
     Ok(())
 }
