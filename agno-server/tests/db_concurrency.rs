@@ -5,7 +5,9 @@ use agno_server::db::prelude::*;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use agno_server::db::{SessionQuery, SessionRecord, SessionType, SqliteDb, SqliteDbOptions};
+use agno_server::db::{
+    DbError, SessionQuery, SessionRecord, SessionType, SqliteDb, SqliteDbOptions,
+};
 use agno_server::{RunOutput, RunStatus};
 use rusqlite::Connection;
 use tempfile::TempDir;
@@ -92,45 +94,63 @@ async fn two_hundred_concurrent_saves_all_land() {
     assert_eq!(all.len(), 200);
 }
 
+/// One process owns a SQLite file: a second store on it, in this process
+/// or in another, is refused, naming the file and pointing to Postgres
+/// (two owners would each take the other's running jobs for a dead
+/// process's). Once the first is gone, the file opens again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_handles_on_one_file_never_see_locked() {
+async fn a_second_store_on_one_file_is_refused() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("agent.db");
     let first = SqliteDb::new(&path).unwrap();
-    // A second, independent store on the same file: two writer threads.
-    let second = SqliteDb::with_options(
+    first
+        .save_run(session("s"), &run("r".into()))
+        .await
+        .unwrap();
+    let error = SqliteDb::with_options(
         &path,
         SqliteDbOptions {
             read_connections: 2,
-            max_batch: 8,
             ..Default::default()
         },
     )
-    .unwrap();
-
-    let mut tasks = Vec::new();
-    for i in 0..100 {
-        let db = if i % 2 == 0 {
-            first.clone()
-        } else {
-            second.clone()
-        };
-        tasks.push(tokio::spawn(async move {
-            db.save_run(session(&format!("s{}", i % 4)), &run(format!("r{i}")))
-                .await
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap().expect("no write may fail");
-    }
-    drop((first, second));
-
-    let conn = Connection::open(&path).unwrap();
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM agno_runs", [], |r| r.get(0))
+    .unwrap_err();
+    assert!(matches!(error, DbError::InUse { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&path.display().to_string()) && message.contains("Postgres"),
+        "{message}"
+    );
+    // Another process is refused the same way.
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "open_in_child_process",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env(CHILD_PATH, &path)
+        .output()
         .unwrap();
-    assert_eq!(rows, 100);
-    assert_eq!(integrity(&conn), "ok");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "child failed:\n{stdout}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test did not run:\n{stdout}"
+    );
+    drop(first);
+    let again = SqliteDb::new(&path).unwrap();
+    assert_eq!(again.get_runs("s").await.unwrap().len(), 1);
+}
+
+/// The child half of `a_second_store_on_one_file_is_refused`: the file
+/// its parent holds is refused here.
+#[tokio::test]
+#[ignore = "run as a child process by a_second_store_on_one_file_is_refused"]
+async fn open_in_child_process() {
+    let path = std::env::var_os(CHILD_PATH).expect("run by its parent test only");
+    let error = SqliteDb::new(std::path::Path::new(&path)).unwrap_err();
+    assert!(matches!(error, DbError::InUse { .. }), "{error:?}");
 }
 
 const CHILD_PATH: &str = "AGNO_DB_TEST_CHILD_PATH";

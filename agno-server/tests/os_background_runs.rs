@@ -29,10 +29,11 @@ async fn server(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let (gate, events) = Gate::new();
+    let db = SqliteDb::new(dir.path().join("agent.db")).unwrap();
     let agent = Agent::builder()
         .id("bg")
         .model(Echo::new())
-        .db(SqliteDb::new(dir.path().join("agent.db")).unwrap())
+        .db(db.clone())
         .pre_hooks(hold)
         .extension(gate.clone())
         .job_options(options)
@@ -41,7 +42,7 @@ async fn server(
     let other = Agent::builder()
         .id("other")
         .model(Echo::new())
-        .db(SqliteDb::new(dir.path().join("agent.db")).unwrap())
+        .db(db)
         .build()
         .unwrap();
     let no_store = Agent::builder()

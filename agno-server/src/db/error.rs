@@ -60,6 +60,19 @@ pub enum DbError {
         /// The session.
         session_id: String,
     },
+    /// Another process (or another `SqliteDb` of this one) has the SQLite
+    /// file open: one process owns a SQLite store, whose jobs it takes for
+    /// a dead process's when it starts. Several instances share a Postgres
+    /// database instead.
+    #[error(
+        "the SQLite store {path} is in use by another process (it holds {lock}): one process per SQLite file; to run several instances, share a Postgres database (DATABASE_URL=postgresql://...)"
+    )]
+    InUse {
+        /// The database file.
+        path: String,
+        /// The lock file held.
+        lock: String,
+    },
     /// The file system reported an error (creating the database's folder).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

@@ -102,6 +102,36 @@ struct Inner {
     // checkpointer runs a last checkpoint.
     writer: Writer,
     _checkpointer: Checkpointer,
+    /// Held for the store's life (released when the process ends, however
+    /// it ends): see [`lock_file`].
+    _lock: std::fs::File,
+}
+
+/// Takes the store's lock, `<file>.lock` beside it (an OS lock, `flock`):
+/// a second process on the same file, or a second `SqliteDb` of this one,
+/// is refused ([`DbError::InUse`]). One process owns a SQLite store: at
+/// start it takes every job left `running` for a dead process's. (A lock
+/// file of its own, not the database file: SQLite's own locks on the
+/// database are POSIX locks, which closing any other descriptor of the
+/// file would release.)
+fn lock_file(path: &Path) -> Result<std::fs::File, DbError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(DbError::InUse {
+            path: path.display().to_string(),
+            lock: lock_path.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(error)) => Err(error.into()),
+    }
 }
 
 impl fmt::Debug for SqliteDb {
@@ -136,6 +166,7 @@ impl SqliteDb {
         {
             std::fs::create_dir_all(parent)?;
         }
+        let lock = lock_file(&path)?;
         let mut conn = open_writer(&path, options.busy_timeout, options.wal_size_limit)?;
         let from = schema::migrate(&mut conn)?;
         if from != schema::SCHEMA_VERSION {
@@ -173,6 +204,7 @@ impl SqliteDb {
                 reads,
                 writer,
                 _checkpointer: checkpointer,
+                _lock: lock,
             }),
         })
     }
