@@ -127,7 +127,9 @@ fn agent(db: &SqliteDb, probe: Probe, options: JobOptions) -> Agent {
 
 fn fast_retries() -> JobOptions {
     JobOptions {
+        max_attempts: 3,
         retry_delay: Duration::from_secs(1),
+        max_retry_delay: Duration::from_secs(1),
         poll_interval: Duration::from_millis(50),
         ..JobOptions::default()
     }
@@ -904,4 +906,108 @@ async fn a_durable_pre_hook_still_running_is_stored_with_its_run_and_settled_aft
     agent.jobs().shutdown(Duration::from_secs(10)).await;
     assert_eq!(db.get_job(&job_id).await.unwrap(), None, "settled: deleted");
     assert_eq!(agent.jobs().counters().enqueued, 1);
+}
+
+/// A downstream outage longer than a few attempts (here five failed
+/// attempts, the outage compressed: a second between attempts) fails no
+/// hook with the default attempts (20): the job completes when the mail
+/// server is back, with one job id throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_longer_than_a_few_attempts_fails_no_hook() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, mut seen) = Probe::new(true);
+    *probe.failures.lock().unwrap() = 5;
+    let options = JobOptions {
+        retry_delay: Duration::from_secs(1),
+        max_retry_delay: Duration::from_secs(1),
+        poll_interval: Duration::from_millis(50),
+        ..JobOptions::default()
+    };
+    assert_eq!(options.max_attempts, 20);
+    let agent = agent(&db, probe.clone(), options);
+    agent.start_jobs();
+    agent.run("hi").await.unwrap();
+    let attempts: Vec<_> = futures_collect(&mut seen, 6).await;
+    assert_eq!(
+        attempts.iter().map(|a| a.2).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    assert!(attempts.iter().all(|a| a.1 == attempts[0].1));
+    until("the job done", || async {
+        db.get_job(&attempts[0].1)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let counters = agent.jobs().counters();
+    assert_eq!(
+        (counters.retried, counters.failed, counters.completed),
+        (5, 0, 1),
+        "{counters:?}"
+    );
+    agent.jobs().shutdown(Duration::from_secs(10)).await;
+}
+
+async fn futures_collect<T>(rx: &mut mpsc::UnboundedReceiver<T>, n: usize) -> Vec<T> {
+    let mut all = Vec::with_capacity(n);
+    for _ in 0..n {
+        let next = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("within 30 s")
+            .expect("open");
+        all.push(next);
+    }
+    all
+}
+
+/// Hangs on its first attempt (its gate stays shut), returns at once on
+/// the next: `timeout` frees the place of the hung one, which counts as a
+/// failed attempt and is retried.
+#[hook(
+    run_in_background = true,
+    durable = true,
+    timeout = "200ms",
+    max_attempts = 4
+)]
+async fn hangs_once(job: &Job, probe: &Probe) -> Result<(), String> {
+    let _ = probe
+        .seen
+        .send(("hang".into(), job.id.clone(), job.attempt, String::new()));
+    if job.attempt == 1 {
+        let _never = probe.open.acquire().await;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_attempt_times_out_and_is_retried_with_the_hooks_own_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, mut seen) = Probe::new(false);
+    let agent = Agent::builder()
+        .id("durable")
+        .model(Echo::new())
+        .db(db.clone())
+        .post_hooks(hangs_once)
+        .extension(probe)
+        .job_options(fast_retries())
+        .build()
+        .unwrap();
+    agent.start_jobs();
+    agent.run("hi").await.unwrap();
+    let attempts = futures_collect(&mut seen, 2).await;
+    assert_eq!(attempts.iter().map(|a| a.2).collect::<Vec<_>>(), [1, 2]);
+    let job_id = attempts[0].1.clone();
+    until("the job done", || async {
+        db.get_job(&job_id).await.unwrap().is_none().then_some(())
+    })
+    .await;
+    let counters = agent.jobs().counters();
+    assert_eq!((counters.retried, counters.failed), (1, 0), "{counters:?}");
+    assert_eq!(hangs_once::META.max_attempts, Some(4));
+    assert_eq!(hangs_once::META.timeout, Some(Duration::from_millis(200)));
+    agent.jobs().shutdown(Duration::from_secs(10)).await;
 }

@@ -53,6 +53,7 @@ contract!(
     deleting_a_session_copies_its_runs_into_the_jobs_that_refer_to_them,
     jobs_list_by_status_session_and_user_sorted_and_paged,
     runs_in_flight_together_cannot_grow_a_state_past_its_ceiling,
+    failed_jobs_are_listed_by_hook_and_agent_and_requeued_in_bulk,
 );
 
 fn session(id: &str, at: i64) -> SessionRecord {
@@ -808,4 +809,54 @@ async fn runs_in_flight_together_cannot_grow_a_state_past_its_ceiling(db: &dyn D
     let (mut third, r3) = write("b", "r3");
     third.max_state_bytes = None;
     db.save_run(third, &r3).await.unwrap();
+}
+
+async fn failed_jobs_are_listed_by_hook_and_agent_and_requeued_in_bulk(db: &dyn Db) {
+    let job = |id: &str, hook: &str| NewJob {
+        hook_name: Some(hook.into()),
+        max_attempts: 1,
+        ..hook_job(id, Some("w"))
+    };
+    db.save_run_with_jobs(
+        session("s", 1),
+        &run("r", 1),
+        vec![job("m1", "mail"), job("m2", "mail"), job("a1", "audit")],
+        None,
+    )
+    .await
+    .unwrap();
+    let failed = |id: &str| {
+        settle(
+            id,
+            1,
+            JobOutcome::Failed {
+                error: "down".into(),
+            },
+        )
+    };
+    db.settle_jobs(vec![failed("m1"), failed("m2"), failed("a1")])
+        .await
+        .unwrap();
+    let by_hook = |hook: &str| JobQuery {
+        hook_names: vec![hook.into()],
+        ..JobQuery::of_status(JobStatus::Failed)
+    };
+    assert_eq!(db.list_jobs(by_hook("mail")).await.unwrap().1, 2);
+    let other_agent = JobQuery {
+        component_ids: vec!["someone-else".into()],
+        ..JobQuery::default()
+    };
+    assert_eq!(db.list_jobs(other_agent.clone()).await.unwrap().1, 0);
+    assert!(db.requeue_jobs(other_agent).await.unwrap().is_empty());
+    let requeued = db.requeue_jobs(by_hook("mail")).await.unwrap();
+    assert_eq!(requeued, ["agent-1", "agent-1"]);
+    assert_eq!(db.list_jobs(by_hook("mail")).await.unwrap().1, 0);
+    let audit = db.get_job("a1").await.unwrap().unwrap();
+    assert_eq!(
+        audit.status,
+        JobStatus::Failed,
+        "another hook's job is left"
+    );
+    let mail = db.get_job("m1").await.unwrap().unwrap();
+    assert_eq!((mail.status, mail.max_attempts), (JobStatus::Queued, 2));
 }

@@ -121,6 +121,13 @@ pub struct HookMeta {
     /// It takes a [`Job`](crate::Job) argument, which only a durable job
     /// has (an agent refuses it otherwise, at `build()`).
     pub takes_job: bool,
+    /// `#[hook(max_attempts = n)]`: the attempts its durable jobs get
+    /// (`None`: the agent's `JobOptions::max_attempts`).
+    pub max_attempts: Option<u32>,
+    /// `#[hook(timeout = "30s")]`: how long one attempt of its durable
+    /// jobs may run before it counts as failed (and is retried), freeing
+    /// its place (`None`: the agent's `JobOptions::attempt_timeout`).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl HookMeta {
@@ -159,6 +166,8 @@ impl HookMeta {
             can_block: false,
             durable: None,
             takes_job: false,
+            max_attempts: None,
+            timeout: None,
         }
     }
 }

@@ -7,7 +7,8 @@ use syn::spanned::Spanned as _;
 use syn::{LitBool, LitStr, Path};
 
 /// The arguments `#[hook(...)]` accepts.
-const VALID: &str = "`run_in_background`, `durable`, `blocking`, `name` and `crate`";
+const VALID: &str =
+    "`run_in_background`, `durable`, `max_attempts`, `timeout`, `blocking`, `name` and `crate`";
 
 /// One argument's value and where it was written.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub(crate) struct HookAttr {
     pub run_in_background: Option<Spanned<bool>>,
     pub blocking: Option<Spanned<bool>>,
     pub durable: Option<Spanned<bool>>,
+    pub max_attempts: Option<Spanned<u32>>,
+    /// In milliseconds.
+    pub timeout: Option<Spanned<u64>>,
     pub name: Option<Spanned<String>>,
     pub krate: Option<Spanned<Path>>,
 }
@@ -87,13 +91,75 @@ fn parse_str(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<Li
     }
 }
 
+/// `max_attempts = n`, a whole number from 1.
+fn parse_attempts(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Spanned<u32>> {
+    let value = meta.value()?;
+    let expr: syn::Expr = value.parse()?;
+    let bad = |span| {
+        syn::Error::new(
+            span,
+            "`max_attempts` takes a whole number from 1, as in `max_attempts = 10`",
+        )
+    };
+    match &expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        }) => match n.base10_parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(Spanned {
+                value: n,
+                span: expr.span(),
+            }),
+            _ => Err(bad(expr.span())),
+        },
+        _ => Err(bad(expr.span())),
+    }
+}
+
+/// `timeout = "30s"`: a whole number and a unit (`ms`, `s`, `m` or `h`),
+/// more than zero; in milliseconds.
+fn parse_timeout(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Spanned<u64>> {
+    let s = parse_str(meta, "timeout")?;
+    let text = s.value();
+    let bad = || {
+        syn::Error::new(
+            s.span(),
+            format!(
+                "`timeout` takes a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\", not {text:?}"
+            ),
+        )
+    };
+    let digits = text
+        .trim()
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(bad)?;
+    let (number, unit) = text.trim().split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    match number.checked_mul(scale) {
+        Some(ms) if ms > 0 => Ok(Spanned {
+            value: ms,
+            span: s.span(),
+        }),
+        _ => Err(bad()),
+    }
+}
+
 fn suggestion(key: &str) -> &'static str {
     match key {
         "background" | "in_background" | "run_background" | "bg" | "run_in_bg" => {
             " (did you mean `run_in_background`?)"
         }
         "block" | "spawn_blocking" => " (did you mean `blocking`?)",
-        "persistent" | "persist" | "durable_job" | "retry" => " (did you mean `durable`?)",
+        "persistent" | "persist" | "durable_job" => " (did you mean `durable`?)",
+        "retries" | "retry" | "attempts" | "max_retries" => " (did you mean `max_attempts`?)",
+        "deadline" | "timeout_secs" | "time_limit" => " (did you mean `timeout`?)",
         "rename" | "id" => " (did you mean `name`?)",
         "krate" | "path" | "runtime" => " (did you mean `crate`?)",
         _ => "",
@@ -121,6 +187,11 @@ pub(crate) fn parse(args: TokenStream) -> Result<HookAttr, syn::Error> {
                 .and_then(|v| set_once(&mut attr.blocking, v, "blocking")),
             "durable" => {
                 parse_bool(&meta, "durable").and_then(|v| set_once(&mut attr.durable, v, "durable"))
+            }
+            "max_attempts" => parse_attempts(&meta)
+                .and_then(|v| set_once(&mut attr.max_attempts, v, "max_attempts")),
+            "timeout" => {
+                parse_timeout(&meta).and_then(|v| set_once(&mut attr.timeout, v, "timeout"))
             }
             "name" => parse_str(&meta, "name").and_then(|s| {
                 let value = s.value();

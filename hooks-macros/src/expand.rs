@@ -126,6 +126,20 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let max_attempts = match &attr.max_attempts {
+        Some(n) => {
+            let value = n.value;
+            quote_spanned!(n.span=> ::core::option::Option::Some(#value))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let timeout = match &attr.timeout {
+        Some(ms) => {
+            let value = ms.value;
+            quote_spanned!(ms.span=> ::core::option::Option::Some(::core::time::Duration::from_millis(#value)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let takes_job = sig.args.iter().filter_map(|arg| match arg {
         Arg::Extract(ty) => {
             Some(quote_spanned!(ty.span()=> || <#ty as #p::FromHookArgs<'_>>::NEEDS_JOB))
@@ -286,6 +300,8 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
                 can_block: #can_block,
                 durable: #durable,
                 takes_job: false #(#takes_job)*,
+                max_attempts: #max_attempts,
+                timeout: #timeout,
             };
         }
 

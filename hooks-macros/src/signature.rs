@@ -97,6 +97,23 @@ pub(crate) fn analyse(func: &ItemFn, attr: &HookAttr) -> Result<Signature, syn::
     if let Some(v) = &sig.variadic {
         errors.push_spanned(v, "a hook cannot be variadic");
     }
+    // The job settings are for durable jobs: refused on a hook that says
+    // it is not one.
+    if let Some(durable) = &attr.durable
+        && !durable.value
+    {
+        for (given, key) in [
+            (attr.max_attempts.as_ref().map(|s| s.span), "max_attempts"),
+            (attr.timeout.as_ref().map(|s| s.span), "timeout"),
+        ] {
+            if let Some(span) = given {
+                errors.push(
+                    span,
+                    format!("`{key}` is for durable jobs, and this hook says `durable = false`: drop one of the two"),
+                );
+            }
+        }
+    }
     let is_async = sig.asyncness.is_some();
     if let (true, Some(b)) = (is_async, &attr.blocking)
         && b.value

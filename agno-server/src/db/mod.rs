@@ -308,6 +308,11 @@ pub trait JobStore: Send + Sync + 'static {
     /// `Some(false)` when it is in another state.
     fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>>;
 
+    /// Queues again every failed or cancelled job `query`'s filters match
+    /// (its paging ignored), as [`JobStore::requeue_job`] does one;
+    /// returns the agent of each job requeued (to wake their workers).
+    fn requeue_jobs(&self, query: JobQuery) -> DbFuture<'_, Vec<String>>;
+
     /// Counts by status and the age of the oldest queued job.
     fn job_stats(&self) -> DbFuture<'_, JobStats>;
 

@@ -76,7 +76,6 @@ hooks_core::__private::inventory::submit! {
 /// when it rewrites the text (masking), `can_block` when it raises.
 const fn meta(name: &'static str, line: u32, mutates: bool, can_block: bool) -> HookMeta {
     HookMeta {
-        name,
         module_path: module_path!(),
         file: file!(),
         line,
@@ -86,8 +85,7 @@ const fn meta(name: &'static str, line: u32, mutates: bool, can_block: bool) -> 
         phases: Phases::ALL,
         mutates,
         can_block,
-        durable: None,
-        takes_job: false,
+        ..HookMeta::new(name)
     }
 }
 

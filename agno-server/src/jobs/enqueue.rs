@@ -101,7 +101,7 @@ pub(crate) fn start_early(
         let attempt = Attempt {
             id: id.clone(),
             number: 1,
-            max: max_attempts(inner),
+            max: hook.meta().max_attempts.unwrap_or(max_attempts(inner)),
         };
         let work = Work::Hook {
             hook: hook.clone(),
@@ -188,7 +188,7 @@ fn hook_row(
         session_id: shared.session.session_id.clone(),
         user_id: shared.user_id.as_deref().map(str::to_owned),
         payload: written.json,
-        max_attempts: max_attempts(inner),
+        max_attempts: hook.meta().max_attempts.unwrap_or(max_attempts(inner)),
         claimed_by: claimed.then(|| OWNER.clone()),
         idempotency_key: None,
         run_id: written.reads_run.then(|| shared.run_id.0.clone()),
@@ -218,7 +218,7 @@ pub(crate) fn launch(inner: &Arc<Inner>, host: &Arc<dyn JobHost>, prepared: Prep
         let attempt = Attempt {
             id: job.id,
             number: 1,
-            max: max_attempts(inner),
+            max: job.hook.meta().max_attempts.unwrap_or(max_attempts(inner)),
         };
         let work = Work::Hook {
             hook: job.hook,

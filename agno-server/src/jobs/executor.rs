@@ -58,9 +58,16 @@ pub(super) fn spawn(
         let is_run = matches!(work, Work::Run { .. });
         let (name, run_id, result) = match work {
             Work::Hook { hook, mut cx, done } => {
+                // A hung hook frees its place: past its timeout the attempt
+                // counts as failed, and is retried.
+                let limit = hook.meta().timeout.unwrap_or(inner.options.attempt_timeout);
+                let attempt = tokio::time::timeout(limit, host.dispatcher().run_job(&*hook, &mut cx));
                 let result = tokio::select! {
                     biased;
-                    result = host.dispatcher().run_job(&*hook, &mut cx) => Some(result.map_err(|e| e.to_string())),
+                    result = attempt => Some(match result {
+                        Ok(result) => result.map_err(|e| e.to_string()),
+                        Err(_) => Err(format!("the attempt timed out after {} ms", limit.as_millis())),
+                    }),
                     () = inner.lifecycle.cut.cancelled() => None,
                 };
                 if let (Some(done), Some(Ok(()))) = (&done, &result) {

@@ -6,13 +6,22 @@ use std::time::Duration;
 /// server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobOptions {
-    /// Attempts a job gets before it is `failed` (default 3).
+    /// Attempts a job gets before it is `failed` (default 20, as Oban's;
+    /// with the default delays they span about 8 hours, so a downstream
+    /// outage of hours fails no hook). A hook's own
+    /// `#[hook(max_attempts = n)]` wins.
     pub max_attempts: u32,
-    /// The wait before the first retry; it doubles at each retry
-    /// (default 1 s).
+    /// The wait before the first retry; it doubles at each retry, up to
+    /// `max_retry_delay`, each wait drawn between half and all of it
+    /// (jitter: jobs failed together do not all come back together;
+    /// default 1 s).
     pub retry_delay: Duration,
-    /// The longest wait between two attempts (default 5 min).
+    /// The longest wait between two attempts (default 1 h).
     pub max_retry_delay: Duration,
+    /// How long one attempt of a durable hook may run before it counts as
+    /// failed (and is retried), freeing its place and lease (default
+    /// 5 min). A hook's own `#[hook(timeout = "30s")]` wins.
+    pub attempt_timeout: Duration,
     /// How many durable jobs of an agent run at once (default 4 096); the
     /// rest wait in the store. Each running job holds its snapshot in
     /// memory; a hook that mostly waits (a 3 s e-mail call) needs many
@@ -51,9 +60,10 @@ pub struct JobOptions {
 impl Default for JobOptions {
     fn default() -> Self {
         Self {
-            max_attempts: 3,
+            max_attempts: 20,
             retry_delay: Duration::from_secs(1),
-            max_retry_delay: Duration::from_secs(300),
+            max_retry_delay: Duration::from_secs(3600),
+            attempt_timeout: Duration::from_secs(300),
             max_concurrent: 4096,
             max_running_bytes: 256 * 1024 * 1024,
             run_max_attempts: 1,
@@ -66,7 +76,8 @@ impl Default for JobOptions {
 }
 
 impl JobOptions {
-    /// The wait before attempt `attempt + 1`, after `attempt` failed.
+    /// The longest wait before attempt `attempt + 1`, after `attempt`
+    /// failed (the wait drawn is between half and all of it).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32
             .checked_shl(attempt.saturating_sub(1))
@@ -85,7 +96,11 @@ mod tests {
     fn backoff_doubles_up_to_its_ceiling() {
         let options = JobOptions::default();
         let waits: Vec<u64> = (1..=12).map(|a| options.backoff(a).as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
-        assert_eq!(options.backoff(u32::MAX), Duration::from_secs(300));
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
+        assert_eq!(options.backoff(13), Duration::from_secs(3600));
+        assert_eq!(options.backoff(u32::MAX), Duration::from_secs(3600));
+        // Twenty attempts wait about 8 hours in all (the longest draws).
+        let total: u64 = (1..20).map(|a| options.backoff(a).as_secs()).sum();
+        assert_eq!(total, 4095 + 7 * 3600);
     }
 }

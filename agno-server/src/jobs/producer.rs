@@ -165,12 +165,19 @@ async fn start_claimed(
                     }),
                     done: None,
                 }),
-            Err(error) => Err(error),
+            Err(error) => Err(Unrestored::Never(error)),
         },
     };
     let work = match work {
         Ok(work) => work,
-        Err(error) => {
+        // The store could not be read just now (a restart, a cut
+        // connection): the job goes back, unrun, its attempt not counted.
+        Err(Unrestored::NotNow(error)) => {
+            tracing::warn!(agent = host.component_id(), job = %job.id, %error, "a durable job's run could not be read now: left queued");
+            put_back(inner, job).await;
+            return false;
+        }
+        Err(Unrestored::Never(error)) => {
             inner.held.set(&job.id, job.attempt, false);
             tracing::error!(agent = host.component_id(), job = %job.id, "durable job failed: {}", error.escape_debug());
             bump(&inner.counters.failed, 1);
@@ -219,32 +226,46 @@ async fn put_back(inner: &Inner, job: ClaimedJob) {
 
 /// The hook and the snapshot of a payload read back from the store (its
 /// run read back too, or the copy the store kept of it).
+/// Why a claimed job could not be restored.
+enum Unrestored {
+    /// It never can be (its hook is gone, its payload is damaged): it
+    /// fails, saying why.
+    Never(String),
+    /// Not now (the store could not be read): it goes back to the queue.
+    NotNow(String),
+}
+
 async fn restore(
     stores: &Stores,
     host: &dyn JobHost,
     job: &ClaimedJob,
     payload: HookPayload,
-) -> Result<(HookRef, HookContext), String> {
+) -> Result<(HookRef, HookContext), Unrestored> {
     let hook = host.find_hook(&payload.hook).ok_or_else(|| {
-        format!(
+        Unrestored::Never(format!(
             "no hook named {:?} in agent {:?} nor in the registry (renamed or removed)",
             payload.hook,
             host.component_id()
-        )
+        ))
     })?;
     let run = match (payload.needs_run(), &job.run) {
         (None, _) => None,
-        (Some(_), Some(copy)) => Some(
-            serde_json::from_str(copy)
-                .map_err(|e| format!("the copy of the job's run cannot be read: {e}"))?,
-        ),
-        (Some(run_id), None) => stores
-            .runs
-            .get_run(run_id)
-            .await
-            .map_err(|e| format!("the job's run could not be read: {e}"))?,
+        (Some(_), Some(copy)) => Some(serde_json::from_str(copy).map_err(|e| {
+            Unrestored::Never(format!("the copy of the job's run cannot be read: {e}"))
+        })?),
+        (Some(run_id), None) => match stores.runs.get_run(run_id).await {
+            Ok(run) => run,
+            Err(error @ crate::db::DbError::Corrupt { .. }) => {
+                return Err(Unrestored::Never(format!(
+                    "the job's run cannot be read: {error}"
+                )));
+            }
+            Err(error) => return Err(Unrestored::NotNow(error.to_string())),
+        },
     };
     let (agent, extensions) = host.restore_parts();
-    let cx = payload.restore(agent, extensions, run)?;
+    let cx = payload
+        .restore(agent, extensions, run)
+        .map_err(Unrestored::Never)?;
     Ok((hook, cx))
 }

@@ -20,10 +20,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_last_attempt_is_not_retried() {
+    fn waits_are_drawn_below_the_ceiling_and_the_last_attempt_is_not_retried() {
         let options = JobOptions::default();
-        assert_eq!(next_attempt(&options, 1, 3), Some(Duration::from_secs(1)));
-        assert_eq!(next_attempt(&options, 2, 3), Some(Duration::from_secs(2)));
-        assert_eq!(next_attempt(&options, 3, 3), None);
+        for _ in 0..1_000 {
+            let wait = next_attempt(&options, 3, 20).unwrap();
+            assert!(
+                wait >= Duration::from_secs(2) && wait <= Duration::from_secs(4),
+                "{wait:?}"
+            );
+        }
+        assert_eq!(next_attempt(&options, 20, 20), None);
     }
 }

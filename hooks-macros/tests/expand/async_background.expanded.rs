@@ -34,6 +34,8 @@ impl send_notification {
         takes_job: false
             || <&RunOutput as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB
             || <&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB,
+        max_attempts: ::core::option::Option::None,
+        timeout: ::core::option::Option::None,
     };
 }
 impl ::hooks_core::__private::Hook for send_notification {

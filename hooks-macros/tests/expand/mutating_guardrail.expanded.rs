@@ -36,6 +36,8 @@ impl redact {
         durable: ::core::option::Option::None,
         takes_job: false
             || <&Session as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB,
+        max_attempts: ::core::option::Option::None,
+        timeout: ::core::option::Option::None,
     };
 }
 impl ::hooks_core::__private::Hook for redact {

@@ -28,6 +28,8 @@ impl audit_log {
         durable: ::core::option::Option::None,
         takes_job: false
             || <&UserId as my_app::hooks::__private::FromHookArgs<'_>>::NEEDS_JOB,
+        max_attempts: ::core::option::Option::None,
+        timeout: ::core::option::Option::None,
     };
 }
 impl my_app::hooks::__private::Hook for audit_log {

@@ -35,6 +35,8 @@ impl log_request {
         takes_job: false
             || <&RunInput as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB
             || <&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::NEEDS_JOB,
+        max_attempts: ::core::option::Option::None,
+        timeout: ::core::option::Option::None,
     };
 }
 impl ::hooks_core::__private::Hook for log_request {

@@ -267,6 +267,10 @@ pub struct JobQuery {
     pub session_ids: Vec<String>,
     /// Only jobs of this user.
     pub user_id: Option<String>,
+    /// Only jobs of one of these hooks, by registry name (empty: any).
+    pub hook_names: Vec<String>,
+    /// Only jobs of one of these agents (empty: any).
+    pub component_ids: Vec<String>,
     /// The column sorted on.
     pub sort_by: JobSortKey,
     /// Its direction (jobs without a value go last either way).
@@ -283,6 +287,8 @@ impl Default for JobQuery {
             statuses: Vec::new(),
             session_ids: Vec::new(),
             user_id: None,
+            hook_names: Vec::new(),
+            component_ids: Vec::new(),
             sort_by: JobSortKey::CreatedAt,
             sort_order: super::SortOrder::Desc,
             limit: 20,

@@ -136,7 +136,7 @@ fn first_int(outputs: Vec<Output>) -> Option<i64> {
 
 static COUNT: Statement = Statement::new(concat!(
     "SELECT count(*) FROM agno_jobs WHERE ",
-    "{opt_in status :statuses} AND {opt_in session_id :sessions} AND {opt_eq user_id :user}"
+    "{opt_in status :statuses} AND {opt_in session_id :sessions} AND {opt_eq user_id :user} AND {opt_in hook_name :hooks} AND {opt_in component_id :components}"
 ));
 
 /// One page statement per sort key and direction (jobs without a value
@@ -145,7 +145,7 @@ macro_rules! pages {
     ($($key:literal $dir:literal),* $(,)?) => {
         [$(Statement::new(concat!(
             "SELECT ", columns!("'{}'"), " FROM agno_jobs WHERE ",
-            "{opt_in status :statuses} AND {opt_in session_id :sessions} AND {opt_eq user_id :user}",
+            "{opt_in status :statuses} AND {opt_in session_id :sessions} AND {opt_eq user_id :user} AND {opt_in hook_name :hooks} AND {opt_in component_id :components}",
             " ORDER BY ", $key, " ", $dir, " NULLS LAST, id ", $dir, " LIMIT :limit OFFSET :offset"
         ))),*]
     };
@@ -177,19 +177,7 @@ fn page_statement(key: JobSortKey, order: SortOrder) -> &'static Statement {
 /// [`DbError::InvalidQuery`].
 pub(crate) fn list(query: &JobQuery) -> Result<Plan<(Vec<JobRecord>, u64)>, DbError> {
     let (limit, offset) = crate::db::records::page_offset(query.limit, query.page)?;
-    let statuses = (!query.statuses.is_empty()).then(|| {
-        query
-            .statuses
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect()
-    });
-    let sessions = (!query.session_ids.is_empty()).then(|| query.session_ids.clone());
-    let filters = vec![
-        ("statuses", Arg::Texts(statuses)),
-        ("sessions", Arg::Texts(sessions)),
-        ("user", Arg::from(query.user_id.as_deref())),
-    ];
+    let filters = filters(query);
     let mut page = filters.clone();
     page.push(("limit", Arg::from(limit)));
     page.push(("offset", Arg::from(offset)));
@@ -210,6 +198,23 @@ pub(crate) fn list(query: &JobQuery) -> Result<Plan<(Vec<JobRecord>, u64)>, DbEr
             .collect::<Result<_, _>>()?;
         Ok((jobs, u64::try_from(total).unwrap_or(0)))
     }))
+}
+
+/// The arguments of a job list's filters (a list that is empty: any).
+pub(crate) fn filters(query: &JobQuery) -> Vec<(&'static str, Arg)> {
+    let any = |list: &[String]| (!list.is_empty()).then(|| list.to_vec());
+    let statuses: Vec<String> = query
+        .statuses
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    vec![
+        ("statuses", Arg::Texts(any(&statuses))),
+        ("sessions", Arg::Texts(any(&query.session_ids))),
+        ("user", Arg::from(query.user_id.as_deref())),
+        ("hooks", Arg::Texts(any(&query.hook_names))),
+        ("components", Arg::Texts(any(&query.component_ids))),
+    ]
 }
 
 static COUNTS: Statement = Statement::new("SELECT status, count(*) FROM agno_jobs GROUP BY status");

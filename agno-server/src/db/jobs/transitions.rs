@@ -11,7 +11,9 @@
 use std::time::Duration;
 
 use super::sql::{Arg, Cell, Col, Output, Plan, Statement, Step};
-use super::{ClaimedJob, JobFence, JobOutcome, JobSettlement, JobStatus, JobType, NewJob};
+use super::{
+    ClaimedJob, JobFence, JobOutcome, JobQuery, JobSettlement, JobStatus, JobType, NewJob,
+};
 use crate::db::DbError;
 
 /// Whether a store is shared by several instances, and so how it tells
@@ -432,6 +434,29 @@ pub(crate) fn requeue(id: &str) -> Plan<Option<bool>> {
             (0, 1..) => Some(false),
             (0, 0) => None,
         })
+    })
+}
+
+static REQUEUE_MANY: Statement = Statement::new(
+    "UPDATE agno_jobs SET status = 'queued', max_attempts = attempt + 1, available_at = {now},
+            locked_by = NULL, locked_at = NULL, completed_at = NULL, updated_at = {now}
+      WHERE status IN ('failed', 'cancelled')
+        AND {opt_in status :statuses} AND {opt_in session_id :sessions} AND {opt_eq user_id :user}
+        AND {opt_in hook_name :hooks} AND {opt_in component_id :components}
+     RETURNING component_id",
+);
+
+/// [`requeue`] for every failed or cancelled job `query`'s filters match
+/// (its paging and order ignored); answers the agents of the jobs
+/// requeued, one entry per job.
+pub(crate) fn requeue_many(query: &JobQuery) -> Plan<Vec<String>> {
+    let step = Step::rows(&REQUEUE_MANY, super::reads::filters(query), &[Col::Text]);
+    Plan::new(vec![step], |outputs| {
+        Ok(outputs
+            .into_iter()
+            .flat_map(Output::rows)
+            .filter_map(|row| row[0].text())
+            .collect())
     })
 }
 

@@ -503,6 +503,16 @@ impl JobStore for PostgresDb {
         })
     }
 
+    fn requeue_jobs(&self, query: JobQuery) -> DbFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let agents = self.plan(transitions::requeue_many(&query)).await?;
+            if !agents.is_empty() {
+                self.notify(&StoreEvent::JobsQueued).await?;
+            }
+            Ok(agents)
+        })
+    }
+
     fn job_stats(&self) -> DbFuture<'_, JobStats> {
         Box::pin(self.plan(queue::stats()))
     }

@@ -440,6 +440,10 @@ impl JobStore for SqliteDb {
         Box::pin(self.write(transitions::requeue(id)))
     }
 
+    fn requeue_jobs(&self, query: JobQuery) -> DbFuture<'_, Vec<String>> {
+        Box::pin(self.write(transitions::requeue_many(&query)))
+    }
+
     fn job_stats(&self) -> DbFuture<'_, JobStats> {
         Box::pin(self.read(queue::stats()))
     }

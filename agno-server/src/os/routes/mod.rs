@@ -38,6 +38,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::list))
         .routes(routes!(queue::get))
         .routes(routes!(queue::requeue))
+        .routes(routes!(queue::requeue_many))
         .routes(routes!(queue::stats))
         .routes(routes!(agents::list))
         .routes(routes!(agents::get))

@@ -30,6 +30,13 @@ pub struct JobsQuery {
     pub session_id: Vec<String>,
     /// Only jobs of this user.
     pub user_id: Option<String>,
+    /// Only jobs of these hooks, by registry name (repeat for several;
+    /// ours).
+    #[serde(default)]
+    pub hook: Vec<String>,
+    /// Only jobs of these agents (repeat for several; ours).
+    #[serde(default)]
+    pub agent_id: Vec<String>,
     /// Jobs per page (1 to 1000, default 20).
     #[serde(default = "default_limit")]
     pub limit: usize,
@@ -73,9 +80,14 @@ impl JobsQuery {
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        if self.session_id.iter().any(String::is_empty) || self.user_id.as_deref() == Some("") {
+        let empty = |list: &[String]| list.iter().any(String::is_empty);
+        if empty(&self.session_id)
+            || empty(&self.hook)
+            || empty(&self.agent_id)
+            || self.user_id.as_deref() == Some("")
+        {
             return Err(ApiError::bad_request(
-                "session_id and user_id must not be empty",
+                "session_id, user_id, hook and agent_id must not be empty",
             ));
         }
         if !(1..=MAX_JOBS_PAGE).contains(&self.limit) || self.page == 0 {
@@ -93,6 +105,8 @@ impl JobsQuery {
             statuses,
             session_ids: self.session_id.clone(),
             user_id: self.user_id.clone(),
+            hook_names: self.hook.clone(),
+            component_ids: self.agent_id.clone(),
             sort_by: self
                 .sort_by
                 .as_deref()
@@ -185,6 +199,51 @@ pub async fn requeue(
         agent.jobs().wake();
     }
     Ok(Json(job))
+}
+
+/// `POST /queue/jobs/requeue`: every failed or cancelled job the filters
+/// of `GET /queue/jobs` match (`status`, `hook`, `agent_id`, `session_id`,
+/// `user_id`; paging ignored) is queued again with one more attempt, and
+/// their agents' workers woken. Answers how many.
+#[utoipa::path(post, path = "/queue/jobs/requeue", tag = "Queue", summary = "Requeue failed or cancelled jobs in bulk",
+    params(JobsQuery),
+    responses((status = 200, description = "How many jobs were queued again", body = Requeued)))]
+pub async fn requeue_many(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Requeued>> {
+    let params = JobsQuery::parse(raw.as_deref())?;
+    let query = params.to_store()?;
+    if query
+        .statuses
+        .iter()
+        .any(|s| !matches!(s, JobStatus::Failed | JobStatus::Cancelled))
+    {
+        return Err(ApiError::bad_request(
+            "only failed and cancelled jobs can be requeued: status is failed or cancelled",
+        ));
+    }
+    let db = store(&state, params.db_id.as_deref())?;
+    let agents = db.requeue_jobs(query).await?;
+    let mut woken = std::collections::BTreeSet::new();
+    for agent_id in &agents {
+        if woken.insert(agent_id.as_str())
+            && let Ok(agent) = state.agent(agent_id)
+        {
+            agent.jobs().wake();
+        }
+    }
+    tracing::info!(requeued = agents.len(), "durable jobs requeued in bulk");
+    Ok(Json(Requeued {
+        requeued: agents.len() as u64,
+    }))
+}
+
+/// The answer of `POST /queue/jobs/requeue`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Requeued {
+    /// How many jobs were queued again.
+    pub requeued: u64,
 }
 
 /// `GET /queue/stats`: counts by status and the oldest queued job's age.
