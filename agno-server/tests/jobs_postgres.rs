@@ -217,3 +217,78 @@ async fn postgres_a_cancel_sent_to_one_instance_stops_the_run_on_another() {
     a.jobs().shutdown(Duration::from_secs(5)).await;
     b.jobs().shutdown(Duration::from_secs(5)).await;
 }
+
+/// More cancels in flight than the events channel holds (2 here), sent
+/// while the listeners' connections are cut: every run is cancelled all
+/// the same (an instance that lagged, or whose listener reconnected, reads
+/// the cancels back from the store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cancels_are_never_dropped() {
+    let schema = store_support::schema_name();
+    let (called, mut calls) = mpsc::unbounded_channel();
+    let build = |db: PostgresDb, model: Arc<dyn Model>| {
+        Agent::builder()
+            .id("runs")
+            .model_arc(model)
+            .db(db)
+            .build()
+            .unwrap()
+    };
+    let a = build(
+        postgres_on(&schema, LEASE).await,
+        Arc::new(Stuck(called.clone())),
+    );
+    let small = agno_server::db::PostgresDbOptions {
+        schema: schema.name.clone(),
+        lease: LEASE,
+        events_capacity: 2,
+        ..Default::default()
+    };
+    let b_db = PostgresDb::connect_with(&store_support::postgres_url(), small)
+        .await
+        .unwrap();
+    let b = build(b_db, Arc::new(Stuck(called)));
+    a.start_jobs();
+    b.start_jobs();
+    let mut runs = Vec::new();
+    for i in 0..40 {
+        runs.push(b.submit(format!("run {i}"), None).await.unwrap().run_id);
+    }
+    for _ in 0..40 {
+        tokio::time::timeout(Duration::from_secs(30), calls.recv())
+            .await
+            .expect("a run never reached its model")
+            .unwrap();
+    }
+    // The listeners are cut off; the cancels go out meanwhile, a burst.
+    let raw = store_support::raw(&schema).await;
+    raw.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'agno-server-listener' AND query LIKE $1",
+        &[&format!("%agno_events_{}%", schema.name)],
+    )
+    .await
+    .unwrap();
+    for run_id in &runs {
+        assert!(!a.cancel(run_id).await.unwrap());
+    }
+    let db = b.db().unwrap().clone();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let mut left = 0;
+            for run_id in &runs {
+                if db.get_run(run_id).await.unwrap().unwrap().status != RunStatus::Cancelled {
+                    left += 1;
+                }
+            }
+            if left == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a cancel was dropped");
+    a.jobs().shutdown(Duration::from_secs(5)).await;
+    b.jobs().shutdown(Duration::from_secs(5)).await;
+}

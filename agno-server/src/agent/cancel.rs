@@ -135,42 +135,76 @@ impl RunRegistry {
     }
 
     /// From now on (once), the cancels other instances publish on
-    /// `events`' store are applied here too, as if asked here. Needs a
-    /// tokio runtime; a store no other instance shares has none.
-    pub(crate) fn listen(self: &Arc<Self>, events: &dyn Notifier) {
+    /// `events`' store are applied here too, as if asked here. None is
+    /// dropped: when events were missed (this reader lagged, or the
+    /// store's listener reconnected), the cancels published since are read
+    /// back from the store. Needs a tokio runtime; a store no other
+    /// instance shares has no events.
+    pub(crate) fn listen(self: &Arc<Self>, events: Arc<dyn Notifier>) {
         if self.listening.load(Ordering::Acquire) {
             return;
         }
-        let Some(mut heard) = events.subscribe() else {
+        let Some(heard) = events.subscribe() else {
             return;
         };
         if self.listening.swap(true, Ordering::AcqRel) {
             return;
         }
         let registry: Weak<RunRegistry> = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                let event = heard.recv().await;
-                let Some(registry) = registry.upgrade() else {
-                    return;
-                };
-                match event {
-                    Ok(StoreEvent::CancelRun(run_id)) => {
+        tokio::spawn(listen_loop(registry, events, heard));
+    }
+}
+
+/// Read back from a little before the last read: a cancel committed just
+/// after it was stamped is not skipped.
+const RESYNC_SLACK_MS: i64 = 5_000;
+
+async fn listen_loop(
+    registry: Weak<RunRegistry>,
+    events: Arc<dyn Notifier>,
+    mut heard: tokio::sync::broadcast::Receiver<StoreEvent>,
+) {
+    // Where a read-back starts (the store's clock), taken after
+    // subscribing: nothing published in between falls through.
+    let mut since = events.cancels_since(None).await.ok().map(|(_, now)| now);
+    loop {
+        let event = heard.recv().await;
+        let Some(registry) = registry.upgrade() else {
+            return;
+        };
+        let missed = match event {
+            Ok(StoreEvent::CancelRun(run_id)) => {
+                if registry.cancel(&run_id) {
+                    tracing::info!(run_id = %run_id.escape_debug(), "run cancelled by another instance");
+                }
+                false
+            }
+            Ok(StoreEvent::JobsQueued) => false,
+            Ok(StoreEvent::Missed) => true,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(
+                    missed,
+                    "events of other instances were missed: reading their cancels from the store"
+                );
+                true
+            }
+            Err(RecvError::Closed) => return,
+        };
+        if missed {
+            match events.cancels_since(since).await {
+                Ok((run_ids, now)) => {
+                    for run_id in run_ids {
                         if registry.cancel(&run_id) {
-                            tracing::info!(run_id = %run_id.escape_debug(), "run cancelled by another instance");
+                            tracing::info!(run_id = %run_id.escape_debug(), "run cancelled by another instance (read back)");
                         }
                     }
-                    Ok(StoreEvent::JobsQueued) => {}
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(
-                            missed,
-                            "events of other instances were missed: cancels among them are lost"
-                        );
-                    }
-                    Err(RecvError::Closed) => return,
+                    since = Some(now - RESYNC_SLACK_MS);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "reading missed cancels failed: read again at the next event")
                 }
             }
-        });
+        }
     }
 }
 

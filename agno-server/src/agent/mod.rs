@@ -201,7 +201,7 @@ impl Agent {
     /// (once; see [`Agent::cancel`]).
     pub(crate) fn listen_for_cancels(&self) {
         if let Some(db) = &self.inner.db {
-            self.inner.running.listen(&**db);
+            self.inner.running.listen(db.clone());
         }
     }
 

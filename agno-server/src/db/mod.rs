@@ -113,6 +113,10 @@ pub enum StoreEvent {
     JobsQueued,
     /// Cancel this run wherever it is under way.
     CancelRun(String),
+    /// Events may have been missed (the listener was cut off and
+    /// reconnected): what must not be missed is read back from the store
+    /// ([`Notifier::cancels_since`]).
+    Missed,
 }
 
 /// The future every store method returns.
@@ -365,6 +369,15 @@ pub trait Notifier: Send + Sync + 'static {
     fn subscribe(&self) -> Option<broadcast::Receiver<StoreEvent>>;
 
     /// Tells every instance on this store (this one too) about `event`.
-    /// A store no other instance shares has no one to tell.
+    /// A store no other instance shares has no one to tell. A cancel is
+    /// also kept in the store for an hour, so an instance that missed its
+    /// notice finds it ([`Notifier::cancels_since`]).
     fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()>;
+
+    /// The runs whose cancel was published at or after `since` (the
+    /// value a previous call returned; `None`: from now on), and the value
+    /// to ask with next time (the store's clock). What an instance reads
+    /// when its events lagged or its listener reconnected: cancels are
+    /// never dropped. A store no other instance shares has none.
+    fn cancels_since(&self, since: Option<i64>) -> DbFuture<'_, (Vec<String>, i64)>;
 }

@@ -122,7 +122,7 @@ pub(super) async fn claim_loop(inner: Arc<Inner>, host: Weak<dyn JobHost>) {
             heard = heard => match heard {
                 Ok(StoreEvent::JobsQueued) => {}
                 // The run's cancel listens for its own.
-                Ok(StoreEvent::CancelRun(_)) => continue,
+                Ok(StoreEvent::CancelRun(_) | StoreEvent::Missed) => continue,
                 // Events were missed: claim now, as if told.
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => events = None,

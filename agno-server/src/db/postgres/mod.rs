@@ -46,6 +46,10 @@ pub struct PostgresDbOptions {
     /// third of it). The time a killed instance's jobs wait before they
     /// run elsewhere.
     pub lease: Duration,
+    /// How many of the other instances' events wait for this one's
+    /// readers before the oldest are dropped (default 1 024); a reader
+    /// that lagged reads what it must not miss (cancels) from the store.
+    pub events_capacity: usize,
 }
 
 impl Default for PostgresDbOptions {
@@ -55,6 +59,7 @@ impl Default for PostgresDbOptions {
             max_connections: 16,
             wait_timeout: Duration::from_secs(10),
             lease: Duration::from_secs(30),
+            events_capacity: 1024,
         }
     }
 }
@@ -222,7 +227,7 @@ impl PostgresDb {
             tracing::info!(store = %identity, from, to = PG_SCHEMA_VERSION, "session store schema ready");
         }
         let channel = events::channel(&options.schema);
-        let (events, _) = broadcast::channel(1024);
+        let (events, _) = broadcast::channel(options.events_capacity.max(1));
         let stop = CancellationToken::new();
         tokio::spawn(events::listen(
             config,
@@ -278,14 +283,29 @@ impl PostgresDb {
         }
     }
 
-    /// Tells every instance (this one too) at once, outside a transaction.
+    /// Tells every instance (this one too) at once, outside a transaction;
+    /// a cancel is kept in `agno_run_cancels` too, in the same commit.
     async fn notify(&self, event: &StoreEvent) -> Result<(), DbError> {
         let payload = events::payload(event);
-        self.client()
-            .await?
-            .execute("SELECT pg_notify($1, $2)", &[&self.inner.channel, &payload])
-            .await?;
-        Ok(())
+        let channel = &self.inner.channel;
+        match event {
+            StoreEvent::CancelRun(run_id) => {
+                self.in_transaction(async |tx| {
+                    events::keep_cancel(tx, run_id).await?;
+                    tx.execute("SELECT pg_notify($1, $2)", &[channel, &payload])
+                        .await?;
+                    Ok(())
+                })
+                .await
+            }
+            _ => {
+                self.client()
+                    .await?
+                    .execute("SELECT pg_notify($1, $2)", &[channel, &payload])
+                    .await?;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -562,6 +582,10 @@ impl Notifier for PostgresDb {
 
     fn publish(&self, event: StoreEvent) -> DbFuture<'_, ()> {
         Box::pin(async move { self.notify(&event).await })
+    }
+
+    fn cancels_since(&self, since: Option<i64>) -> DbFuture<'_, (Vec<String>, i64)> {
+        Box::pin(async move { events::cancels_since(&self.client().await?, since).await })
     }
 }
 

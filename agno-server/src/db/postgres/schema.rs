@@ -31,7 +31,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// Version 2: the columns of ours on `agno_jobs`, as on SQLite (its
 /// version 6): `hook_name`, `run_id`, `run_data`, `lease_until` (indexed
-/// for the lease scans).
+/// for the lease scans); and `agno_run_cancels`, the cancels published in
+/// the last hour (an instance that missed one reads it there).
 const V2_JOB_REFERENCES: &str = "
 ALTER TABLE agno_jobs ADD COLUMN IF NOT EXISTS hook_name character varying;
 ALTER TABLE agno_jobs ADD COLUMN IF NOT EXISTS run_id character varying;
@@ -39,6 +40,11 @@ ALTER TABLE agno_jobs ADD COLUMN IF NOT EXISTS run_data jsonb;
 ALTER TABLE agno_jobs ADD COLUMN IF NOT EXISTS lease_until bigint;
 CREATE INDEX IF NOT EXISTS idx_agno_jobs_lease_until ON agno_jobs USING btree (lease_until)
     WHERE status = 'running';
+CREATE TABLE IF NOT EXISTS agno_run_cancels (
+    run_id character varying NOT NULL PRIMARY KEY,
+    at_ms bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_agno_run_cancels_at_ms ON agno_run_cancels USING btree (at_ms);
 ";
 
 /// The tables and indexes exactly as Agno 3.1.10's `PostgresDb` creates

@@ -496,6 +496,10 @@ impl Notifier for SqliteDb {
         let _ = event;
         Box::pin(async { Ok(()) })
     }
+
+    fn cancels_since(&self, since: Option<i64>) -> DbFuture<'_, (Vec<String>, i64)> {
+        Box::pin(async move { Ok((Vec::new(), since.unwrap_or(0))) })
+    }
 }
 
 #[cfg(test)]
