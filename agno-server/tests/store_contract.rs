@@ -54,6 +54,7 @@ contract!(
     jobs_list_by_status_session_and_user_sorted_and_paged,
     runs_in_flight_together_cannot_grow_a_state_past_its_ceiling,
     failed_jobs_are_listed_by_hook_and_agent_and_requeued_in_bulk,
+    failed_jobs_and_old_runs_are_pruned_after_their_retention,
 );
 
 fn session(id: &str, at: i64) -> SessionRecord {
@@ -510,7 +511,12 @@ async fn background_run_jobs_keep_their_key_and_cancel_while_queued(db: &dyn Db)
         .unwrap();
     let b1 = db.get_job("b1").await.unwrap().unwrap();
     assert_eq!(b1.status, JobStatus::Completed, "a run's job is kept");
-    assert_eq!(db.prune_jobs(std::time::Duration::ZERO).await.unwrap(), 2);
+    assert_eq!(
+        db.prune_jobs(std::time::Duration::ZERO, std::time::Duration::MAX)
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(db.get_job("b1").await.unwrap(), None);
 }
 
@@ -859,4 +865,68 @@ async fn failed_jobs_are_listed_by_hook_and_agent_and_requeued_in_bulk(db: &dyn 
     );
     let mail = db.get_job("m1").await.unwrap().unwrap();
     assert_eq!((mail.status, mail.max_attempts), (JobStatus::Queued, 2));
+}
+
+async fn failed_jobs_and_old_runs_are_pruned_after_their_retention(db: &dyn Db) {
+    use std::time::Duration;
+    let job = |id: &str| NewJob {
+        max_attempts: 1,
+        idempotency_key: Some(format!("key-{id}")),
+        ..hook_job(id, Some("w"))
+    };
+    let reading = NewJob {
+        run_id: Some("r-kept".into()),
+        ..hook_job("reads", None)
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    db.save_run_with_jobs(session("s", 1), &run("r-old", now), vec![job("f")], None)
+        .await
+        .unwrap();
+    db.save_run_with_jobs(session("s", 1), &run("r-kept", now), vec![reading], None)
+        .await
+        .unwrap();
+    db.settle_jobs(vec![settle(
+        "f",
+        1,
+        JobOutcome::Failed {
+            error: "down".into(),
+        },
+    )])
+    .await
+    .unwrap();
+    // Within its retention the failed job stays, its key answering.
+    assert_eq!(
+        db.prune_jobs(Duration::ZERO, Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        db.job_by_key("key-f", Some("user-1"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Past it, it goes, and its key with it; the queued job stays.
+    assert_eq!(
+        db.prune_jobs(Duration::ZERO, Duration::ZERO).await.unwrap(),
+        1
+    );
+    assert!(db.get_job("f").await.unwrap().is_none());
+    assert!(
+        db.job_by_key("key-f", Some("user-1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(db.get_job("reads").await.unwrap().is_some());
+    // Old runs go too, but not one a job still reads back; the session stays.
+    assert_eq!(db.prune_runs(Duration::from_secs(3600)).await.unwrap(), 0);
+    assert_eq!(db.prune_runs(Duration::ZERO).await.unwrap(), 1);
+    assert!(db.get_run("r-old").await.unwrap().is_none());
+    assert!(db.get_run("r-kept").await.unwrap().is_some());
+    assert!(db.get_session("s").await.unwrap().is_some());
 }

@@ -337,8 +337,13 @@ pub trait JobStore: Send + Sync + 'static {
     fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize>;
 
     /// Deletes the jobs of background runs that finished at least
-    /// `retention` ago; returns how many.
-    fn prune_jobs(&self, retention: Duration) -> DbFuture<'_, usize>;
+    /// `retention` ago, and the failed jobs at least `failed_retention`
+    /// old; returns how many.
+    fn prune_jobs(&self, retention: Duration, failed_retention: Duration) -> DbFuture<'_, usize>;
+
+    /// Deletes the runs at least `retention` old that no job still to run
+    /// (or to requeue) reads back (their sessions stay); returns how many.
+    fn prune_runs(&self, retention: Duration) -> DbFuture<'_, usize>;
 
     /// Fails the queued hook jobs of `components` whose hook is not one
     /// of `hooks` (the asking worker's) and that no instance claimed for

@@ -46,6 +46,14 @@ pub struct JobOptions {
     /// How long finished background runs' jobs are kept (their
     /// idempotency keys keep answering; default 24 h, as Agno).
     pub retention: Duration,
+    /// How long failed jobs are kept, listed and requeueable, before they
+    /// are deleted with their idempotency keys (default 7 days: a weekend
+    /// and then some to look at them).
+    pub failed_retention: Duration,
+    /// How long runs are kept: `Some`, older runs are deleted once a
+    /// minute (their sessions stay; a run a job still reads back is kept);
+    /// `None` (the default), forever.
+    pub run_retention: Option<Duration>,
     /// How long a queued hook job whose hook this binary lacks waits for
     /// an instance that has it (a rolling deploy: the instance with the
     /// hook claims it) before it fails, saying so (default 10 min). An
@@ -69,6 +77,8 @@ impl Default for JobOptions {
             run_max_attempts: 1,
             max_queue_depth: 1000,
             retention: Duration::from_secs(24 * 3600),
+            failed_retention: Duration::from_secs(7 * 24 * 3600),
+            run_retention: None,
             missing_hook_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(1),
         }

@@ -1,5 +1,5 @@
-//! Maintenance: finished background runs' jobs past their retention are
-//! deleted, once a minute; queued hook jobs whose hook no instance has
+//! Maintenance: finished background runs' jobs and failed jobs past their
+//! retention (and, when asked, old runs) are deleted, once a minute; queued hook jobs whose hook no instance has
 //! fail, saying so, once they waited `missing_hook_timeout`.
 
 use std::time::Duration;
@@ -40,8 +40,25 @@ impl Pruner {
         };
         if self.pruned.elapsed() >= EVERY {
             self.pruned = Instant::now();
-            if let Err(error) = stores.jobs.prune_jobs(inner.options.retention).await {
-                tracing::warn!(%error, "pruning finished jobs failed");
+            let options = &inner.options;
+            match stores
+                .jobs
+                .prune_jobs(options.retention, options.failed_retention)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    deleted = n,
+                    "finished and failed jobs past their retention deleted"
+                ),
+                Err(error) => tracing::warn!(%error, "pruning finished jobs failed"),
+            }
+            if let Some(retention) = options.run_retention {
+                match stores.jobs.prune_runs(retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "runs past their retention deleted"),
+                    Err(error) => tracing::warn!(%error, "pruning runs failed"),
+                }
             }
         }
         let timeout = inner.options.missing_hook_timeout;

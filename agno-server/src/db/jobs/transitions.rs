@@ -40,12 +40,16 @@ impl Abandoned {
     }
 }
 
+/// The longest duration a statement is given (a century): `{now} - d`
+/// never leaves the column's range.
+const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    d.min(LONGEST).as_millis() as i64
 }
 
 fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+    d.min(LONGEST).as_secs() as i64
 }
 
 fn pairs(held: &[(String, u32)]) -> (Arg, Arg) {
@@ -566,15 +570,38 @@ pub(crate) fn requeue_found_hooks(components: &[String], hooks: &[String]) -> Pl
 }
 
 static PRUNE: Statement = Statement::new(
-    "DELETE FROM agno_jobs WHERE status IN ('completed', 'cancelled')
-        AND completed_at <= {now} - :retention",
+    "DELETE FROM agno_jobs
+      WHERE (status IN ('completed', 'cancelled') AND completed_at <= {now} - :retention)
+         OR (status = 'failed' AND completed_at <= {now} - :failed_retention)",
 );
 
 /// Deletes the finished background runs' jobs (completed or cancelled)
-/// at least `retention` old; failed jobs stay until requeued. Answers how
-/// many.
-pub(crate) fn prune(retention: Duration) -> Plan<usize> {
-    let step = Step::count(&PRUNE, vec![("retention", Arg::from(secs(retention)))]);
+/// at least `retention` old, and the failed jobs at least
+/// `failed_retention` old (with them, their idempotency keys). Answers
+/// how many.
+pub(crate) fn prune(retention: Duration, failed_retention: Duration) -> Plan<usize> {
+    let step = Step::count(
+        &PRUNE,
+        vec![
+            ("retention", Arg::from(secs(retention))),
+            ("failed_retention", Arg::from(secs(failed_retention))),
+        ],
+    );
+    Plan::new(vec![step], total)
+}
+
+static PRUNE_RUNS: Statement = Statement::new(
+    "DELETE FROM agno_runs
+      WHERE created_at <= {now} - :retention AND status NOT IN ('PENDING', 'RUNNING')
+        AND run_id NOT IN (SELECT run_id FROM agno_jobs
+                            WHERE run_id IS NOT NULL AND status IN ('queued', 'running', 'failed'))
+        AND run_id NOT IN (SELECT id FROM agno_jobs WHERE status IN ('queued', 'running'))",
+);
+
+/// Deletes the runs at least `retention` old that no job still to run (or
+/// to requeue) reads back; their sessions stay. Answers how many.
+pub(crate) fn prune_runs(retention: Duration) -> Plan<usize> {
+    let step = Step::count(&PRUNE_RUNS, vec![("retention", Arg::from(secs(retention)))]);
     Plan::new(vec![step], total)
 }
 

@@ -553,8 +553,12 @@ impl JobStore for PostgresDb {
         Box::pin(self.plan(transitions::fail_orphans(&components)))
     }
 
-    fn prune_jobs(&self, retention: Duration) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::prune(retention)))
+    fn prune_jobs(&self, retention: Duration, failed_retention: Duration) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::prune(retention, failed_retention)))
+    }
+
+    fn prune_runs(&self, retention: Duration) -> DbFuture<'_, usize> {
+        Box::pin(self.plan(transitions::prune_runs(retention)))
     }
 
     fn fail_missing_hooks(

@@ -464,8 +464,12 @@ impl JobStore for SqliteDb {
         Box::pin(self.write(transitions::fail_orphans(&components)))
     }
 
-    fn prune_jobs(&self, retention: Duration) -> DbFuture<'_, usize> {
-        Box::pin(self.write(transitions::prune(retention)))
+    fn prune_jobs(&self, retention: Duration, failed_retention: Duration) -> DbFuture<'_, usize> {
+        Box::pin(self.write(transitions::prune(retention, failed_retention)))
+    }
+
+    fn prune_runs(&self, retention: Duration) -> DbFuture<'_, usize> {
+        Box::pin(self.write(transitions::prune_runs(retention)))
     }
 
     fn fail_missing_hooks(
