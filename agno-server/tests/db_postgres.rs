@@ -253,6 +253,13 @@ async fn postgres_new_jobs_and_cancels_reach_the_other_instance() {
         .expect("the listener never connected")
         .unwrap();
     assert_eq!(first, StoreEvent::JobsQueued);
+    // ...and that what was published while nobody listened is to be read
+    // back (Missed).
+    let missed = tokio::time::timeout(Duration::from_secs(30), heard.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(missed, StoreEvent::Missed);
 
     a.save_run_with_jobs(
         session("s"),
