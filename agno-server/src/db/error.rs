@@ -198,3 +198,21 @@ impl DbError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_cannot_be_reached_is_unavailable() {
+        // Nothing listens on port 1: the connection is refused.
+        let refused = tokio_postgres::connect(
+            "host=127.0.0.1 port=1 user=x connect_timeout=2",
+            tokio_postgres::NoTls,
+        )
+        .await
+        .err()
+        .expect("nothing listens on port 1");
+        assert!(matches!(DbError::from(refused), DbError::Unavailable(_)));
+    }
+}

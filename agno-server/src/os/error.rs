@@ -19,6 +19,9 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The body's `detail`.
     pub detail: Value,
+    /// Seconds a client should wait before it tries again
+    /// (`Retry-After`), for a 503 or 429 that will pass.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -27,6 +30,7 @@ impl ApiError {
         Self {
             status,
             detail: Value::String(detail.into()),
+            retry_after: None,
         }
     }
 
@@ -56,12 +60,20 @@ impl ApiError {
                 "msg": "Field required",
                 "input": null,
             }]),
+            retry_after: None,
         }
     }
 
     /// 503 Service Unavailable (the server is shutting down).
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+    }
+
+    /// The same error, asking the client to try again in `seconds`
+    /// (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// 500, with a message that names no internal detail; the cause is
@@ -83,6 +95,7 @@ impl From<DbError> for ApiError {
             DbError::Unavailable(reason) => {
                 tracing::warn!(%reason, "the database is unavailable");
                 ApiError::unavailable("the database is unavailable; try again in a moment")
+                    .retry_after(1)
             }
             // As Agno answers it: whose session it is stays unsaid.
             DbError::NotOwner { session_id } => {
@@ -119,9 +132,28 @@ impl IntoResponse for ApiError {
         let body = super::wire::ErrorBody {
             detail: self.detail,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
 /// A route's result.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_is_down_is_a_503_to_retry() {
+        let response =
+            ApiError::from(DbError::Unavailable("connection refused".into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "1");
+    }
+}
