@@ -96,7 +96,7 @@ pub use agent::{
     Agent, AgentBuilder, AgentError, AgentShutdown, RunEvent, RunEventKind, RunRequest, Submitted,
 };
 pub use db::{Db, PostgresDb, SqliteDb};
-pub use jobs::JobOptions;
+pub use jobs::{JobOptions, WhenBacklogged};
 pub use model::{Echo, Model, OpenAIChat, OpenAIResponses};
 pub use os::{AgentOS, AgentOSBuilder};
 

@@ -1011,3 +1011,71 @@ async fn a_hung_attempt_times_out_and_is_retried_with_the_hooks_own_settings() {
     assert_eq!(hangs_once::META.timeout, Some(Duration::from_millis(200)));
     agent.jobs().shutdown(Duration::from_secs(10)).await;
 }
+
+/// A backlog past its bound (here 3 jobs waiting in the store behind one
+/// place held by a hung notification): new runs are refused, over HTTP
+/// with 503 and `Retry-After`, until it drains; then they run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_past_its_bound_refuses_new_runs_until_it_drains() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_db(&dir);
+    let (probe, _seen) = Probe::new(false);
+    let options = JobOptions {
+        max_concurrent: 1,
+        max_backlog: 3,
+        ..fast_retries()
+    };
+    let agent = agent(&db, probe.clone(), options);
+    agent.start_jobs();
+    for i in 0..5 {
+        agent.run(format!("run {i}")).await.unwrap();
+    }
+    until("the backlog is over its bound", || async {
+        agent.jobs().backlog().over.then_some(())
+    })
+    .await;
+    let refused = agent.run("one more").await.unwrap_err();
+    assert!(
+        matches!(refused, AgentError::Backlogged { .. }),
+        "{refused}"
+    );
+    let os = agno_server::AgentOS::builder()
+        .agent(agent.clone())
+        .ignore_env_security_key()
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/agents/durable/runs",
+        listener.local_addr().unwrap()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(async move {
+        os.serve_with_shutdown(listener, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("message=over&stream=false")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    // The mail server is back: the backlog drains, runs are taken again.
+    probe.open.add_permits(Semaphore::MAX_PERMITS / 2);
+    until("the backlog drained", || async {
+        (!agent.jobs().backlog().over).then_some(())
+    })
+    .await;
+    agent.run("after").await.unwrap();
+    // (The server shares the agent's worker: stopped last.)
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+}

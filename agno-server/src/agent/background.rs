@@ -57,6 +57,7 @@ impl Agent {
         {
             return Ok(found);
         }
+        self.admit().await?;
         let depth = self.inner.jobs.options().max_queue_depth;
         if db.queued_runs().await? >= depth as u64 {
             return Err(AgentError::QueueFull { depth });

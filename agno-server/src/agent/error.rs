@@ -65,6 +65,21 @@ pub enum AgentError {
         /// The limit.
         depth: usize,
     },
+    /// The agent's durable jobs wait in the store past their bound
+    /// (`JobOptions::max_backlog`, `max_backlog_age`): new runs are refused
+    /// until they drain (`when_backlogged`; over HTTP 503 with
+    /// `Retry-After`).
+    #[error(
+        "agent `{agent}` is backlogged: {queued} durable jobs wait in the store (the oldest for {oldest_secs:?} s); try again shortly"
+    )]
+    Backlogged {
+        /// The agent's id.
+        agent: String,
+        /// Jobs queued (counted up to the bound).
+        queued: u64,
+        /// Seconds the oldest due job has waited.
+        oldest_secs: Option<i64>,
+    },
     /// An `Idempotency-Key` reused for another agent or kind of work
     /// (Agno's 409).
     #[error("Idempotency-Key {key:?} was already used for another submission")]

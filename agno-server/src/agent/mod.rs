@@ -295,6 +295,33 @@ impl Agent {
         }
     }
 
+    /// Whether a new run may start, as the backlog of its durable jobs
+    /// allows ([`JobOptions::when_backlogged`](crate::JobOptions::when_backlogged)):
+    /// refused, waited for, or let through (the log says so).
+    pub(crate) async fn admit(&self) -> Result<(), AgentError> {
+        let jobs = &self.inner.jobs;
+        let state = jobs.backlog();
+        if !state.over {
+            return Ok(());
+        }
+        let refused = |state: crate::jobs::BacklogState| AgentError::Backlogged {
+            agent: self.id().to_owned(),
+            queued: state.queued,
+            oldest_secs: state.oldest_secs,
+        };
+        match jobs.options().when_backlogged {
+            crate::jobs::WhenBacklogged::Warn => Ok(()),
+            crate::jobs::WhenBacklogged::Refuse => Err(refused(state)),
+            crate::jobs::WhenBacklogged::Wait(limit) => {
+                if jobs.backlog_drained(limit).await {
+                    Ok(())
+                } else {
+                    Err(refused(jobs.backlog()))
+                }
+            }
+        }
+    }
+
     /// Forgets a cancel kept for `run_id` (see [`Agent::cancel_running`]).
     pub(crate) fn forget_cancel(&self, run_id: &str) {
         self.inner.running.forget(run_id);

@@ -69,7 +69,11 @@ impl Agent {
         let ids = RunIds::new(&request);
         let run = async move {
             let (run_id, session_id) = (ids.run_id.clone(), ids.session_id.clone());
-            if let Err(error) = agent.execute_with(request, ids, Some(&tx)).await {
+            let ran = match agent.admit().await {
+                Ok(()) => agent.execute_with(request, ids, Some(&tx)).await,
+                Err(refused) => Err(refused),
+            };
+            if let Err(error) = ran {
                 tracing::error!(
                     agent = agent.id(),
                     run_id = %run_id,
@@ -99,6 +103,7 @@ impl Agent {
         request: RunRequest,
         tx: Option<&mpsc::UnboundedSender<RunEvent>>,
     ) -> Result<RunOutput, AgentError> {
+        self.admit().await?;
         let ids = RunIds::new(&request);
         self.execute_with(request, ids, tx).await
     }

@@ -326,6 +326,11 @@ pub trait JobStore: Send + Sync + 'static {
     /// How many background runs wait in the queue.
     fn queued_runs(&self) -> DbFuture<'_, u64>;
 
+    /// How many jobs of the agent `component` are queued, counted up to
+    /// `bound` (a check that stays cheap however deep the queue), and how
+    /// many seconds the oldest due one has waited (`None`: none is due).
+    fn job_backlog(&self, component: &str, bound: usize) -> DbFuture<'_, (u64, Option<i64>)>;
+
     /// Cancels a queued background run (its job and its PENDING run, in
     /// one transaction); `false` when it was not queued.
     fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool>;

@@ -37,6 +37,7 @@
 //! [`SessionStore::save_run_with_jobs`]: crate::db::SessionStore::save_run_with_jobs
 
 mod admission;
+mod backlog;
 mod counters;
 mod enqueue;
 mod executor;
@@ -51,8 +52,9 @@ mod settler;
 mod state;
 mod worker;
 
+pub use backlog::BacklogState;
 pub use counters::JobCounters;
-pub use options::JobOptions;
+pub use options::{JobOptions, WhenBacklogged};
 pub use worker::{JobWorker, JobsShutdown};
 
 pub(crate) use enqueue::EarlyJob;

@@ -22,7 +22,7 @@ pub struct JobOptions {
     /// failed (and is retried), freeing its place and lease (default
     /// 5 min). A hook's own `#[hook(timeout = "30s")]` wins.
     pub attempt_timeout: Duration,
-    /// How many durable jobs of an agent run at once (default 4 096); the
+    /// How many durable jobs of an agent run at once (default 32 768); the
     /// rest wait in the store. Each running job holds its snapshot in
     /// memory; a hook that mostly waits (a 3 s e-mail call) needs many
     /// places to keep up with a busy server.
@@ -59,6 +59,17 @@ pub struct JobOptions {
     /// hook claims it) before it fails, saying so (default 10 min). An
     /// instance with the hook queues such jobs again when it starts.
     pub missing_hook_timeout: Duration,
+    /// The most jobs of an agent that may wait in the store (default
+    /// 100 000: about 50 MB on disk); past it, or past `max_backlog_age`,
+    /// the agent is backlogged and `when_backlogged` decides what a new run
+    /// gets. Checked about once a second, counted no further than this.
+    pub max_backlog: usize,
+    /// The longest the oldest due job may have waited before the agent is
+    /// backlogged (default 10 min).
+    pub max_backlog_age: Duration,
+    /// What a new run gets while the agent is backlogged (default
+    /// [`WhenBacklogged::Refuse`]).
+    pub when_backlogged: WhenBacklogged,
     /// How often the worker looks for due jobs when nothing woke it
     /// (retries whose back-off ended; default 1 s). New jobs and freed
     /// places wake it at once.
@@ -72,7 +83,7 @@ impl Default for JobOptions {
             retry_delay: Duration::from_secs(1),
             max_retry_delay: Duration::from_secs(3600),
             attempt_timeout: Duration::from_secs(300),
-            max_concurrent: 4096,
+            max_concurrent: 32_768,
             max_running_bytes: 256 * 1024 * 1024,
             run_max_attempts: 1,
             max_queue_depth: 1000,
@@ -80,9 +91,30 @@ impl Default for JobOptions {
             failed_retention: Duration::from_secs(7 * 24 * 3600),
             run_retention: None,
             missing_hook_timeout: Duration::from_secs(600),
+            max_backlog: 100_000,
+            max_backlog_age: Duration::from_secs(600),
+            when_backlogged: WhenBacklogged::Refuse,
             poll_interval: Duration::from_secs(1),
         }
     }
+}
+
+/// What a new run of a backlogged agent gets (its durable jobs wait in the
+/// store past [`JobOptions::max_backlog`] or
+/// [`JobOptions::max_backlog_age`]): the backlog is bounded, the disk
+/// stops growing, and the client knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenBacklogged {
+    /// Refused (`AgentError::Backlogged`; over HTTP 503 with `Retry-After`)
+    /// until the backlog drains: a load balancer sends it elsewhere or the
+    /// client retries.
+    #[default]
+    Refuse,
+    /// Waits for the backlog to drain, up to the duration given, then is
+    /// refused.
+    Wait(Duration),
+    /// Runs, and the backlog grows: only the log and the metrics say so.
+    Warn,
 }
 
 impl JobOptions {

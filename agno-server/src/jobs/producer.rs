@@ -10,6 +10,7 @@ use hooks_core::{HookContext, HookRef, Job};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
+use super::backlog;
 use super::counters::bump;
 use super::executor::{self, Attempt, Work};
 use super::host::JobHost;
@@ -50,6 +51,7 @@ pub(super) async fn claim_loop(inner: Arc<Inner>, host: Weak<dyn JobHost>) {
         }
     }
     let mut pruner = Pruner::new(component.clone(), hooks.clone());
+    let mut looks = backlog::Looks::new();
     let mut recovered = Instant::now();
     loop {
         if inner.lifecycle.is_closed() {
@@ -64,6 +66,7 @@ pub(super) async fn claim_loop(inner: Arc<Inner>, host: Weak<dyn JobHost>) {
             lifeline::recover(&inner, stores, &component).await;
         }
         pruner.tick(&inner).await;
+        looks.tick(&inner, stores, &component).await;
         // Shutting down: nothing more is taken from the store (what
         // waits there runs at the next start); what runs, and what the
         // runs still in progress start at once, drains.

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::admission::Admission;
+use super::backlog::Backlog;
 use super::counters::{Counters, bump};
 use super::options::JobOptions;
 use super::settler::Settler;
@@ -133,6 +134,7 @@ pub(super) struct Inner {
     pub(super) counters: Counters,
     pub(super) settler: Settler,
     pub(super) held: Held,
+    pub(super) backlog: Backlog,
 }
 
 impl Inner {
@@ -147,6 +149,7 @@ impl Inner {
             counters: Counters::default(),
             settler: Settler::default(),
             held: Held::default(),
+            backlog: Backlog::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hooks_core::{DurableHooks, RunOutput};
 use serde::Serialize;
 
+use super::backlog::BacklogState;
 use super::counters::JobCounters;
 use super::enqueue::{self, EarlyJob, PreparedJobs};
 use super::host::JobHost;
@@ -136,6 +137,17 @@ impl JobWorker {
         .await?;
         self.start(host);
         Ok(())
+    }
+
+    /// What the last look at the backlog found (about once a second).
+    pub fn backlog(&self) -> BacklogState {
+        self.inner.backlog.state()
+    }
+
+    /// Waits, up to `limit`, until the backlog is back under its bound;
+    /// whether it is.
+    pub async fn backlog_drained(&self, limit: Duration) -> bool {
+        self.inner.backlog.drained(limit).await
     }
 
     /// Wakes the claim loop (jobs were queued from outside: a requeue).

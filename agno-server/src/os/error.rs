@@ -118,6 +118,10 @@ impl From<AgentError> for ApiError {
             AgentError::QueueFull { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string())
             }
+            // Pushed back: a load balancer or client retries.
+            AgentError::Backlogged { .. } => {
+                ApiError::unavailable(error.to_string()).retry_after(5)
+            }
             // Agno's 409.
             AgentError::IdempotencyConflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, error.to_string())

@@ -38,7 +38,7 @@ mod render;
 pub(crate) mod sql;
 pub(crate) mod transitions;
 
-pub(crate) use reads::{by_key, get, list, queued_runs, stats};
+pub(crate) use reads::{backlog, by_key, get, list, queued_runs, stats};
 
 /// The table.
 pub const JOBS_TABLE: &str = "agno_jobs";

@@ -243,3 +243,32 @@ pub(crate) fn stats() -> Plan<JobStats> {
         })
     })
 }
+
+static BACKLOG: Statement = Statement::new(
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM agno_jobs
+                                    WHERE status = 'queued' AND component_id = :component
+                                    LIMIT :bound) AS q),
+            {now} - (SELECT min(available_at) FROM agno_jobs
+                      WHERE status = 'queued' AND component_id = :component
+                        AND available_at <= {now})",
+);
+
+/// How many jobs of `component` are queued, counted up to `bound` (the
+/// count stops there: a check that stays cheap however deep the queue),
+/// and how long the oldest due one has waited, in seconds.
+pub(crate) fn backlog(component: &str, bound: usize) -> Plan<(u64, Option<i64>)> {
+    let step = Step::rows(
+        &BACKLOG,
+        vec![
+            ("component", Arg::from(component)),
+            ("bound", Arg::from(i64::try_from(bound).unwrap_or(i64::MAX))),
+        ],
+        &[Col::Int, Col::Int],
+    );
+    Plan::new(vec![step], |outputs| {
+        let row = outputs.into_iter().flat_map(Output::rows).next();
+        let count = row.as_ref().and_then(|r| r[0].int()).unwrap_or(0).max(0) as u64;
+        let age = row.and_then(|r| r[1].int()).map(|age| age.max(0));
+        Ok((count, age))
+    })
+}

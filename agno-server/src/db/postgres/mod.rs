@@ -541,6 +541,10 @@ impl JobStore for PostgresDb {
         Box::pin(self.plan(queue::by_key(key, user_id)))
     }
 
+    fn job_backlog(&self, component: &str, bound: usize) -> DbFuture<'_, (u64, Option<i64>)> {
+        Box::pin(self.plan(queue::backlog(component, bound)))
+    }
+
     fn queued_runs(&self) -> DbFuture<'_, u64> {
         Box::pin(self.plan(queue::queued_runs()))
     }

@@ -452,6 +452,10 @@ impl JobStore for SqliteDb {
         Box::pin(self.read(queue::by_key(key, user_id)))
     }
 
+    fn job_backlog(&self, component: &str, bound: usize) -> DbFuture<'_, (u64, Option<i64>)> {
+        Box::pin(self.read(queue::backlog(component, bound)))
+    }
+
     fn queued_runs(&self) -> DbFuture<'_, u64> {
         Box::pin(self.read(queue::queued_runs()))
     }

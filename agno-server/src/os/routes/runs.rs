@@ -53,6 +53,7 @@ pub async fn create(
     if form.stream {
         // Refused with a status before the stream starts (its 200 would be
         // sent already when the run's own check refuses it).
+        agent.admit().await?;
         agent.check_session_writable(&form.request).await?;
         let events = agent.run_stream_tracked(form.request, &state.runs);
         return Ok(sse::response(events).into_response());
