@@ -58,14 +58,85 @@ async fn log_analytics(run_output: &RunOutput, agent: &AgentInfo, session: &Sess
 
 /// This post-hook runs in the background (has decorator).
 /// It won't block the API response.
+///
+/// For the fault scripts: it takes `NOTIFY_MS` (default 3 000, the
+/// seed's sleep); it fails while the file `NOTIFY_FAIL_FILE` exists (a
+/// downstream outage); and with `NOTIFY_LOG` it appends
+/// `run_id<TAB>job_id<TAB>attempt` there, synced, once it succeeded (a
+/// receipt to count). Built with the feature `without-notification`, the
+/// binary has no such hook at all (the other side of a rolling deploy).
+#[cfg(not(feature = "without-notification"))]
 #[hook(run_in_background = true)]
-async fn send_notification(_run_output: &RunOutput, agent: &AgentInfo) {
+async fn send_notification(
+    run_output: &RunOutput,
+    agent: &AgentInfo,
+    job: Option<&agno_server::Job>,
+) -> std::io::Result<()> {
     println!(
         "[Background Post-Hook] Sending notification for agent: {}",
         agent.display_name()
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(knobs::notify_delay()).await;
+    knobs::notified(&run_output.run_id, job).await?;
     println!("[Background Post-Hook] Notification sent!");
+    Ok(())
+}
+
+#[cfg(not(feature = "without-notification"))]
+mod knobs {
+    //! What the fault scripts set from the environment.
+
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Duration;
+
+    /// `NOTIFY_MS`, default 3 000.
+    pub(crate) fn notify_delay() -> Duration {
+        static DELAY: OnceLock<Duration> = OnceLock::new();
+        *DELAY.get_or_init(|| {
+            Duration::from_millis(
+                std::env::var("NOTIFY_MS")
+                    .ok()
+                    .and_then(|ms| ms.parse().ok())
+                    .unwrap_or(3000),
+            )
+        })
+    }
+
+    /// Fails while `NOTIFY_FAIL_FILE` exists; else writes the receipt
+    /// (`NOTIFY_LOG`), synced.
+    pub(crate) async fn notified(
+        run_id: &str,
+        job: Option<&agno_server::Job>,
+    ) -> std::io::Result<()> {
+        if let Some(flag) = std::env::var_os("NOTIFY_FAIL_FILE")
+            && std::path::Path::new(&flag).exists()
+        {
+            return Err(std::io::Error::other(
+                "the mail server is down (NOTIFY_FAIL_FILE)",
+            ));
+        }
+        static RECEIPTS: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+        let receipts = RECEIPTS.get_or_init(|| {
+            let path = std::env::var_os("NOTIFY_LOG")?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()?;
+            Some(Mutex::new(file))
+        });
+        let Some(file) = receipts else {
+            return Ok(());
+        };
+        let (id, attempt) = job.map_or(("-".to_owned(), 0), |j| (j.id.clone(), j.attempt));
+        let line = format!("{run_id}\t{id}\t{attempt}\t{}\n", std::process::id());
+        tokio::task::block_in_place(|| {
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            file.write_all(line.as_bytes())?;
+            file.sync_data()
+        })
+    }
 }
 
 /// OpenAI when a key is set, else the offline echo model.
@@ -83,6 +154,12 @@ fn model() -> Arc<dyn Model> {
 /// The seed's post-hooks; `SEED_SKIP_NOTIFICATION=1` leaves out
 /// `send_notification` (the benchmarks compare the two).
 fn post_hooks() -> Vec<HookRef> {
+    #[cfg(feature = "without-notification")]
+    {
+        println!("built without send_notification (feature without-notification).");
+        vec![hook_ref(log_analytics)]
+    }
+    #[cfg(not(feature = "without-notification"))]
     if std::env::var_os("SEED_SKIP_NOTIFICATION").is_some() {
         println!("SEED_SKIP_NOTIFICATION is set: running without send_notification.");
         vec![hook_ref(log_analytics)]
@@ -112,7 +189,44 @@ fn job_options() -> Result<JobOptions, Box<dyn std::error::Error>> {
     if let Ok(n) = std::env::var("AGNO_JOBS_MAX_CONCURRENT") {
         options.max_concurrent = n.parse()?;
     }
+    let ms = |name: &str| -> Result<Option<Duration>, Box<dyn std::error::Error>> {
+        Ok(match std::env::var(name) {
+            Ok(ms) => Some(Duration::from_millis(ms.parse()?)),
+            Err(_) => None,
+        })
+    };
+    if let Some(d) = ms("AGNO_RETRY_MS")? {
+        options.retry_delay = d;
+    }
+    if let Some(d) = ms("AGNO_MAX_RETRY_MS")? {
+        options.max_retry_delay = d;
+    }
+    if let Some(d) = ms("AGNO_MISSING_HOOK_MS")? {
+        options.missing_hook_timeout = d;
+    }
+    if let Some(d) = ms("AGNO_POLL_MS")? {
+        options.poll_interval = d;
+    }
+    if let Ok(n) = std::env::var("AGNO_MAX_BACKLOG") {
+        options.max_backlog = n.parse()?;
+    }
     Ok(options)
+}
+
+/// The store: `DATABASE_URL` (Postgres, its lease from `AGNO_LEASE_MS`
+/// when set) or the SQLite file `AGNO_DB` (default `tmp/agent.db`).
+async fn store() -> Result<Arc<dyn agno_server::Db>, Box<dyn std::error::Error>> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let mut options = agno_server::db::PostgresDbOptions::default();
+        if let Ok(ms) = std::env::var("AGNO_LEASE_MS") {
+            options.lease = Duration::from_millis(ms.parse()?);
+        }
+        return Ok(Arc::new(
+            agno_server::PostgresDb::connect_with(&url, options).await?,
+        ));
+    }
+    let target = std::env::var("AGNO_DB").unwrap_or_else(|_| "tmp/agent.db".into());
+    Ok(agno_server::db::open(&target).await?)
 }
 
 /// The background-hook bounds, from `AGNO_MAX_CONCURRENT`,
@@ -152,10 +266,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     // DATABASE_URL (Postgres) if set, else the SQLite file AGNO_DB.
-    let target = std::env::var("DATABASE_URL")
-        .or_else(|_| std::env::var("AGNO_DB"))
-        .unwrap_or_else(|_| "tmp/agent.db".into());
-    let db = agno_server::db::open(&target).await?;
+    let db = store().await?;
     let port: u16 = std::env::var("PORT").map_or(Ok(7777), |p| p.parse())?;
 
     // Create an agent with mixed hooks

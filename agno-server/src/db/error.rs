@@ -27,6 +27,11 @@ pub enum DbError {
     /// moment (the server answers 503 with `Retry-After`).
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// Two writers met (a deadlock, a serialization failure): nothing was
+    /// written, and the same call may succeed when tried again (the
+    /// server answers 503 with `Retry-After`).
+    #[error("the store met a concurrent write: {0}; nothing was written, try again")]
+    Conflict(String),
     /// A write by a worker whose job was taken over by another (its lease
     /// expired, or the job was cancelled or settled): nothing was written.
     #[error("job {job_id} is no longer held at attempt {attempt}: the write was refused")]
@@ -123,9 +128,17 @@ impl DriverError {
     }
 }
 
+/// The error and its causes (`db error: ERROR: deadlock detected ...`):
+/// a driver's own message is often only its kind.
 impl std::fmt::Display for DriverError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        self.0.fmt(f)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
     }
 }
 
@@ -143,8 +156,9 @@ impl From<rusqlite::Error> for DbError {
 
 impl From<tokio_postgres::Error> for DbError {
     /// A lost or refused connection, or a server shutting down or starting
-    /// (SQLSTATE class 08, 57P01..57P03), is [`DbError::Unavailable`]; the
-    /// rest is [`DbError::Postgres`].
+    /// (SQLSTATE class 08, 57P01..57P03), is [`DbError::Unavailable`]; a
+    /// deadlock or serialization failure (40P01, 40001, 55P03) is
+    /// [`DbError::Conflict`]; the rest is [`DbError::Postgres`].
     fn from(error: tokio_postgres::Error) -> Self {
         let unavailable = match error.code() {
             Some(code) => {
@@ -153,8 +167,13 @@ impl From<tokio_postgres::Error> for DbError {
             }
             None => error.is_closed() || is_io(&error),
         };
+        let conflict = error
+            .code()
+            .is_some_and(|code| matches!(code.code(), "40P01" | "40001" | "55P03"));
         if unavailable {
-            DbError::Unavailable(error.to_string())
+            DbError::Unavailable(DriverError(Box::new(error)).to_string())
+        } else if conflict {
+            DbError::Conflict(DriverError(Box::new(error)).to_string())
         } else {
             DbError::Postgres(DriverError(Box::new(error)))
         }

@@ -21,6 +21,11 @@ const EVERY: Duration = Duration::from_secs(1);
 pub(super) struct Backlog {
     over: AtomicBool,
     queued: AtomicU64,
+    /// Jobs this worker stored `queued` since the last look: a load that
+    /// fills the queue between two looks is held back by them too.
+    added: AtomicU64,
+    /// The bound (`max_backlog`), for the count between looks.
+    bound: AtomicU64,
     /// Seconds the oldest due job had waited (-1: none was due).
     oldest: AtomicI64,
     /// Told when an episode ends.
@@ -39,13 +44,22 @@ pub struct BacklogState {
 }
 
 impl Backlog {
-    /// What the last look found.
+    /// What the last look found, with the jobs queued here since.
     pub(super) fn state(&self) -> BacklogState {
         let oldest = self.oldest.load(Ordering::Relaxed);
+        let queued = self.queued.load(Ordering::Relaxed) + self.added.load(Ordering::Relaxed);
+        let bound = self.bound.load(Ordering::Relaxed);
         BacklogState {
-            over: self.over.load(Ordering::Acquire),
-            queued: self.queued.load(Ordering::Relaxed),
+            over: self.over.load(Ordering::Acquire) || (bound > 0 && queued >= bound),
+            queued,
             oldest_secs: (oldest >= 0).then_some(oldest),
+        }
+    }
+
+    /// `n` jobs were stored `queued` here.
+    pub(super) fn add(&self, n: u64) {
+        if n > 0 {
+            self.added.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -93,7 +107,11 @@ impl Looks {
             }
         };
         let backlog = &inner.backlog;
+        backlog
+            .bound
+            .store(options.max_backlog as u64, Ordering::Relaxed);
         backlog.queued.store(queued, Ordering::Relaxed);
+        backlog.added.store(0, Ordering::Relaxed);
         backlog
             .oldest
             .store(oldest.unwrap_or(-1), Ordering::Relaxed);

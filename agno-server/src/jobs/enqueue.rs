@@ -46,7 +46,8 @@ pub(crate) struct PreparedJobs {
     ready: Vec<ReadyJob>,
     /// Early jobs, and whether a row is written for each.
     early: Vec<(EarlyJob, bool)>,
-    queued: bool,
+    /// How many rows are stored `queued` (no place now).
+    queued: usize,
     count: usize,
 }
 
@@ -134,7 +135,7 @@ pub(crate) fn prepare(
         rows: Vec::with_capacity(durable.len() + early.len()),
         ready: Vec::new(),
         early: Vec::with_capacity(early.len()),
-        queued: false,
+        queued: 0,
         count: durable.len(),
     };
     for job in early {
@@ -164,7 +165,7 @@ pub(crate) fn prepare(
                 id,
                 place,
             }),
-            None => prepared.queued = true,
+            None => prepared.queued += 1,
         }
     }
     Ok(prepared)
@@ -227,7 +228,8 @@ pub(crate) fn launch(inner: &Arc<Inner>, host: &Arc<dyn JobHost>, prepared: Prep
         };
         executor::spawn(inner, host.clone(), work, attempt, job.place, None);
     }
-    if prepared.queued {
+    if prepared.queued > 0 {
+        inner.backlog.add(prepared.queued as u64);
         inner.producer.wake();
     }
 }
@@ -284,7 +286,10 @@ pub(crate) async fn enqueue_run(
                 None,
             );
         }
-        None => inner.producer.wake(),
+        None => {
+            inner.backlog.add(1);
+            inner.producer.wake();
+        }
     }
     Ok(())
 }

@@ -68,8 +68,10 @@ async fn write(store: &Arc<dyn JobStore>, settlements: Vec<JobSettlement>) -> bo
     loop {
         match store.settle_jobs(settlements.clone()).await {
             Ok(_) => return true,
-            Err(DbError::Unavailable(reason)) if started.elapsed() < UNAVAILABLE_FOR_AT_MOST => {
-                tracing::warn!(%reason, jobs = settlements.len(), retry_in_ms = wait.as_millis() as u64, "the store is unavailable: writing durable jobs' outcomes again shortly");
+            Err(DbError::Unavailable(reason) | DbError::Conflict(reason))
+                if started.elapsed() < UNAVAILABLE_FOR_AT_MOST =>
+            {
+                tracing::warn!(%reason, jobs = settlements.len(), retry_in_ms = wait.as_millis() as u64, "the store is unavailable or met a concurrent write: writing durable jobs' outcomes again shortly");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(5));
             }

@@ -92,7 +92,7 @@ impl From<DbError> for ApiError {
             }
             too_large @ DbError::StateTooLarge { .. } => ApiError::too_large(too_large.to_string()),
             // A database that is down: a client or load balancer retries.
-            DbError::Unavailable(reason) => {
+            DbError::Unavailable(reason) | DbError::Conflict(reason) => {
                 tracing::warn!(%reason, "the database is unavailable");
                 ApiError::unavailable("the database is unavailable; try again in a moment")
                     .retry_after(1)

@@ -17,6 +17,7 @@
 //! | `{set col; key = expr; ...}` | `json_set(col, '$.key', expr, ...)` | `col \|\| jsonb_build_object('key', expr, ...)` |
 //! | `{now}` | `?N` (the store's clock) | `CAST(EXTRACT(EPOCH FROM now()) AS bigint)` (the database's) |
 //! | `{skip_locked}` | (nothing) | `FOR UPDATE SKIP LOCKED` |
+//! | `{for_update}` | (nothing) | `FOR UPDATE` |
 //! | `{abandoned}` | held by another owner than `:owner` (one process per file) | `lease_until` past on the database's clock, not one of `:held_ids`/`:held_attempts` |
 //! | `{lease_until}` | `NULL` (no leases) | the database's clock in ms plus `:lease_ms` |
 
@@ -251,6 +252,13 @@ impl Renderer {
                     format!("{NOW_MS} + {lease}")
                 } else {
                     "NULL".to_owned()
+                }
+            }
+            ("for_update", []) => {
+                if pg {
+                    "FOR UPDATE".to_owned()
+                } else {
+                    String::new()
                 }
             }
             ("skip_locked", []) => {

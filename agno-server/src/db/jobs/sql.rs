@@ -163,6 +163,9 @@ pub(crate) enum Want {
     Rows(&'static [Col]),
     /// Nothing (a statement whose count is not part of the answer).
     Discard,
+    /// Nothing, and only where several writers meet (Postgres): rows
+    /// locked in a set order before they are written.
+    Lock,
 }
 
 /// What a step gave back.
@@ -218,6 +221,15 @@ impl Step {
             statement,
             args,
             want: Want::Discard,
+        }
+    }
+
+    /// A step that locks rows in order, on a store several writers share.
+    pub(crate) fn lock(statement: &'static Statement, args: Vec<(&'static str, Arg)>) -> Self {
+        Self {
+            statement,
+            args,
+            want: Want::Lock,
         }
     }
 

@@ -5,8 +5,10 @@
 //! to settle) is an empty plan.
 //!
 //! Lock order on Postgres: every transition that writes a job and its run
-//! locks the job first (its statement on `agno_jobs` comes first), so no
-//! two of them deadlock each other.
+//! locks the job first (its statement on `agno_jobs` comes first), and one
+//! that writes several jobs locks them in the order of their ids first
+//! (recovery skips the rows another transaction holds), so no two of them
+//! deadlock each other.
 
 use std::time::Duration;
 
@@ -249,6 +251,12 @@ static END_FAILED_RUNS: Statement = Statement::new(
         AND status IN ('PENDING', 'RUNNING') AND {object run_data}",
 );
 
+/// Locks the rows of the jobs settled together in the order of their ids
+/// (Postgres; one writer owns a SQLite file), before any of them changes.
+static LOCK_IN_ORDER: Statement = Statement::new(
+    "SELECT id FROM agno_jobs WHERE {pairs :ids :attempts} ORDER BY id {for_update}",
+);
+
 /// Records how attempts ended; answers how many jobs changed (an attempt
 /// that is no longer its job's current one changes nothing: fenced).
 ///
@@ -261,6 +269,17 @@ static END_FAILED_RUNS: Statement = Statement::new(
 ///   counted (cut by a shutdown).
 pub(crate) fn settle(settlements: &[JobSettlement]) -> Plan<usize> {
     let mut steps = Vec::new();
+    if settlements.len() > 1 {
+        let every: Vec<(String, u32)> = settlements
+            .iter()
+            .map(|s| (s.id.clone(), s.attempt))
+            .collect();
+        let (ids, attempts) = pairs(&every);
+        steps.push(Step::lock(
+            &LOCK_IN_ORDER,
+            vec![("ids", ids), ("attempts", attempts)],
+        ));
+    }
     let done: Vec<(String, u32)> = settlements
         .iter()
         .filter(|s| s.outcome == JobOutcome::Completed)
@@ -343,7 +362,9 @@ pub(crate) fn complete_fenced(fence: &JobFence) -> Plan<()> {
 
 static RENEW: Statement = Statement::new(
     "UPDATE agno_jobs SET locked_at = {now}, lease_until = {lease_until}
-      WHERE {pairs :ids :attempts} AND locked_by = :owner AND status = 'running'",
+      WHERE id IN (SELECT id FROM agno_jobs
+                    WHERE {pairs :ids :attempts} AND locked_by = :owner AND status = 'running'
+                    ORDER BY id {for_update})",
 );
 
 /// Renews `owner`'s leases on the attempts `held` (job id, attempt);
@@ -370,14 +391,18 @@ static FAIL_ABANDONED: Statement = Statement::new(
     "UPDATE agno_jobs SET status = 'failed', locked_by = NULL, locked_at = NULL,
             error = :why || CAST(attempt AS text) || ' of ' || CAST(max_attempts AS text),
             updated_at = {now}, completed_at = {now}
-      WHERE status = 'running' AND {abandoned} AND attempt >= max_attempts
-        AND component_id {in :components}",
+      WHERE id IN (SELECT id FROM agno_jobs
+                    WHERE status = 'running' AND {abandoned} AND attempt >= max_attempts
+                      AND component_id {in :components}
+                    ORDER BY id {skip_locked})",
 );
 
 static REQUEUE_ABANDONED: Statement = Statement::new(
     "UPDATE agno_jobs SET status = 'queued', locked_by = NULL, locked_at = NULL,
             available_at = {now}, updated_at = {now}
-      WHERE status = 'running' AND {abandoned} AND component_id {in :components}",
+      WHERE id IN (SELECT id FROM agno_jobs
+                    WHERE status = 'running' AND {abandoned} AND component_id {in :components}
+                    ORDER BY id {skip_locked})",
 );
 
 /// The `running` jobs of `components` whose instance stopped

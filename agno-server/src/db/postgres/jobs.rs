@@ -38,7 +38,7 @@ pub(crate) async fn run<T>(client: &impl GenericClient, plan: &Plan<T>) -> Resul
     let outputs = try_join_all(prepared.iter().map(|(statement, params, want)| async move {
         Ok::<_, DbError>(match want {
             Want::Count => Output::Count(client.execute(statement, params).await?),
-            Want::Discard => {
+            Want::Discard | Want::Lock => {
                 client.execute(statement, params).await?;
                 Output::Count(0)
             }

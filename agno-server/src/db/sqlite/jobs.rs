@@ -14,12 +14,17 @@ pub(crate) fn run<T>(conn: &Connection, plan: &Plan<T>) -> Result<T, DbError> {
     let now = Arg::from(now_secs());
     let mut outputs = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
+        if step.want == Want::Lock {
+            // One writer: nothing to order.
+            outputs.push(Output::Count(0));
+            continue;
+        }
         let rendered = step.statement.render(Dialect::Sqlite);
         let values = step.ordered(rendered, &now)?;
         let mut statement = conn.prepare_cached(&rendered.sql)?;
         outputs.push(match step.want {
             Want::Count => Output::Count(statement.execute(params_from_iter(values))? as u64),
-            Want::Discard => {
+            Want::Discard | Want::Lock => {
                 statement.execute(params_from_iter(values))?;
                 Output::Count(0)
             }
