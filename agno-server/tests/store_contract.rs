@@ -930,3 +930,17 @@ async fn failed_jobs_and_old_runs_are_pruned_after_their_retention(db: &dyn Db) 
     assert!(db.get_run("r-kept").await.unwrap().is_some());
     assert!(db.get_session("s").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn sqlite_backlog_counts_up_to_its_bound() {
+    let store = store_support::sqlite();
+    let db = &*store.db;
+    let jobs = (0..5).map(|i| hook_job(&format!("q{i}"), None)).collect();
+    db.save_run_with_jobs(session("s", 1), &run("r", 1), jobs, None)
+        .await
+        .unwrap();
+    let (queued, oldest) = db.job_backlog("agent-1", 3).await.unwrap();
+    assert_eq!(queued, 3);
+    assert!(oldest.is_some());
+    assert_eq!(db.job_backlog("agent-1", 100).await.unwrap().0, 5);
+}

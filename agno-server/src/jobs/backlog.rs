@@ -17,7 +17,6 @@ use super::state::{Inner, Stores};
 const EVERY: Duration = Duration::from_secs(1);
 
 /// What the last look found.
-#[derive(Default)]
 pub(super) struct Backlog {
     over: AtomicBool,
     queued: AtomicU64,
@@ -25,7 +24,7 @@ pub(super) struct Backlog {
     /// fills the queue between two looks is held back by them too.
     added: AtomicU64,
     /// The bound (`max_backlog`), for the count between looks.
-    bound: AtomicU64,
+    bound: u64,
     /// Seconds the oldest due job had waited (-1: none was due).
     oldest: AtomicI64,
     /// Told when an episode ends.
@@ -44,11 +43,23 @@ pub struct BacklogState {
 }
 
 impl Backlog {
+    /// Nothing looked at yet, bounded at `bound` jobs.
+    pub(super) fn new(bound: usize) -> Self {
+        Self {
+            over: AtomicBool::new(false),
+            queued: AtomicU64::new(0),
+            added: AtomicU64::new(0),
+            bound: bound as u64,
+            oldest: AtomicI64::new(-1),
+            drained: Notify::new(),
+        }
+    }
+
     /// What the last look found, with the jobs queued here since.
     pub(super) fn state(&self) -> BacklogState {
         let oldest = self.oldest.load(Ordering::Relaxed);
         let queued = self.queued.load(Ordering::Relaxed) + self.added.load(Ordering::Relaxed);
-        let bound = self.bound.load(Ordering::Relaxed);
+        let bound = self.bound;
         BacklogState {
             over: self.over.load(Ordering::Acquire) || (bound > 0 && queued >= bound),
             queued,
@@ -107,9 +118,6 @@ impl Looks {
             }
         };
         let backlog = &inner.backlog;
-        backlog
-            .bound
-            .store(options.max_backlog as u64, Ordering::Relaxed);
         backlog.queued.store(queued, Ordering::Relaxed);
         backlog.added.store(0, Ordering::Relaxed);
         backlog

@@ -139,6 +139,7 @@ pub(super) struct Inner {
 
 impl Inner {
     pub(super) fn new(options: JobOptions, db: Option<Arc<dyn Db>>) -> Self {
+        let max_backlog = options.max_backlog;
         Self {
             admission: Admission::new(options.max_concurrent, options.max_running_bytes),
             options,
@@ -149,7 +150,7 @@ impl Inner {
             counters: Counters::default(),
             settler: Settler::default(),
             held: Held::default(),
-            backlog: Backlog::default(),
+            backlog: Backlog::new(max_backlog),
         }
     }
 
