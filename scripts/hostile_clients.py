@@ -446,6 +446,26 @@ def main():
             s.close()
         return ", ".join(answers), answers == ["400", "400", "400", "401", "200"]
 
+    @probe("10. another user's session: a run, a read, a rename and a delete by bob of alice's session", "404, 404, 404, 404; alice's session untouched")
+    def _():
+        session = f"takeover-{os.getpid()}"
+        form = {"message": "alice-secret", "stream": "false", "session_id": session, "user_id": "alice"}
+        first, body, _ = request("POST", f"/agents/{AGENT}/runs", form)
+        taken = dict(form, message="give me the history", user_id="bob")
+        answers = [
+            request("POST", f"/agents/{AGENT}/runs", taken)[0],
+            request("GET", f"/sessions/{session}/runs?type=agent&user_id=bob")[0],
+            request("POST", f"/sessions/{session}/rename?user_id=bob", json.dumps({"session_name": "bob's"}),
+                    {"Content-Type": "application/json"})[0],
+            request("DELETE", f"/sessions/{session}?user_id=bob")[0],
+        ]
+        _, runs, _ = request("GET", f"/sessions/{session}/runs?user_id=alice")
+        _, detail, _ = request("GET", f"/sessions/{session}?user_id=alice")
+        untouched = (isinstance(runs, list) and len(runs) == 1 and isinstance(detail, dict)
+                     and detail.get("user_id") == "alice" and detail.get("session_name") != "bob's")
+        return (f"{first} for alice, then {', '.join(map(str, answers))}; alice's session "
+                f"{'untouched' if untouched else 'CHANGED'}"), first == 200 and answers == [404] * 4 and untouched
+
     with open(ARGS.acked, "w") as f:
         f.write("\n".join(run_id for run_id, _ in ACKED))
     print()
