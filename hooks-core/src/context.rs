@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::{
-    AgentInfo, Extensions, ExtraFields, Job, Phase, RunContext, RunId, RunInput, RunOutput,
-    Session, UserId,
+    AgentInfo, Extensions, ExtraFields, Identity, Job, Phase, RunContext, RunId, RunInput,
+    RunOutput, Session, UserId,
 };
 
 /// What does not change while the hooks of a run execute: shared by every
@@ -21,6 +21,8 @@ pub struct RunShared {
     pub run_context: RunContext,
     /// The user.
     pub user_id: UserId,
+    /// Who the run is for, and whether a verified token said so.
+    pub identity: Arc<Identity>,
     /// Unknown request fields.
     pub extra: ExtraFields,
     /// Values the program registered for its own argument types.

@@ -2,8 +2,8 @@
 //! [`FromHookArgs`] impl.
 
 use crate::{
-    AgentInfo, AnyPhase, ExtraFields, HookArgs, HookError, Job, PhaseSet, PostHooksOnly,
-    RunContext, RunId, RunInput, RunOutput, Session, UserId,
+    AgentInfo, AnyPhase, ExtraFields, HookArgs, HookError, Identity, Job, PhaseSet,
+    PostHooksOnly, RunContext, RunId, RunInput, RunOutput, Session, UserId,
 };
 
 /// A type a hook can take as an argument.
@@ -27,7 +27,7 @@ use crate::{
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a hook argument",
     label = "this argument type cannot be injected into a hook",
-    note = "hook arguments are injected by type; the valid ones are `&RunInput`, `RunInput`, `&mut RunInput` (pre-hooks), `&RunOutput`, `RunOutput`, `&mut RunOutput` (post-hooks), `&AgentInfo`, `&Session`, `&RunContext`, `&RunId`, `&UserId`, `&ExtraFields`, `&Job` (durable hooks), and owned copies of these",
+    note = "hook arguments are injected by type; the valid ones are `&RunInput`, `RunInput`, `&mut RunInput` (pre-hooks), `&RunOutput`, `RunOutput`, `&mut RunOutput` (post-hooks), `&AgentInfo`, `&Session`, `&RunContext`, `&RunId`, `&UserId`, `&Identity`, `&ExtraFields`, `&Job` (durable hooks), and owned copies of these",
     note = "to inject a type of your own, implement `FromHookArgs` for it"
 )]
 pub trait FromHookArgs<'a>: Sized {
@@ -127,6 +127,15 @@ shared_argument!(RunContext, run_context);
 shared_argument!(RunId, run_id);
 shared_argument!(UserId, user_id);
 shared_argument!(ExtraFields, extra);
+
+impl<'a> FromHookArgs<'a> for &'a Identity {
+    type Available = AnyPhase;
+    const DATA: Option<&'static str> = Some("Identity");
+    #[inline]
+    fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError> {
+        Ok(&args.shared().identity)
+    }
+}
 
 impl<'a> FromHookArgs<'a> for &'a Job {
     type Available = AnyPhase;

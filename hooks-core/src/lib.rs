@@ -78,7 +78,7 @@ pub use job::{DurableHooks, Job, JobSink, NoJobs};
 pub use meta::{HookMeta, Phase, Phases};
 pub use registry::{Registration, RegistryError};
 pub use returns::{CheckFree, IntoHookResult};
-pub use run_context::{ExtraFields, RunContext, RunId, UserId};
+pub use run_context::{ExtraFields, Identity, RunContext, RunId, UserId};
 pub use run_input::RunInput;
 pub use run_output::{Message, Metrics, RunOutput, RunStatus};
 pub use session::Session;

@@ -50,6 +50,43 @@ impl UserId {
     }
 }
 
+/// Who a run is for, as the server knows it: the user and whether a
+/// verified token (a JWT) said so, or only the request's `user_id` field.
+/// Hooks take it as `&Identity`: a guardrail can refuse per user or per
+/// scope (`identity.has_scope("agents:run")`), trusting `user_id` only
+/// when `verified`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The user: the token's subject when verified, else the request's
+    /// `user_id` (anyone may have written it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Whether a verified token said who the user is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
+    /// The token's scopes (none without a token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Whether the token holds the server's admin scope.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
+}
+
+impl Identity {
+    /// An identity only the request's `user_id` names (no token).
+    pub fn unverified(user_id: Option<String>) -> Self {
+        Self {
+            user_id,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the token holds `scope` exactly, or is an admin's.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.admin || self.scopes.iter().any(|s| s == scope)
+    }
+}
+
 /// Request fields the runtime does not know (any extra form field of an
 /// HTTP request), passed through to hooks. Hooks take it as `&ExtraFields`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -178,6 +178,8 @@ struct RunPayload {
     metadata: serde_json::Map<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     extra: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<hooks_core::Identity>,
 }
 
 impl RunPayload {
@@ -191,6 +193,7 @@ impl RunPayload {
             dependencies: request.dependencies.clone(),
             metadata: request.metadata.clone(),
             extra: request.extra.clone(),
+            identity: request.identity.clone(),
         })
     }
 
@@ -206,6 +209,7 @@ impl RunPayload {
             dependencies: payload.dependencies,
             metadata: payload.metadata,
             extra: payload.extra,
+            identity: payload.identity,
         })
     }
 }

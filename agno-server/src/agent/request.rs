@@ -1,5 +1,6 @@
 //! What a caller asks an agent to run.
 
+use hooks_core::Identity;
 use serde_json::{Map, Value};
 
 /// One run's input and the values that travel with it.
@@ -27,6 +28,9 @@ pub struct RunRequest {
     pub metadata: Map<String, Value>,
     /// Other request fields, handed to hooks as `ExtraFields`.
     pub extra: Map<String, Value>,
+    /// Who asked, as the server verified it (a JWT); `None`: only
+    /// `user_id` says. Hooks see it as `&Identity`.
+    pub identity: Option<Identity>,
 }
 
 impl RunRequest {
@@ -65,6 +69,13 @@ impl RunRequest {
     /// Sets the dependencies.
     pub fn dependencies(mut self, dependencies: Map<String, Value>) -> Self {
         self.dependencies = dependencies;
+        self
+    }
+
+    /// Sets the verified identity (its user becomes the run's user).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.user_id = identity.user_id.clone();
+        self.identity = Some(identity);
         self
     }
 

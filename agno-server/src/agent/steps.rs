@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use hooks_core::{
-    CheckError, DurableHooks, ExtraFields, HookContext, HookEvent, Message, Metrics, RunContext,
-    RunId, RunInput, RunOutput, RunShared, RunStatus, Session, UserId,
+    CheckError, DurableHooks, ExtraFields, HookContext, HookEvent, Identity, Message, Metrics,
+    RunContext, RunId, RunInput, RunOutput, RunShared, RunStatus, Session, UserId,
 };
 use tokio::sync::mpsc;
 
@@ -139,6 +139,11 @@ impl<'a> Run<'a> {
                 metadata: request.metadata.clone(),
             },
             user_id: UserId(user_id.clone()),
+            identity: Arc::new(
+                request
+                    .identity
+                    .unwrap_or_else(|| Identity::unverified(user_id.clone())),
+            ),
             extra: ExtraFields(request.extra),
             extensions: inner.extensions.clone(),
         };

@@ -20,8 +20,8 @@
 use std::sync::Arc;
 
 use hooks_core::{
-    AgentInfo, ExtraFields, HookContext, Phase, RunContext, RunId, RunInput, RunOutput, RunShared,
-    RunStatus, Session, UserId,
+    AgentInfo, ExtraFields, HookContext, Identity, Phase, RunContext, RunId, RunInput, RunOutput,
+    RunShared, RunStatus, Session, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,9 @@ struct PayloadRef<'a> {
     user_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Object::is_empty")]
     extra: &'a Object,
+    /// Only a verified identity: an unverified one is `user_id` again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'a Identity>,
 }
 
 /// The payload, read back.
@@ -94,6 +97,8 @@ pub(crate) struct HookPayload {
     user_id: Option<String>,
     #[serde(default)]
     extra: Object,
+    #[serde(default)]
+    identity: Option<Identity>,
 }
 
 /// A payload written: its JSON, and whether it refers to its run as
@@ -140,6 +145,7 @@ pub(crate) fn write(
         metadata: &context.metadata,
         user_id: shared.user_id.as_deref(),
         extra: &shared.extra.0,
+        identity: shared.identity.verified.then_some(&*shared.identity),
     })?;
     Ok(Written {
         json,
@@ -253,6 +259,10 @@ impl HookPayload {
                 dependencies: self.dependencies,
                 metadata: self.metadata,
             },
+            identity: Arc::new(
+                self.identity
+                    .unwrap_or_else(|| Identity::unverified(self.user_id.clone())),
+            ),
             user_id: UserId(self.user_id),
             extra: ExtraFields(self.extra),
             extensions,
@@ -298,6 +308,12 @@ mod tests {
             user_id: UserId(Some("u".into())),
             extra: ExtraFields(serde_json::json!({"x": 1}).as_object().unwrap().clone()),
             extensions: Default::default(),
+            identity: Arc::new(Identity {
+                user_id: Some("u".into()),
+                verified: true,
+                scopes: vec!["agents:run".into()],
+                admin: false,
+            }),
         };
         let mut cx = HookContext::new(RunInput::new("hi"), shared.clone());
         cx.enter_post(RunOutput {
@@ -322,6 +338,7 @@ mod tests {
         assert_eq!(back.shared().agent, shared.agent);
         assert_eq!(back.shared().extra, shared.extra);
         assert_eq!(back.shared().user_id, shared.user_id);
+        assert_eq!(back.shared().identity, shared.identity, "a verified identity is kept");
 
         // The stored run, completed: referred to, and read back as seen.
         let mut stored = cx.output().unwrap().clone();
