@@ -25,7 +25,8 @@ pub(crate) const INTENT_TTL: Duration = Duration::from_secs(60 * 60);
 /// The most remembered cancels (about 100 bytes each).
 pub(crate) const MAX_INTENTS: usize = 4_096;
 
-/// Run id → the token its steps check. Shared by an agent's clones.
+/// Run id → the token its steps check, and the run's user. Shared by an
+/// agent's clones.
 #[derive(Debug, Default)]
 pub(crate) struct RunRegistry {
     state: Mutex<State>,
@@ -35,7 +36,7 @@ pub(crate) struct RunRegistry {
 
 #[derive(Debug, Default)]
 struct State {
-    runs: HashMap<String, CancellationToken>,
+    runs: HashMap<String, (CancellationToken, Option<String>)>,
     /// Cancels of runs not under way when they came, and when.
     intents: HashMap<String, Instant>,
     /// The ids of `intents`, oldest first (an id already taken may still
@@ -98,15 +99,17 @@ impl RunRegistry {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers the run `run_id` until the returned guard is dropped; a
-    /// cancel that came for it before is applied at once.
-    pub(crate) fn register(self: &Arc<Self>, run_id: &str) -> Registered {
+    /// Registers the run `run_id` of `user_id` until the returned guard is
+    /// dropped; a cancel that came for it before is applied at once.
+    pub(crate) fn register(self: &Arc<Self>, run_id: &str, user_id: Option<String>) -> Registered {
         let token = CancellationToken::new();
         let mut state = self.lock();
         if state.take_intent(run_id) {
             token.cancel();
         }
-        state.runs.insert(run_id.to_owned(), token.clone());
+        state
+            .runs
+            .insert(run_id.to_owned(), (token.clone(), user_id));
         drop(state);
         Registered {
             registry: self.clone(),
@@ -120,12 +123,25 @@ impl RunRegistry {
     /// later with that id).
     pub(crate) fn cancel(&self, run_id: &str) -> bool {
         let mut state = self.lock();
-        if let Some(token) = state.runs.get(run_id) {
+        if let Some((token, _)) = state.runs.get(run_id) {
             token.cancel();
             return true;
         }
         state.keep_intent(run_id);
         false
+    }
+
+    /// Cancels the run `run_id` under way here if it is `user_id`'s:
+    /// `Some(true)` cancelled, `Some(false)` another user's, `None` not
+    /// under way here (nothing is kept).
+    pub(crate) fn cancel_owned(&self, run_id: &str, user_id: &str) -> Option<bool> {
+        let state = self.lock();
+        let (token, owner) = state.runs.get(run_id)?;
+        if owner.as_deref() != Some(user_id) {
+            return Some(false);
+        }
+        token.cancel();
+        Some(true)
     }
 
     /// Forgets a kept cancel of `run_id` (it was carried out in the
@@ -216,15 +232,27 @@ mod tests {
     fn a_cancel_before_the_run_is_registered_cancels_it_at_once() {
         let registry = Arc::new(RunRegistry::default());
         assert!(!registry.cancel("r1"), "nothing under way yet");
-        let early = registry.register("r1");
+        let early = registry.register("r1", None);
         assert!(early.token.is_cancelled());
         drop(early);
         // The intent was used up: the id registered again runs.
-        assert!(!registry.register("r1").token.is_cancelled());
+        assert!(!registry.register("r1", None).token.is_cancelled());
         // A run under way is cancelled where it is.
-        let running = registry.register("r2");
+        let running = registry.register("r2", None);
         assert!(registry.cancel("r2"));
         assert!(running.token.is_cancelled());
+    }
+
+    #[test]
+    fn a_user_cancels_only_their_own_run() {
+        let registry = Arc::new(RunRegistry::default());
+        let alices = registry.register("r1", Some("alice".into()));
+        assert_eq!(registry.cancel_owned("r1", "bob"), Some(false));
+        assert!(!alices.token.is_cancelled());
+        assert_eq!(registry.cancel_owned("r1", "alice"), Some(true));
+        assert!(alices.token.is_cancelled());
+        assert_eq!(registry.cancel_owned("r9", "alice"), None, "not under way here");
+        assert!(!registry.register("r9", None).token.is_cancelled(), "nothing was kept");
     }
 
     #[test]
@@ -235,14 +263,14 @@ mod tests {
         }
         assert_eq!(registry.lock().intents.len(), MAX_INTENTS);
         // The oldest went first.
-        assert!(!registry.register("r0").token.is_cancelled());
+        assert!(!registry.register("r0", None).token.is_cancelled());
         assert!(
             registry
-                .register(&format!("r{}", MAX_INTENTS + 9))
+                .register(&format!("r{}", MAX_INTENTS + 9), None)
                 .token
                 .is_cancelled()
         );
         registry.forget("r20");
-        assert!(!registry.register("r20").token.is_cancelled());
+        assert!(!registry.register("r20", None).token.is_cancelled());
     }
 }

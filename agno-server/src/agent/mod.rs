@@ -275,6 +275,29 @@ impl Agent {
         Ok(false)
     }
 
+    /// Cancels the run `run_id` as [`Agent::cancel`] does, if it is
+    /// `user_id`'s: under way here as that user's, or stored as that
+    /// user's run of this agent. `None` when it is not known to be (another
+    /// user's, unknown, or under way on another instance and not stored
+    /// yet): nothing is done.
+    pub async fn cancel_for(&self, run_id: &str, user_id: &str) -> Result<Option<bool>, AgentError> {
+        match self.inner.running.cancel_owned(run_id, user_id) {
+            Some(true) => return Ok(Some(true)),
+            Some(false) => return Ok(None),
+            None => {}
+        }
+        let Some(db) = &self.inner.db else {
+            return Ok(None);
+        };
+        let mine = db.get_run(run_id).await?.is_some_and(|run| {
+            run.user_id.as_deref() == Some(user_id) && run.agent_id.as_deref() == Some(self.id())
+        });
+        if !mine {
+            return Ok(None);
+        }
+        self.cancel(run_id).await.map(Some)
+    }
+
     /// Refuses (as [`DbError::NotOwner`](crate::db::DbError::NotOwner))
     /// a run `request` into a session another user owns, or naming no
     /// user into an owned one: what the run's first step checks, for a

@@ -155,6 +155,7 @@ impl<'a> Run<'a> {
             RunStatus::Running,
             created_at,
         );
+        let run_user = user_id.clone();
         let session = SessionRecord {
             session_id,
             session_type: SessionType::Agent,
@@ -192,7 +193,7 @@ impl<'a> Run<'a> {
             early: Vec::new(),
             registered: {
                 agent.listen_for_cancels();
-                inner.running.register(&ids_run_id)
+                inner.running.register(&ids_run_id, run_user)
             },
             fence,
         };

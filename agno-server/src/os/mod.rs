@@ -19,22 +19,26 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use hooks_core::{Dispatcher, DispatcherConfig, ShutdownReport};
+use hooks_core::{Dispatcher, ShutdownReport};
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::CorsLayer;
 
 use crate::agent::Agent;
 use state::AppState;
 
 mod auth;
+mod builder;
+mod caller;
 mod error;
 mod extract;
 mod form;
+mod jwt;
 mod limits;
 mod listener;
 mod openapi;
 mod routes;
 mod runs_body;
+mod scopes;
 mod security_key;
 mod shutdown;
 mod sse;
@@ -42,8 +46,10 @@ mod state;
 pub mod wire;
 
 pub use auth::PUBLIC_PATHS;
+pub use builder::{AgentOSBuilder, OsError};
 pub use error::{ApiError, ApiResult};
 pub use form::MAX_ID_BYTES;
+pub use jwt::{Algorithm, JwtConfig, JwtConfigError, TokenSource};
 pub use limits::Limits;
 pub use security_key::SecurityKey;
 
@@ -59,22 +65,6 @@ pub mod fuzzing {
 /// serves).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     routes::document()
-}
-
-/// Why an AgentOS could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum OsError {
-    /// Two agents share an id.
-    #[error("two agents have the id `{0}`; agent ids must be unique")]
-    DuplicateAgent(String),
-    /// A CORS origin is not a valid header value.
-    #[error("invalid CORS origin {0:?}")]
-    InvalidCorsOrigin(String),
-    /// An agent cannot run as this server configures it (a hook taking a
-    /// `Job` whose durable jobs the server's `durable_hooks(false)` turned
-    /// off, say).
-    #[error(transparent)]
-    Agent(#[from] crate::agent::AgentError),
 }
 
 /// A server for agents, as Agno's `AgentOS`.
@@ -93,7 +83,7 @@ impl std::fmt::Debug for AgentOS {
                 "run_hooks_in_background",
                 &self.state.run_hooks_in_background(),
             )
-            .field("secured", &self.state.security_key.is_some())
+            .field("auth", &self.state.auth.name())
             .finish()
     }
 }
@@ -148,11 +138,7 @@ impl AgentOS {
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(
             agents = self.state.agents.len(),
-            security_key = if self.state.security_key.is_some() {
-                "on"
-            } else {
-                "off"
-            },
+            auth = self.state.auth.name(),
             run_hooks_in_background = self.state.run_hooks_in_background(),
             "AgentOS listening on http://{}",
             listener.local_addr()?
@@ -238,170 +224,3 @@ impl AgentOS {
     }
 }
 
-/// Builds an [`AgentOS`].
-#[derive(Default)]
-pub struct AgentOSBuilder {
-    id: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
-    agents: Vec<Agent>,
-    run_hooks_in_background: bool,
-    security_key: Option<String>,
-    ignore_env_key: bool,
-    limits: Limits,
-    dispatcher: DispatcherConfig,
-    cors_origins: Vec<String>,
-    shutdown_deadline: Option<Duration>,
-    durable_hooks: Option<bool>,
-}
-
-impl AgentOSBuilder {
-    /// The OS id (default `agno-server`).
-    pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
-        self
-    }
-
-    /// The OS name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// The OS description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// Serves `agent`.
-    pub fn agent(mut self, agent: Agent) -> Self {
-        self.agents.push(agent);
-        self
-    }
-
-    /// Serves each of `agents`.
-    pub fn agents(mut self, agents: impl IntoIterator<Item = Agent>) -> Self {
-        self.agents.extend(agents);
-        self
-    }
-
-    /// Agno's `run_hooks_in_background` (default `false`): when `true`,
-    /// every hook of every agent that neither changes nor can block the run
-    /// runs in the background, for every request. Hooks that must stay
-    /// inline are logged once at start-up.
-    pub fn run_hooks_in_background(mut self, on: bool) -> Self {
-        self.run_hooks_in_background = on;
-        self
-    }
-
-    /// Whether background hooks that do not say (`#[hook]` without
-    /// `durable = ...`) run as durable jobs, for every agent with a store
-    /// (overrides each agent's [`durable_hooks`](crate::AgentBuilder::durable_hooks);
-    /// default: each agent's own, on with a store).
-    pub fn durable_hooks(mut self, on: bool) -> Self {
-        self.durable_hooks = Some(on);
-        self
-    }
-
-    /// The bearer key every non-public route needs. Without it, the
-    /// `OS_SECURITY_KEY` environment variable is used when set.
-    pub fn security_key(mut self, key: impl Into<String>) -> Self {
-        self.security_key = Some(key.into());
-        self
-    }
-
-    /// Ignore `OS_SECURITY_KEY` (no auth unless [`security_key`](Self::security_key) is set).
-    pub fn ignore_env_security_key(mut self) -> Self {
-        self.ignore_env_key = true;
-        self
-    }
-
-    /// Body and field size limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// The background-hook settings (bound, queue, timeout) of the
-    /// dispatcher shared by every agent.
-    pub fn dispatcher_config(mut self, config: DispatcherConfig) -> Self {
-        self.dispatcher = config;
-        self
-    }
-
-    /// Browser origins allowed by CORS (none by default: closed).
-    pub fn cors_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.cors_origins = origins.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// How long the whole shutdown may take, from the signal: requests in
-    /// flight, runs in progress and background hooks (default 30 s).
-    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
-        self.shutdown_deadline = Some(deadline);
-        self
-    }
-
-    /// Builds the OS: every agent is moved onto one shared dispatcher.
-    pub fn build(self) -> Result<AgentOS, OsError> {
-        let mut seen = std::collections::HashSet::new();
-        for agent in &self.agents {
-            if !seen.insert(agent.id()) {
-                return Err(OsError::DuplicateAgent(agent.id().to_owned()));
-            }
-        }
-        let cors = if self.cors_origins.is_empty() {
-            None
-        } else {
-            let origins = self
-                .cors_origins
-                .iter()
-                .map(|o| o.parse().map_err(|_| OsError::InvalidCorsOrigin(o.clone())))
-                .collect::<Result<Vec<http::HeaderValue>, _>>()?;
-            Some(
-                CorsLayer::new()
-                    .allow_origin(AllowOrigin::list(origins))
-                    .allow_methods(tower_http::cors::Any)
-                    .allow_headers(tower_http::cors::Any),
-            )
-        };
-        let key = self.security_key.or_else(|| {
-            (!self.ignore_env_key)
-                .then(|| std::env::var("OS_SECURITY_KEY").ok())
-                .flatten()
-                .filter(|k| !k.is_empty())
-        });
-        let global = self.run_hooks_in_background;
-        let dispatcher = Dispatcher::new(DispatcherConfig {
-            run_hooks_in_background: global,
-            ..self.dispatcher
-        });
-        let agents = self
-            .agents
-            .iter()
-            .map(|agent| {
-                let agent = agent.with_dispatcher(dispatcher.clone());
-                let agent = match self.durable_hooks {
-                    Some(on) => agent.with_durable_hooks(on),
-                    None => agent,
-                };
-                agent.check_job_arguments().map(|()| agent)
-            })
-            .collect::<Result<_, _>>()?;
-        let state = AppState::new(
-            self.id.unwrap_or_else(|| "agno-server".into()),
-            self.name,
-            self.description,
-            agents,
-            key.map(SecurityKey::new),
-            self.limits,
-            dispatcher,
-        );
-        Ok(AgentOS {
-            state,
-            cors,
-            shutdown_deadline: self.shutdown_deadline.unwrap_or(Duration::from_secs(30)),
-        })
-    }
-}

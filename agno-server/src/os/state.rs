@@ -10,7 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use super::error::ApiError;
 use super::limits::{BodyBudget, Limits};
-use super::security_key::SecurityKey;
+use super::auth::Auth;
 use crate::agent::Agent;
 use crate::db::Db;
 
@@ -39,8 +39,8 @@ pub struct StateInner {
     pub dbs: Vec<(String, Arc<dyn Db>)>,
     /// The `db_id` of each agent with a store.
     pub agent_db: HashMap<String, String>,
-    /// The bearer key, if set.
-    pub security_key: Option<SecurityKey>,
+    /// How requests are authenticated.
+    pub(crate) auth: Auth,
     /// Body and field limits.
     pub limits: Limits,
     /// What request bodies being received hold at once
@@ -64,7 +64,7 @@ impl AppState {
         name: Option<String>,
         description: Option<String>,
         agents: Vec<Agent>,
-        security_key: Option<SecurityKey>,
+        auth: Auth,
         limits: Limits,
         dispatcher: Dispatcher,
     ) -> Self {
@@ -93,7 +93,7 @@ impl AppState {
             agents,
             dbs,
             agent_db,
-            security_key,
+            auth,
             body_budget: BodyBudget::new(limits.max_body_bytes_in_flight),
             limits,
             dispatcher,

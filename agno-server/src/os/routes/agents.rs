@@ -6,6 +6,7 @@ use hooks_core::{Phase, RunOutput, RunStatus};
 
 use crate::agent::Agent;
 use crate::db::{JobStatus, ModelInfo};
+use crate::os::caller::Caller;
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::extract::ApiQuery;
 use crate::os::state::AppState;
@@ -42,11 +43,19 @@ fn describe(state: &AppState, agent: &Agent) -> AgentResponse {
     }
 }
 
-/// `GET /agents`.
+/// `GET /agents`: with JWT scopes checked, the agents the token may read.
 #[utoipa::path(get, path = "/agents", tag = "Agents", summary = "List agents",
-    responses((status = 200, description = "Every agent", body = Vec<AgentResponse>)))]
-pub async fn list(State(state): State<AppState>) -> Json<Vec<AgentResponse>> {
-    Json(state.agents.iter().map(|a| describe(&state, a)).collect())
+    responses((status = 200, description = "Every agent the caller may read", body = Vec<AgentResponse>)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<AgentResponse>> {
+    let readable = caller.readable_agents();
+    Json(
+        state
+            .agents
+            .iter()
+            .filter(|a| readable.as_ref().is_none_or(|ids| ids.contains(a.id())))
+            .map(|a| describe(&state, a))
+            .collect(),
+    )
 }
 
 /// `GET /agents/{id}`.
@@ -77,9 +86,11 @@ pub struct RunScope {
     responses((status = 200, description = "The run (Agno's RunOutput): PENDING, RUNNING, then how it ended", body = RunOutput)))]
 pub async fn get_run(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, run_id)): Path<(String, String)>,
-    ApiQuery(scope): ApiQuery<RunScope>,
+    ApiQuery(mut scope): ApiQuery<RunScope>,
 ) -> ApiResult<Json<RunOutput>> {
+    scope.user_id = caller.scope(scope.user_id)?;
     let agent = state.agent(&id)?;
     let db = agent
         .db()

@@ -3,16 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 
+use crate::os::caller::Caller;
 use crate::os::state::AppState;
 use crate::os::wire::{AgentSummary, AvailableModel, OsConfig};
 
-/// `GET /config`.
+/// `GET /config`: its agents, as `GET /agents` lists them for the caller.
 #[utoipa::path(get, path = "/config", tag = "Core", summary = "The OS, its agents and databases",
     responses((status = 200, description = "Agno's ConfigResponse", body = OsConfig)))]
-pub async fn config(State(state): State<AppState>) -> Json<OsConfig> {
+pub async fn config(State(state): State<AppState>, caller: Caller) -> Json<OsConfig> {
+    let readable = caller.readable_agents();
     let agents = state
         .agents
         .iter()
+        .filter(|a| readable.as_ref().is_none_or(|ids| ids.contains(a.id())))
         .map(|agent| AgentSummary {
             id: agent.id().to_owned(),
             name: agent.name().map(str::to_owned),

@@ -82,7 +82,7 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::require_key,
+            auth::authenticate,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
+use crate::os::caller::Caller;
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::extract::{RunFormBody, RunTarget};
 use crate::os::sse;
@@ -17,7 +18,8 @@ use crate::os::wire::{Accepted, Empty, ErrorBody, RunFormFields};
 /// The run is carried out on its own task: a client that leaves does not
 /// cut it short, and the stored session is always whole. Background hooks
 /// never delay the answer: the JSON is sent (or the stream ends) when the
-/// inline hooks are done.
+/// inline hooks are done. With a JWT, the run is the token's user's and
+/// its hooks see the token's identity (`&Identity`).
 #[utoipa::path(post, path = "/agents/{agent_id}/runs", tag = "Agents", summary = "Run an agent",
     params(("agent_id" = String, Path, description = "The agent's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "With background=true: the same key gives the same run (at most 512 characters)")),
@@ -32,10 +34,14 @@ use crate::os::wire::{Accepted, Empty, ErrorBody, RunFormFields};
         (status = 429, description = "background=true: the queue is full", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     RunTarget(agent): RunTarget,
     headers: HeaderMap,
-    RunFormBody(form): RunFormBody,
+    RunFormBody(mut form): RunFormBody,
 ) -> ApiResult<Response> {
+    let user_id = caller.run_user(form.request.user_id.take())?;
+    form.request.identity = caller.identity(user_id.clone());
+    form.request.user_id = user_id;
     let agent_id = agent.id();
     tracing::info!(agent = ?agent_id, stream = form.stream, background = form.background, "run requested");
     if form.background {
@@ -94,17 +100,25 @@ fn idempotency_key(value: Option<&http::HeaderValue>) -> ApiResult<Option<String
 /// `POST /agents/{id}/runs/{run_id}/cancel`: a queued background run is
 /// cancelled at once; a run under way in this process stops at its next
 /// step and ends `CANCELLED`. Always 200 `{}`, as Agno answers (also for
-/// a finished or unknown run).
+/// a finished or unknown run), except under user isolation: a run that is
+/// not the caller's (or not known to be) is 404 `Run not found`.
 #[utoipa::path(post, path = "/agents/{agent_id}/runs/{run_id}/cancel", tag = "Agents", summary = "Cancel a run",
     params(("agent_id" = String, Path, description = "The agent's id"),
         ("run_id" = String, Path, description = "The run's id")),
     responses((status = 200, description = "Always `{}`, as Agno answers", body = Empty)))]
 pub async fn cancel(
     State(state): State<AppState>,
+    caller: Caller,
     Path((agent_id, run_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Empty>> {
     let agent = state.agent(&agent_id)?;
-    let found = agent.cancel(&run_id).await?;
+    let found = match caller.scope(None)? {
+        None => agent.cancel(&run_id).await?,
+        Some(user) => agent
+            .cancel_for(&run_id, &user)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Run not found"))?,
+    };
     tracing::info!(run_id = %run_id.escape_debug(), found, "cancel requested");
     Ok(Json(Empty {}))
 }

@@ -11,6 +11,7 @@ use hooks_core::RunOutput;
 use serde::Deserialize;
 
 use crate::db::{Db, SessionQuery};
+use crate::os::caller::Caller;
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::extract::{ApiJson, ApiQuery};
 use crate::os::form;
@@ -84,9 +85,11 @@ fn run(run: &RunOutput) -> RunSchema<'_> {
     responses((status = 200, description = "A page of sessions", body = SessionPage)))]
 pub async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     ApiQuery(params): ApiQuery<DbParam>,
-    ApiQuery(filters): ApiQuery<SessionQuery>,
+    ApiQuery(mut filters): ApiQuery<SessionQuery>,
 ) -> ApiResult<Json<SessionPage>> {
+    filters.user_id = caller.scope(filters.user_id)?;
     let started = std::time::Instant::now();
     let page = db(&state, &params)?.list_sessions(filters).await?;
     Ok(Json(SessionPage {
@@ -113,9 +116,11 @@ pub struct DeleteSessions {
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_many(
     State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<DbParam>,
+    caller: Caller,
+    ApiQuery(mut params): ApiQuery<DbParam>,
     ApiJson(request): ApiJson<DeleteSessions>,
 ) -> ApiResult<StatusCode> {
+    params.user_id = caller.scope(params.user_id)?;
     let ids = request
         .session_ids
         .into_iter()
@@ -133,9 +138,11 @@ pub async fn delete_many(
     responses((status = 200, description = "Agno's AgentSessionDetailSchema", body = SessionDetail)))]
 pub async fn get(
     State(state): State<AppState>,
+    caller: Caller,
     Path(session_id): Path<String>,
-    ApiQuery(params): ApiQuery<DbParam>,
+    ApiQuery(mut params): ApiQuery<DbParam>,
 ) -> ApiResult<Response> {
+    params.user_id = caller.scope(params.user_id)?;
     let session_id = checked_id(session_id)?;
     let db = db(&state, &params)?;
     let session = db
@@ -166,9 +173,11 @@ fn json_response(body: axum::body::Body) -> Response {
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
+    caller: Caller,
     Path(session_id): Path<String>,
-    ApiQuery(params): ApiQuery<DbParam>,
+    ApiQuery(mut params): ApiQuery<DbParam>,
 ) -> ApiResult<StatusCode> {
+    params.user_id = caller.scope(params.user_id)?;
     let session_id = checked_id(session_id)?;
     if db(&state, &params)?
         .delete_session(&session_id, params.user_id.as_deref())
@@ -186,9 +195,11 @@ pub async fn delete(
     responses((status = 200, description = "Agno's RunSchema for each run of the page", body = Vec<RunSchema>)))]
 pub async fn runs(
     State(state): State<AppState>,
+    caller: Caller,
     Path(session_id): Path<String>,
-    ApiQuery(params): ApiQuery<RunsParams>,
+    ApiQuery(mut params): ApiQuery<RunsParams>,
 ) -> ApiResult<Response> {
+    params.user_id = caller.scope(params.user_id)?;
     let session_id = checked_id(session_id)?;
     let limit = params.limit.unwrap_or(MAX_RUNS_PAGE);
     if !(1..=MAX_RUNS_PAGE).contains(&limit) || params.page == Some(0) {
@@ -221,9 +232,11 @@ pub async fn runs(
     responses((status = 200, description = "Agno's RunSchema", body = RunSchema)))]
 pub async fn get_run(
     State(state): State<AppState>,
+    caller: Caller,
     Path((session_id, run_id)): Path<(String, String)>,
-    ApiQuery(params): ApiQuery<DbParam>,
+    ApiQuery(mut params): ApiQuery<DbParam>,
 ) -> ApiResult<Response> {
+    params.user_id = caller.scope(params.user_id)?;
     let session_id = checked_id(session_id)?;
     let db = db(&state, &params)?;
     if let Some(user_id) = params.user_id.as_deref() {
@@ -258,10 +271,12 @@ pub struct Rename {
     responses((status = 200, description = "The renamed session", body = SessionDetail)))]
 pub async fn rename(
     State(state): State<AppState>,
+    caller: Caller,
     Path(session_id): Path<String>,
-    ApiQuery(params): ApiQuery<DbParam>,
+    ApiQuery(mut params): ApiQuery<DbParam>,
     ApiJson(request): ApiJson<Rename>,
 ) -> ApiResult<Response> {
+    params.user_id = caller.scope(params.user_id)?;
     let session_id = checked_id(session_id)?;
     if request.session_name.trim().is_empty() || request.session_name.len() > 1024 {
         return Err(ApiError::bad_request(
