@@ -98,7 +98,7 @@ pub use agent::{
 pub use db::{Db, PostgresDb, SqliteDb};
 pub use jobs::{JobOptions, WhenBacklogged};
 pub use model::{Echo, Model, OpenAIChat, OpenAIResponses};
-pub use os::{AgentOS, AgentOSBuilder};
+pub use os::{AgentOS, AgentOSBuilder, JwtConfig};
 
 /// The `tracing` crate the server logs with: a hook logs through it
 /// (`agno_server::tracing::info!(..)`) without a dependency of its own.
@@ -112,7 +112,7 @@ pub use hooks_core;
 // Writing hooks: the attribute, its arguments, its results.
 pub use hooks_core::{
     AgentInfo, AnyPhase, CheckError, CheckFree, CheckKind, CheckTrigger, ExtraFields, FromHookArgs,
-    HookArgs, HookError, IntoHookResult, Job, Message, Metrics, OptionalFromHookArgs,
+    HookArgs, HookError, Identity, IntoHookResult, Job, Message, Metrics, OptionalFromHookArgs,
     PostHooksOnly, PreHooksOnly, RunContext, RunId, RunInput, RunOutput, RunStatus, Session,
     UserId, hook,
 };

@@ -2,8 +2,8 @@
 //! [`FromHookArgs`] impl.
 
 use crate::{
-    AgentInfo, AnyPhase, ExtraFields, HookArgs, HookError, Identity, Job, PhaseSet,
-    PostHooksOnly, RunContext, RunId, RunInput, RunOutput, Session, UserId,
+    AgentInfo, AnyPhase, ExtraFields, HookArgs, HookError, Identity, Job, PhaseSet, PostHooksOnly,
+    RunContext, RunId, RunInput, RunOutput, Session, UserId,
 };
 
 /// A type a hook can take as an argument.

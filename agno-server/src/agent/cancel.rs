@@ -251,8 +251,15 @@ mod tests {
         assert!(!alices.token.is_cancelled());
         assert_eq!(registry.cancel_owned("r1", "alice"), Some(true));
         assert!(alices.token.is_cancelled());
-        assert_eq!(registry.cancel_owned("r9", "alice"), None, "not under way here");
-        assert!(!registry.register("r9", None).token.is_cancelled(), "nothing was kept");
+        assert_eq!(
+            registry.cancel_owned("r9", "alice"),
+            None,
+            "not under way here"
+        );
+        assert!(
+            !registry.register("r9", None).token.is_cancelled(),
+            "nothing was kept"
+        );
     }
 
     #[test]

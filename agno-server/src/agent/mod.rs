@@ -280,7 +280,11 @@ impl Agent {
     /// user's run of this agent. `None` when it is not known to be (another
     /// user's, unknown, or under way on another instance and not stored
     /// yet): nothing is done.
-    pub async fn cancel_for(&self, run_id: &str, user_id: &str) -> Result<Option<bool>, AgentError> {
+    pub async fn cancel_for(
+        &self,
+        run_id: &str,
+        user_id: &str,
+    ) -> Result<Option<bool>, AgentError> {
         match self.inner.running.cancel_owned(run_id, user_id) {
             Some(true) => return Ok(Some(true)),
             Some(false) => return Ok(None),

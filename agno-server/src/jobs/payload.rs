@@ -338,7 +338,11 @@ mod tests {
         assert_eq!(back.shared().agent, shared.agent);
         assert_eq!(back.shared().extra, shared.extra);
         assert_eq!(back.shared().user_id, shared.user_id);
-        assert_eq!(back.shared().identity, shared.identity, "a verified identity is kept");
+        assert_eq!(
+            back.shared().identity,
+            shared.identity,
+            "a verified identity is kept"
+        );
 
         // The stored run, completed: referred to, and read back as seen.
         let mut stored = cx.output().unwrap().clone();

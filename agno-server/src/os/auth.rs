@@ -120,12 +120,10 @@ fn one_authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, ApiErr
 fn verify(verifier: &JwtVerifier, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let config = verifier.config();
     let token = read_token(headers, config.token_source, &config.cookie_name)?;
-    let verified = verifier
-        .verify(&token)
-        .map_err(|refused| {
-            tracing::warn!(reason = %refused.0, "a token was refused");
-            ApiError::new(StatusCode::UNAUTHORIZED, refused.0)
-        })?;
+    let verified = verifier.verify(&token).map_err(|refused| {
+        tracing::warn!(reason = %refused.0, "a token was refused");
+        ApiError::new(StatusCode::UNAUTHORIZED, refused.0)
+    })?;
     Ok(Caller::verified(
         verified.user_id,
         verified.scopes,
@@ -231,9 +229,15 @@ mod tests {
     #[test]
     fn a_cookie_among_others() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, HeaderValue::from_static("a=1; access_token=t.k.n"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; access_token=t.k.n"),
+        );
         headers.append(header::COOKIE, HeaderValue::from_static("b=2"));
-        assert_eq!(cookie_value(&headers, "access_token").as_deref(), Some("t.k.n"));
+        assert_eq!(
+            cookie_value(&headers, "access_token").as_deref(),
+            Some("t.k.n")
+        );
         assert_eq!(cookie_value(&headers, "b").as_deref(), Some("2"));
         assert_eq!(cookie_value(&headers, "token"), None);
     }

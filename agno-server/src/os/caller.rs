@@ -74,7 +74,9 @@ impl Caller {
         match &self.user_id {
             Some(user) => {
                 if asked.as_ref().is_some_and(|asked| asked != user) {
-                    tracing::debug!("the run's user_id field is not the token's user: the token's is used");
+                    tracing::debug!(
+                        "the run's user_id field is not the token's user: the token's is used"
+                    );
                 }
                 Ok(Some(user.clone()))
             }
@@ -132,7 +134,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(parts.extensions.get::<Caller>().cloned().unwrap_or_default())
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -153,26 +159,47 @@ mod tests {
     #[test]
     fn a_run_is_the_tokens_user_whatever_the_form_says() {
         let alice = token(Some("alice"), &["agents:run"], false);
-        assert_eq!(alice.run_user(Some("bob".into())).unwrap().as_deref(), Some("alice"));
+        assert_eq!(
+            alice.run_user(Some("bob".into())).unwrap().as_deref(),
+            Some("alice")
+        );
         assert_eq!(alice.run_user(None).unwrap().as_deref(), Some("alice"));
         let admin = token(Some("ops"), &["agent_os:admin"], true);
-        assert_eq!(admin.run_user(Some("bob".into())).unwrap().as_deref(), Some("bob"));
+        assert_eq!(
+            admin.run_user(Some("bob".into())).unwrap().as_deref(),
+            Some("bob")
+        );
         let anonymous = Caller::default();
-        assert_eq!(anonymous.run_user(Some("bob".into())).unwrap().as_deref(), Some("bob"));
+        assert_eq!(
+            anonymous.run_user(Some("bob".into())).unwrap().as_deref(),
+            Some("bob")
+        );
         assert!(anonymous.identity(Some("bob".into())).is_none());
     }
 
     #[test]
     fn isolation_scopes_reads_to_the_tokens_user() {
         let alice = token(Some("alice"), &["sessions:read"], true);
-        assert_eq!(alice.scope(Some("bob".into())).unwrap().as_deref(), Some("alice"));
+        assert_eq!(
+            alice.scope(Some("bob".into())).unwrap().as_deref(),
+            Some("alice")
+        );
         assert_eq!(alice.scope(None).unwrap().as_deref(), Some("alice"));
         let open = token(Some("alice"), &["sessions:read"], false);
-        assert_eq!(open.scope(Some("bob".into())).unwrap().as_deref(), Some("bob"));
+        assert_eq!(
+            open.scope(Some("bob".into())).unwrap().as_deref(),
+            Some("bob")
+        );
         let admin = token(Some("ops"), &["agent_os:admin"], true);
         assert_eq!(admin.scope(None).unwrap(), None);
         let nobody = token(None, &["sessions:read"], true);
-        assert_eq!(nobody.scope(None).unwrap_err().status, StatusCode::FORBIDDEN);
-        assert_eq!(nobody.run_user(Some("x".into())).unwrap_err().status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            nobody.scope(None).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            nobody.run_user(Some("x".into())).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
     }
 }

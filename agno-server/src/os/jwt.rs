@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use jsonwebtoken::Algorithm;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
-pub use jsonwebtoken::Algorithm;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
 
@@ -128,8 +128,12 @@ impl JwtConfig {
     /// verified and scopes are not checked (Agno without
     /// `authorization=True`).
     pub fn from_env() -> Option<Self> {
-        let key = std::env::var("JWT_VERIFICATION_KEY").ok().filter(|k| !k.is_empty());
-        let jwks = std::env::var("JWT_JWKS_FILE").ok().filter(|k| !k.is_empty());
+        let key = std::env::var("JWT_VERIFICATION_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        let jwks = std::env::var("JWT_JWKS_FILE")
+            .ok()
+            .filter(|k| !k.is_empty());
         if key.is_none() && jwks.is_none() {
             return None;
         }
@@ -281,7 +285,11 @@ impl JwtVerifier {
         let claims = match (claims, last) {
             (Some(claims), _) => claims,
             (None, Some(error)) => return Err(refused(&error)),
-            (None, None) => return Err(Refused("Invalid token: No verification keys configured".into())),
+            (None, None) => {
+                return Err(Refused(
+                    "Invalid token: No verification keys configured".into(),
+                ));
+            }
         };
         if self.config.verify_audience {
             let found: Vec<&str> = match claims.get("aud") {
@@ -293,7 +301,10 @@ impl JwtVerifier {
                     ));
                 }
             };
-            if !found.iter().any(|aud| self.audience.iter().any(|a| a == aud)) {
+            if !found
+                .iter()
+                .any(|aud| self.audience.iter().any(|a| a == aud))
+            {
                 return Err(Refused(
                     "Invalid token audience - token not valid for this AgentOS instance".into(),
                 ));
@@ -336,7 +347,9 @@ fn decoding_key(algorithm: Algorithm, key: &str) -> Result<DecodingKey, String> 
     use Algorithm::*;
     let pem = key.as_bytes();
     match algorithm {
-        HS256 | HS384 | HS512 => DecodingKey::from_secret(key.as_bytes()).map_err(|e| e.to_string()),
+        HS256 | HS384 | HS512 => {
+            DecodingKey::from_secret(key.as_bytes()).map_err(|e| e.to_string())
+        }
         RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => {
             DecodingKey::from_rsa_pem(pem).map_err(|e| e.to_string())
         }

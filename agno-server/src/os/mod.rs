@@ -223,4 +223,3 @@ impl AgentOS {
         shutdown::drain(&self.state, self.shutdown_deadline).await
     }
 }
-

@@ -193,7 +193,9 @@ mod tests {
         match needs(&method, path) {
             Needs::All(needed) => held(scopes).missing(&needed).is_empty(),
             Needs::Token => true,
-            Needs::AgentListing => held(scopes).readable_agents().is_none_or(|ids| !ids.is_empty()),
+            Needs::AgentListing => held(scopes)
+                .readable_agents()
+                .is_none_or(|ids| !ids.is_empty()),
             Needs::Admin => held(scopes).is_admin(),
         }
     }
@@ -252,11 +254,25 @@ mod tests {
         assert!(allowed(&["sessions:*:read"], Method::GET, "/sessions"));
         assert!(!allowed(&["sessions:read"], Method::DELETE, "/sessions/s"));
         assert!(allowed(&["sessions:delete"], Method::DELETE, "/sessions"));
-        assert!(allowed(&["sessions:write"], Method::POST, "/sessions/s/rename"));
+        assert!(allowed(
+            &["sessions:write"],
+            Method::POST,
+            "/sessions/s/rename"
+        ));
         assert!(allowed(&["config:read"], Method::GET, "/config"));
-        assert!(allowed(&["system:read"], Method::GET, "/config"), "Agno's alias");
+        assert!(
+            allowed(&["system:read"], Method::GET, "/config"),
+            "Agno's alias"
+        );
         assert!(!allowed(&["agents:read"], Method::GET, "/queue/jobs"));
-        assert!(allowed(&["agent_os:admin"], Method::POST, "/queue/jobs/j/requeue"));
-        assert!(allowed(&[], Method::GET, "/nowhere"), "unmapped: a token only");
+        assert!(allowed(
+            &["agent_os:admin"],
+            Method::POST,
+            "/queue/jobs/j/requeue"
+        ));
+        assert!(
+            allowed(&[], Method::GET, "/nowhere"),
+            "unmapped: a token only"
+        );
     }
 }

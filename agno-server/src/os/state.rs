@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use hooks_core::Dispatcher;
 use tokio_util::task::TaskTracker;
 
+use super::auth::Auth;
 use super::error::ApiError;
 use super::limits::{BodyBudget, Limits};
-use super::auth::Auth;
 use crate::agent::Agent;
 use crate::db::Db;
 
