@@ -18,6 +18,8 @@
 //! `send_notification` are durable jobs (see `durable_hooks.rs`);
 //! `AGNO_DURABLE_HOOKS=0` keeps them in memory only, and
 //! `AGNO_JOBS_MAX_CONCURRENT` sets how many of them run at once.
+//! `AGNO_JWT_HS256_SECRET` turns JWT auth on (scopes checked;
+//! `AGNO_JWT_ISOLATION=1` for user isolation).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -284,10 +286,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     // Create AgentOS (run_hooks_in_background is false by default)
-    let agent_os = AgentOS::builder()
+    let mut agent_os = AgentOS::builder()
         .agents([agent])
-        .dispatcher_config(dispatcher_config()?)
-        .build()?;
+        .dispatcher_config(dispatcher_config()?);
+    // JWTs signed with this HS256 secret, scopes checked (the compat
+    // script); AGNO_JWT_ISOLATION=1 scopes data to each token's user.
+    if let Ok(secret) = std::env::var("AGNO_JWT_HS256_SECRET") {
+        agent_os = agent_os.jwt(agno_server::JwtConfig {
+            user_isolation: std::env::var("AGNO_JWT_ISOLATION").is_ok_and(|v| v == "1"),
+            ..agno_server::JwtConfig::hs256(secret)
+        });
+    }
+    let agent_os = agent_os.build()?;
 
     // Loopback unless HOST says otherwise (HOST=0.0.0.0 in a container).
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());

@@ -12,6 +12,10 @@
             our fake OpenAI server); our server opens it, lists the
             sessions, continues one (Agno's runs go to the model as
             history); Agno reads the file again with our run in it.
+1c. jwt:    with JWT auth on (HS256, user isolation), Agno's client runs
+            as the token's user and cannot see another user's session;
+            Agno's own RBAC functions (agno.os.scopes) decide a matrix of
+            routes and scope sets, and our server decides each the same.
 4. postgres: the same both ways on Postgres (DATABASE_URL for our server,
             Agno's PostgresDb), each side in a database of its own on the
             test server (AGNO_TEST_POSTGRES_URL, default the local one).
@@ -30,6 +34,7 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -84,6 +89,20 @@ def http(method, url, form=None):
     request = urllib.request.Request(url, data=data, method=method)
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, json.loads(response.read() or b"null")
+
+
+def http_any(method, url, headers=None):
+    """Like `http`, with headers, answering any status instead of raising."""
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        try:
+            return error.code, json.loads(body or b"null")
+        except ValueError:
+            return error.code, body.decode(errors="replace")
 
 
 def wait_until(probe, what, timeout=30):
@@ -283,8 +302,13 @@ def main(seed, fake, work):
         assert names[-1] == "RunCancelledEvent", names
         return f"{len(names)} events"
 
-    loop.close()
     slow_server.stop()
+
+    # 1c. JWTs: Agno's client with a bearer token, and Agno's own scope
+    # decisions against ours (on the same event loop: Agno's client keeps
+    # its connections on the loop it first ran on).
+    jwt_checks(seed, work, loop)
+    loop.close()
 
     # 2. Agno reads our file.
     @check("agno reads our file: sessions, runs, get_session, no warning")
@@ -481,6 +505,103 @@ def postgres_checks(seed, work, fake_base):
     finally:
         drop_ours()
         drop_theirs()
+
+
+JWT_SECRET = "compat-secret-of-at-least-32-bytes!"
+
+
+def jwt_checks(seed, work, loop):
+    import jwt
+    from agno.client.os import AgentOSClient
+    from agno.os.scopes import check_route_scopes, get_default_scope_mappings, has_required_scopes
+
+    def token(sub, scopes):
+        claims = {"sub": sub, "scopes": scopes, "exp": int(time.time()) + 600}
+        return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+    def bearer(sub, scopes):
+        return {"Authorization": f"Bearer {token(sub, scopes)}"}
+
+    server, base = start_seed(
+        seed, os.path.join(work, "jwt.db"), work, "seed-jwt", AGNO_JWT_HS256_SECRET=JWT_SECRET, AGNO_JWT_ISOLATION="1"
+    )
+    client = AgentOSClient(base)
+    everything = ["agents:read", "agents:run", "sessions:read", "sessions:write", "sessions:delete", "config:read"]
+    ada, bob = bearer("ada", everything), bearer("bob", everything)
+
+    @check("jwt: client run_agent with a bearer token runs as the token's user")
+    def _():
+        out = loop.run_until_complete(
+            client.run_agent(AGENT, "signed", session_id="jwt-ada", user_id="mallory", headers=ada)
+        )
+        assert out.content == "Echo: signed", out.content
+        session = loop.run_until_complete(client.get_session("jwt-ada", headers=ada))
+        assert session.user_id == "ada", session.user_id
+
+    @check("jwt: another user's client does not see the session (listed or by id)")
+    def _():
+        sessions = loop.run_until_complete(client.get_sessions(headers=bob))
+        assert all(s.session_id != "jwt-ada" for s in sessions.data), sessions.data
+        try:
+            loop.run_until_complete(client.get_session("jwt-ada", headers=bob))
+        except Exception as error:  # the client raises on a 4xx
+            assert "404" in str(error), error
+            return "404"
+        raise AssertionError("bob read ada's session")
+
+    @check("jwt: no token is Agno's 401, a wrong one too")
+    def _():
+        assert http_any("GET", f"{base}/agents") == (401, {"detail": "Authorization header missing"})
+        status, body = http_any("GET", f"{base}/agents", {"Authorization": "Bearer a b"})
+        assert (status, body) == (401, {"detail": "Invalid token: Not enough segments"}), (status, body)
+        forged = jwt.encode({"sub": "ada", "scopes": ["agent_os:admin"]}, "another-secret-of-32-bytes-or-more", algorithm="HS256")
+        status, body = http_any("GET", f"{base}/queue/jobs", {"Authorization": f"Bearer {forged}"})
+        assert (status, body) == (401, {"detail": "Invalid token: Signature verification failed"}), (status, body)
+
+    @check("jwt: Agno's RBAC (agno.os.scopes) and ours decide every route and scope set alike")
+    def _():
+        mappings = get_default_scope_mappings()
+        admin = "agent_os:admin"
+        routes = [
+            ("GET", "/agents"), ("GET", f"/agents/{AGENT}"), ("POST", f"/agents/{AGENT}/runs"),
+            ("GET", f"/agents/{AGENT}/runs/no-run"), ("POST", f"/agents/{AGENT}/runs/no-run/cancel"),
+            ("GET", "/sessions"), ("GET", "/sessions/no-session"), ("GET", "/sessions/no-session/runs"),
+            ("GET", "/sessions/no-session/runs/no-run"), ("POST", "/sessions/no-session/rename"),
+            ("DELETE", "/sessions/no-session"), ("DELETE", "/sessions"), ("GET", "/config"),
+            ("GET", "/queue/jobs"), ("GET", "/queue/stats"), ("POST", "/queue/jobs/no-job/requeue"),
+        ]
+        scope_sets = [
+            [], ["agents:read"], ["agents:run"], [f"agents:{AGENT}:run"], ["agents:other:run"],
+            [f"agents:{AGENT}:read"], ["agents:other:read"], ["agents:*:read"], ["agents:read", "agents:run"],
+            ["sessions:read"], ["sessions:write"], ["sessions:delete"], ["sessions:*:read"], ["config:read"],
+            ["system:read"], [admin], ["admin"], ["Agents:read"], ["agents:read:extra:part"],
+        ]
+
+        def agno_allows(method, path, scopes):
+            if path.startswith("/queue/"):
+                # routers/job_queue/router.py: the admin scope, always.
+                return admin in scopes
+            decision = check_route_scopes(scopes, mappings, method, path, admin_scope=admin)
+            if not decision.allowed:
+                return False
+            if decision.accessible_resource_ids is not None and not decision.accessible_resource_ids:
+                return False  # GET /agents answers 403 for an empty set (router.py)
+            if method == "GET" and path.startswith(f"/agents/{AGENT}/runs/"):
+                # The route's dependency wants `run` too (router.py:2233).
+                return has_required_scopes(scopes, ["agents:run"], "agents", AGENT, admin_scope=admin)
+            return True
+
+        disagreements = []
+        for method, path in routes:
+            for scopes in scope_sets:
+                status, body = http_any(method, f"{base}{path}", bearer("probe", scopes))
+                ours = status != 403
+                if ours != agno_allows(method, path, scopes):
+                    disagreements.append(f"{method} {path} {scopes}: ours {status} {body}")
+        assert not disagreements, disagreements
+        return f"{len(routes) * len(scope_sets)} decisions"
+
+    server.stop()
 
 
 if __name__ == "__main__":

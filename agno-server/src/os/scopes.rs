@@ -98,6 +98,8 @@ pub(crate) fn needs(method: &Method, path: &str) -> Needs {
         ["agents"] if get => Needs::AgentListing,
         ["agents"] => one("agents", None, "write"),
         ["agents", id] if get => one("agents", Some(id), "read"),
+        ["agents", id] if *method == Method::PATCH => one("agents", Some(id), "write"),
+        ["agents", id] if *method == Method::DELETE => one("agents", Some(id), "delete"),
         ["agents", id, "runs"] if *method == Method::POST => one("agents", Some(id), "run"),
         // Agno's route needs `agents:read`, its handler `agents:run` too.
         ["agents", id, "runs", _] if get => Needs::All(vec![
