@@ -95,6 +95,21 @@ async fn every_documented_operation_is_served_and_described() {
         }
     }
     assert!(operations > 20, "{}", doc["paths"]);
+    // A JWT's scopes are documented where a route needs them.
+    let forbidden = |method: &str, path: &str| {
+        doc["paths"][path][method]["responses"]["403"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        forbidden("post", "/agents/{agent_id}/runs").contains("agents:{agent_id}:run"),
+        "{}",
+        forbidden("post", "/agents/{agent_id}/runs")
+    );
+    assert!(forbidden("delete", "/sessions").contains("sessions:delete"));
+    assert!(forbidden("get", "/queue/jobs").contains("admin scope"));
+    assert_eq!(forbidden("get", "/health"), "", "public routes need no token");
     // The page that renders the document.
     let page = server.get("/docs/").await;
     assert_eq!(page.status(), 200);

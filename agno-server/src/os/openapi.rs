@@ -5,15 +5,18 @@
 //! operation, the wire types ([`super::wire`]) their schemas, and the
 //! router (`routes/mod.rs`) the list of routes, so a route cannot be
 //! served without being described. What every operation shares is added
-//! here, once: the bearer key (not on [`PUBLIC_PATHS`]) and the error
-//! answers.
+//! here, once: the bearer key or JWT (not on [`PUBLIC_PATHS`]), the
+//! scopes a JWT needs (`scopes.rs`), and the error answers.
 
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 
+use axum::http::Method;
+
 use super::auth::PUBLIC_PATHS;
+use super::scopes::{self, Needs};
 use super::wire::ErrorBody;
 
 /// The parts of the document no route gives.
@@ -35,7 +38,14 @@ pub(super) fn finish(routes: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenA
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "The security key (OS_SECURITY_KEY), or a JWT when the server verifies them",
+                ))
+                .build(),
+        ),
     );
     doc.security = Some(vec![SecurityRequirement::new(
         "bearer",
@@ -44,14 +54,18 @@ pub(super) fn finish(routes: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenA
     for (path, item) in doc.paths.paths.iter_mut() {
         let public = PUBLIC_PATHS.contains(&path.as_str());
         let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.delete,
-            &mut item.patch,
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
         ];
-        for operation in operations.into_iter().flatten() {
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
             add_errors(operation, public);
+            if !public {
+                add_forbidden(operation, &method, path);
+            }
             if public {
                 // No key is asked for: no 401, and no bearer requirement.
                 operation.security = Some(Vec::new());
@@ -61,28 +75,51 @@ pub(super) fn finish(routes: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenA
     doc
 }
 
+/// The 403 a JWT without the route's scopes gets, naming them.
+fn add_forbidden(operation: &mut Operation, method: &Method, path: &str) {
+    let description = match scopes::needs(method, path) {
+        Needs::All(needed) => {
+            let names: Vec<String> = needed.iter().map(ToString::to_string).collect();
+            format!(
+                "With JWT: the token lacks the scope(s) {} (or the admin scope)",
+                names.join(" and ")
+            )
+        }
+        Needs::Admin => "With JWT: the token lacks the admin scope".to_owned(),
+        Needs::AgentListing => "With JWT: the token may read no agent".to_owned(),
+        Needs::Token => return,
+    };
+    operation
+        .responses
+        .responses
+        .entry("403".into())
+        .or_insert_with(|| error(&description));
+}
+
+/// An error answer, `{"detail": ...}`, described.
+fn error(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "ErrorBody",
+                    ))))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
 /// The error answers every operation can give, `{"detail": ...}`.
 fn add_errors(operation: &mut Operation, public: bool) {
-    let error = |description: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                            "ErrorBody",
-                        ))))
-                        .build(),
-                )
-                .build(),
-        )
-    };
     let responses = &mut operation.responses.responses;
     if !public {
         responses
             .entry("401".into())
-            .or_insert_with(|| error("Missing or invalid bearer key"));
+            .or_insert_with(|| error("Missing or invalid bearer key or token"));
     }
     let has_path_parameter = operation.parameters.iter().flatten().any(
         |p| matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Path),
