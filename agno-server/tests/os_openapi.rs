@@ -109,7 +109,11 @@ async fn every_documented_operation_is_served_and_described() {
     );
     assert!(forbidden("delete", "/sessions").contains("sessions:delete"));
     assert!(forbidden("get", "/queue/jobs").contains("admin scope"));
-    assert_eq!(forbidden("get", "/health"), "", "public routes need no token");
+    assert_eq!(
+        forbidden("get", "/health"),
+        "",
+        "public routes need no token"
+    );
     // The page that renders the document.
     let page = server.get("/docs/").await;
     assert_eq!(page.status(), 200);

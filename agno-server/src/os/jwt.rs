@@ -70,6 +70,11 @@ pub struct JwtConfig {
     /// Whether every session, run, job and trace route is scoped to the
     /// token's user (Agno's `user_isolation`; default off).
     pub user_isolation: bool,
+    /// How many verified tokens are remembered, so a client's next request
+    /// with the same token skips the signature (default
+    /// [`REMEMBERED_TOKENS`]; 0: verify every time). A remembered token
+    /// still expires at its `exp`.
+    pub remembered_tokens: usize,
 }
 
 impl std::fmt::Debug for JwtConfig {
@@ -101,6 +106,7 @@ impl Default for JwtConfig {
             check_scopes: true,
             admin_scope: "agent_os:admin".into(),
             user_isolation: false,
+            remembered_tokens: REMEMBERED_TOKENS,
         }
     }
 }
@@ -187,9 +193,38 @@ pub(crate) struct Verified {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refused(pub(crate) String);
 
+/// How many verified tokens are remembered by default (a client sends the
+/// same token with every request until it expires: verifying an RS256
+/// signature again costs about 90 µs, a lookup well under one).
+pub const REMEMBERED_TOKENS: usize = 4096;
+
+/// The longest token remembered (longer ones are verified every time).
+const MAX_CACHED_TOKEN: usize = 8 * 1024;
+
+/// A token verified before, and until when it holds.
+#[derive(Clone)]
+struct Remembered {
+    verified: Verified,
+    /// Its `exp` (`None`: it has none).
+    expires: Option<u64>,
+}
+
+/// A verified token's `exp`, as far as remembering it goes.
+enum Expiry {
+    /// No `exp`: valid until the keys change.
+    Never,
+    /// Epoch seconds.
+    At(u64),
+    /// An `exp` not in whole seconds: verified every time.
+    Unclear,
+}
+
 /// The keys and rules of a [`JwtConfig`], ready to verify.
 pub(crate) struct JwtVerifier {
     config: JwtConfig,
+    /// Tokens verified, by their exact text: only a token that passed
+    /// every check is here, and its expiry is checked at each use.
+    verified: quick_cache::sync::Cache<String, Remembered>,
     keys: Vec<DecodingKey>,
     jwks: HashMap<String, DecodingKey>,
     jwks_default: Option<DecodingKey>,
@@ -243,8 +278,10 @@ impl JwtVerifier {
             Some(audience) => audience.clone(),
             None => vec![os_id.to_owned()],
         };
+        let verified = quick_cache::sync::Cache::new(config.remembered_tokens.max(1));
         Ok(Self {
             config,
+            verified,
             keys,
             jwks,
             jwks_default,
@@ -259,8 +296,38 @@ impl JwtVerifier {
 
     /// Verifies `token`: its signature by the JWKS key its `kid` names
     /// (else the JWKS default), then each verification key in turn; its
-    /// times; its audience and issuer when asked.
+    /// times; its audience and issuer when asked. A token verified before
+    /// is only checked for expiry.
     pub(crate) fn verify(&self, token: &str) -> Result<Verified, Refused> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(known) = self.verified.get(token) {
+            return match known.expires {
+                Some(exp) if now > exp.saturating_add(self.config.leeway_secs) => {
+                    self.verified.remove(token);
+                    Err(Refused("Token has expired".into()))
+                }
+                _ => Ok(known.verified),
+            };
+        }
+        let (verified, expiry) = self.verify_anew(token)?;
+        let expires = match expiry {
+            Expiry::Never => None,
+            Expiry::At(exp) => Some(exp),
+            Expiry::Unclear => return Ok(verified),
+        };
+        if token.len() <= MAX_CACHED_TOKEN && self.config.remembered_tokens > 0 {
+            let remembered = Remembered {
+                verified: verified.clone(),
+                expires,
+            };
+            self.verified.insert(token.to_owned(), remembered);
+        }
+        Ok(verified)
+    }
+
+    /// [`verify`](Self::verify) without the memory: the verified claims
+    /// and the token's expiry.
+    fn verify_anew(&self, token: &str) -> Result<(Verified, Expiry), Refused> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| refused(&e))?;
         let jwks_key = header
             .kid
@@ -339,7 +406,11 @@ impl JwtVerifier {
             Some(Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         };
-        Ok(Verified { user_id, scopes })
+        let expiry = match claims.get("exp") {
+            None => Expiry::Never,
+            Some(exp) => exp.as_u64().map_or(Expiry::Unclear, Expiry::At),
+        };
+        Ok((Verified { user_id, scopes }, expiry))
     }
 }
 
@@ -380,4 +451,68 @@ fn refused(error: &jsonwebtoken::errors::Error) -> Refused {
         _ => error.to_string(),
     };
     Refused(format!("Invalid token: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    const SECRET: &str = "a-unit-test-secret-of-32-bytes!!";
+
+    fn token(claims: Value) -> String {
+        let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+    }
+
+    fn verifier() -> JwtVerifier {
+        JwtVerifier::new(
+            JwtConfig {
+                leeway_secs: 0,
+                ..JwtConfig::hs256(SECRET)
+            },
+            "os",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let verifier = verifier();
+        let now = jsonwebtoken::get_current_timestamp();
+        let good = token(serde_json::json!({"sub": "alice", "exp": now + 600}));
+        assert_eq!(
+            verifier.verify(&good).unwrap().user_id.as_deref(),
+            Some("alice")
+        );
+        assert!(verifier.verified.get(good.as_str()).is_some(), "remembered");
+        // Its time passes while it is remembered.
+        let mut remembered = verifier.verified.get(good.as_str()).unwrap();
+        remembered.expires = Some(now - 1);
+        verifier.verified.insert(good.clone(), remembered);
+        assert_eq!(verifier.verify(&good).unwrap_err().0, "Token has expired");
+        assert!(verifier.verified.get(good.as_str()).is_none(), "forgotten");
+        assert_eq!(
+            verifier.verify(&good).unwrap().user_id.as_deref(),
+            Some("alice")
+        );
+    }
+
+    #[test]
+    fn only_tokens_that_passed_are_remembered() {
+        let verifier = verifier();
+        let now = jsonwebtoken::get_current_timestamp();
+        let expired = token(serde_json::json!({"sub": "a", "exp": now - 60}));
+        assert!(verifier.verify(&expired).is_err());
+        assert!(verifier.verify("not.a.token").is_err());
+        assert_eq!(verifier.verified.len(), 0);
+        let fractional = token(serde_json::json!({"sub": "a", "exp": (now + 600) as f64 + 0.5}));
+        if verifier.verify(&fractional).is_ok() {
+            assert_eq!(
+                verifier.verified.len(),
+                0,
+                "an exp not in whole seconds is checked every time"
+            );
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub use auth::PUBLIC_PATHS;
 pub use builder::{AgentOSBuilder, OsError};
 pub use error::{ApiError, ApiResult};
 pub use form::MAX_ID_BYTES;
-pub use jwt::{Algorithm, JwtConfig, JwtConfigError, TokenSource};
+pub use jwt::{Algorithm, JwtConfig, JwtConfigError, REMEMBERED_TOKENS, TokenSource};
 pub use limits::Limits;
 pub use security_key::SecurityKey;
 
