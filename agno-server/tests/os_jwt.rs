@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agno_server::db::Db;
 use agno_server::os::{Algorithm, JwtConfig, TokenSource};
-use agno_server::{Agent, AgentOS, Echo, Identity, RunInput, hook};
+use agno_server::{Agent, AgentOS, CheckError, CheckTrigger, Echo, Identity, RunInput, hook};
 use jsonwebtoken::{EncodingKey, Header};
 use os_support::{Captured, Server, json};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
@@ -72,6 +72,20 @@ fn tell_identity(run_input: &mut RunInput, identity: &Identity) {
     );
 }
 
+/// A guardrail by scope: agent `premium` runs only for tokens that hold
+/// `plan:premium`, whatever the form says.
+#[hook]
+fn premium_only(identity: &Identity) -> Result<(), CheckError> {
+    if identity.verified && identity.scopes.iter().any(|s| s == "plan:premium") {
+        Ok(())
+    } else {
+        Err(CheckError::input(
+            "this agent is for premium users",
+            CheckTrigger::InputNotAllowed,
+        ))
+    }
+}
+
 fn agent(id: &str, db: Arc<dyn Db>) -> Agent {
     Agent::builder()
         .id(id)
@@ -119,7 +133,10 @@ async fn run_as(
     token: &str,
     fields: &[(&str, &str)],
 ) -> (u16, Value) {
-    let mut all = vec![("message", "hi"), ("stream", "false")];
+    let mut all = vec![("stream", "false")];
+    if !fields.iter().any(|(name, _)| *name == "message") {
+        all.push(("message", "hi"));
+    }
     all.extend_from_slice(fields);
     json(
         server
@@ -438,12 +455,17 @@ async fn a_run_is_the_tokens_user_and_its_hooks_see_the_token() {
         &EncodingKey::from_secret(b"a-secret-of-32-bytes-at-least!!!").unwrap(),
     )
     .unwrap();
-    let (status, run) = run_as(&server, "a", &alice, &[("user_id", "bob")]).await;
-    assert_eq!(status, 200, "{run}");
+    let (status, body) = run_as(&server, "a", &alice, &[("user_id", "bob")]).await;
     assert_eq!(
-        run["user_id"], "alice",
-        "the form's user_id does not override the token"
+        (status, detail(&body)),
+        (403, "user_id does not match the authenticated user"),
+        "naming another user is refused, not silently replaced"
     );
+    let (status, run) = run_as(&server, "a", &alice, &[("user_id", "alice")]).await;
+    assert_eq!(status, 200, "{run}");
+    let (status, run) = run_as(&server, "a", &alice, &[]).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["user_id"], "alice", "the token's user is the run's");
     assert_eq!(
         run["content"],
         "Echo: hi [alice|true|agents:run,agents:read]"
@@ -560,6 +582,129 @@ async fn a_jwks_file_chooses_the_key_by_kid() {
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardrail_refuses_by_the_tokens_scopes() {
+    let store = store_support::sqlite();
+    let premium = Agent::builder()
+        .id("premium")
+        .model(Echo::new())
+        .db_arc(store.db.clone())
+        .pre_hooks(premium_only)
+        .build()
+        .unwrap();
+    let os = AgentOS::builder()
+        .agent(premium)
+        .ignore_env_security_key()
+        .jwt(JwtConfig::rs256(KEYS.public_pem.clone()))
+        .build()
+        .unwrap();
+    let server = Server::start(os).await;
+    let (status, run) = run_as(
+        &server,
+        "premium",
+        &token(Some("alice"), &["agents:run", "plan:premium"]),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, &run["status"]),
+        (200, &json!("COMPLETED")),
+        "{run}"
+    );
+    let (status, run) = run_as(
+        &server,
+        "premium",
+        &token(Some("bob"), &["agents:run"]),
+        &[("plan", "premium")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(run["status"], "ERROR");
+    assert_eq!(run["content"], "this agent is for premium users");
+    server.shutdown().await;
+}
+
+/// Every operation of the OpenAPI document, called by bob (every scope
+/// but admin) on alice's session, run and job ids: none answers with
+/// anything of hers, and none changes it. A route added later that reads
+/// user data without scoping it fails here.
+async fn under_isolation_no_documented_route_shows_another_users_data(db: Arc<dyn Db>) {
+    let config = JwtConfig {
+        user_isolation: true,
+        ..JwtConfig::rs256(KEYS.public_pem.clone())
+    };
+    let server = serve(config, db).await;
+    let scopes = [
+        "agents:run",
+        "agents:read",
+        "sessions:read",
+        "sessions:write",
+        "sessions:delete",
+        "config:read",
+    ];
+    let alice = token(Some("alice"), &scopes);
+    let bob = token(Some("bob"), &scopes);
+    let secret = format!("alice-secret-{}", uuid::Uuid::new_v4().simple());
+    let hers = format!("s-alice-{}", uuid::Uuid::new_v4().simple());
+    let mut fields = vec![("message", secret.as_str()), ("session_id", hers.as_str())];
+    let (status, run) = run_as(&server, "a", &alice, &fields).await;
+    assert_eq!(status, 200, "{run}");
+    let her_run = run["run_id"].as_str().unwrap().to_owned();
+    fields.push(("background", "true"));
+    let (status, queued) = run_as(&server, "a", &alice, &fields).await;
+    assert_eq!(status, 202, "{queued}");
+    let her_job = queued["run_id"].as_str().unwrap().to_owned();
+    poll_run(&server, &alice, &her_job).await;
+
+    let document = serde_json::to_value(agno_server::os::openapi_document()).unwrap();
+    let mut walked = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{agent_id}", "a")
+            .replace("{session_id}", &hers)
+            .replace("{run_id}", &her_run)
+            .replace("{job_id}", &her_job);
+        for method in operations.as_object().unwrap().keys() {
+            let Ok(method) = method.to_uppercase().parse::<reqwest::Method>() else {
+                continue;
+            };
+            for query in ["", "?user_id=alice"] {
+                walked += 1;
+                let url = server.url(&format!("{concrete}{query}"));
+                let response = server
+                    .client
+                    .request(method.clone(), url)
+                    .bearer_auth(&bob)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap();
+                assert!(
+                    !body.contains(&secret),
+                    "{method} {concrete}{query} answered {status} with alice's data: {body}"
+                );
+                if path.contains("{session_id}")
+                    || path.contains("{run_id}")
+                    || path.contains("{job_id}")
+                {
+                    assert!(
+                        [403, 404, 415, 422].contains(&status),
+                        "{method} {concrete}{query} on alice's ids answered {status}: {body}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(walked >= 40, "{walked}");
+    // Nothing of hers changed.
+    let (status, session) = get(&server, &format!("/sessions/{hers}"), &alice).await;
+    assert_eq!(status, 200, "{session}");
+    let (_, runs) = get(&server, &format!("/sessions/{hers}/runs"), &alice).await;
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+    server.shutdown().await;
+}
+
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -583,7 +728,10 @@ macro_rules! on_both_stores {
     };
 }
 
-on_both_stores!(isolation_scopes_every_session_and_run_route_to_the_tokens_user);
+on_both_stores!(
+    isolation_scopes_every_session_and_run_route_to_the_tokens_user,
+    under_isolation_no_documented_route_shows_another_users_data,
+);
 
 async fn isolation_scopes_every_session_and_run_route_to_the_tokens_user(db: Arc<dyn Db>) {
     let config = JwtConfig {
@@ -611,8 +759,13 @@ async fn isolation_scopes_every_session_and_run_route_to_the_tokens_user(db: Arc
         200
     );
 
-    // Listing: his own only, whatever he asks for.
-    let (_, page) = get(&server, "/sessions?user_id=alice&limit=1000", &bob).await;
+    // Listing: his own only; asking for hers is refused.
+    let (status, body) = get(&server, "/sessions?user_id=alice", &bob).await;
+    assert_eq!(
+        (status, detail(&body)),
+        (403, "user_id does not match the authenticated user")
+    );
+    let (_, page) = get(&server, "/sessions?limit=1000", &bob).await;
     let ids: Vec<&str> = page["data"]
         .as_array()
         .unwrap()
@@ -667,13 +820,7 @@ async fn isolation_scopes_every_session_and_run_route_to_the_tokens_user(db: Arc
         204,
         "deletes his sessions among these: none"
     );
-    let (status, body) = run_as(
-        &server,
-        "a",
-        &bob,
-        &[("session_id", &hers), ("user_id", "alice")],
-    )
-    .await;
+    let (status, body) = run_as(&server, "a", &bob, &[("session_id", &hers)]).await;
     assert_eq!((status, detail(&body)), (404, "Session not found"));
     let cancel = format!("/agents/a/runs/{her_run}/cancel");
     let (status, body) = call(&server, reqwest::Method::POST, &cancel, Some(&bob)).await;

@@ -529,11 +529,15 @@ def jwt_checks(seed, work, loop):
     everything = ["agents:read", "agents:run", "sessions:read", "sessions:write", "sessions:delete", "config:read"]
     ada, bob = bearer("ada", everything), bearer("bob", everything)
 
-    @check("jwt: client run_agent with a bearer token runs as the token's user")
+    @check("jwt: client run_agent with a bearer token runs as the token's user; naming another is a 403")
     def _():
-        out = loop.run_until_complete(
-            client.run_agent(AGENT, "signed", session_id="jwt-ada", user_id="mallory", headers=ada)
-        )
+        try:
+            loop.run_until_complete(client.run_agent(AGENT, "as mallory", session_id="jwt-m", user_id="mallory", headers=ada))
+        except Exception as error:  # the client raises on a 4xx
+            assert "403" in str(error), error
+        else:
+            raise AssertionError("ada's token ran as mallory")
+        out = loop.run_until_complete(client.run_agent(AGENT, "signed", session_id="jwt-ada", headers=ada))
         assert out.content == "Echo: signed", out.content
         session = loop.run_until_complete(client.get_session("jwt-ada", headers=ada))
         assert session.user_id == "ada", session.user_id

@@ -4,10 +4,12 @@
 //! Without a JWT (no auth, or the security key) a caller is anonymous and
 //! the request's `user_id` fields are taken as given, as before. With a
 //! verified token:
-//! - a run is the token's user's (`sub`), whatever the form's `user_id`
-//!   says (as Agno); an admin may run for any user it names;
+//! - a run is the token's user's (`sub`); a form `user_id` naming someone
+//!   else is refused (403; Agno replaces it silently, which hides a
+//!   client's mistake or an attempt); an admin may run for any user;
 //! - with user isolation, every session and run route is scoped to the
-//!   token's user (`?user_id=` is ignored), and an admin sees everyone's.
+//!   token's user (a `?user_id=` naming another is refused the same way),
+//!   and an admin sees everyone's.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -63,7 +65,8 @@ impl Caller {
     }
 
     /// The user a run is for, the form having said `asked`: the token's
-    /// user when there is one (an admin may name another).
+    /// user when there is one (an admin may name another); another user
+    /// named is refused.
     pub(crate) fn run_user(&self, asked: Option<String>) -> Result<Option<String>, ApiError> {
         if !self.verified {
             return Ok(asked);
@@ -72,14 +75,7 @@ impl Caller {
             return Ok(asked.or_else(|| self.user_id.clone()));
         }
         match &self.user_id {
-            Some(user) => {
-                if asked.as_ref().is_some_and(|asked| asked != user) {
-                    tracing::debug!(
-                        "the run's user_id field is not the token's user: the token's is used"
-                    );
-                }
-                Ok(Some(user.clone()))
-            }
+            Some(user) => same_user(user, asked),
             None if self.isolated => Err(missing_identity()),
             None => Ok(asked),
         }
@@ -98,13 +94,13 @@ impl Caller {
 
     /// The user whose data a read or a change is scoped to, the query
     /// having asked for `asked`: under isolation, the token's user
-    /// (always); else `asked` (a filter anyone may set).
+    /// (another named is refused); else `asked` (a filter anyone may set).
     pub(crate) fn scope(&self, asked: Option<String>) -> Result<Option<String>, ApiError> {
         if !self.isolated {
             return Ok(asked);
         }
         match &self.user_id {
-            Some(user) => Ok(Some(user.clone())),
+            Some(user) => same_user(user, asked),
             None => Err(missing_identity()),
         }
     }
@@ -120,6 +116,20 @@ impl Caller {
     /// The agents this caller may see listed: `None` for all.
     pub(crate) fn readable_agents(&self) -> Option<HashSet<String>> {
         self.held.as_ref().and_then(Held::readable_agents)
+    }
+}
+
+/// `user`, unless `asked` names another (403).
+fn same_user(user: &str, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    match asked {
+        Some(asked) if asked != user => {
+            tracing::warn!("a request named a user_id that is not its token's user: refused");
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "user_id does not match the authenticated user",
+            ))
+        }
+        _ => Ok(Some(user.to_owned())),
     }
 }
 
@@ -157,10 +167,16 @@ mod tests {
     }
 
     #[test]
-    fn a_run_is_the_tokens_user_whatever_the_form_says() {
+    fn a_run_is_the_tokens_user_and_naming_another_is_refused() {
         let alice = token(Some("alice"), &["agents:run"], false);
+        let refused = alice.run_user(Some("bob".into())).unwrap_err();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert_eq!(
-            alice.run_user(Some("bob".into())).unwrap().as_deref(),
+            refused.detail,
+            "user_id does not match the authenticated user"
+        );
+        assert_eq!(
+            alice.run_user(Some("alice".into())).unwrap().as_deref(),
             Some("alice")
         );
         assert_eq!(alice.run_user(None).unwrap().as_deref(), Some("alice"));
@@ -181,7 +197,11 @@ mod tests {
     fn isolation_scopes_reads_to_the_tokens_user() {
         let alice = token(Some("alice"), &["sessions:read"], true);
         assert_eq!(
-            alice.scope(Some("bob".into())).unwrap().as_deref(),
+            alice.scope(Some("bob".into())).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            alice.scope(Some("alice".into())).unwrap().as_deref(),
             Some("alice")
         );
         assert_eq!(alice.scope(None).unwrap().as_deref(), Some("alice"));
