@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::state::{Inner, Stores};
+use super::options::JobOptions;
+use crate::db::JobStore;
 
 /// How often the claim loop looks.
 const EVERY: Duration = Duration::from_secs(1);
@@ -99,25 +100,26 @@ impl Looks {
         Self { last: None }
     }
 
-    /// Looks at `component`'s backlog when a second has passed.
-    pub(super) async fn tick(&mut self, inner: &Inner, stores: &Stores, component: &str) {
+    /// Looks at `component`'s backlog in `jobs` when a second has passed,
+    /// and keeps what it saw in `backlog`.
+    pub(super) async fn tick(
+        &mut self,
+        backlog: &Backlog,
+        options: &JobOptions,
+        jobs: &dyn JobStore,
+        component: &str,
+    ) {
         if self.last.is_some_and(|last| last.elapsed() < EVERY) {
             return;
         }
         self.last = Some(Instant::now());
-        let options = &inner.options;
-        let (queued, oldest) = match stores
-            .jobs
-            .job_backlog(component, options.max_backlog)
-            .await
-        {
+        let (queued, oldest) = match jobs.job_backlog(component, options.max_backlog).await {
             Ok(found) => found,
             Err(error) => {
                 tracing::debug!(%error, "looking at the backlog failed");
                 return;
             }
         };
-        let backlog = &inner.backlog;
         backlog.queued.store(queued, Ordering::Relaxed);
         backlog.added.store(0, Ordering::Relaxed);
         backlog

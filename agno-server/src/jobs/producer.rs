@@ -66,7 +66,9 @@ pub(super) async fn claim_loop(inner: Arc<Inner>, host: Weak<dyn JobHost>) {
             lifeline::recover(&inner, stores, &component).await;
         }
         pruner.tick(&inner).await;
-        looks.tick(&inner, stores, &component).await;
+        looks
+            .tick(&inner.backlog, &inner.options, &*stores.jobs, &component)
+            .await;
         // Shutting down: nothing more is taken from the store (what
         // waits there runs at the next start); what runs, and what the
         // runs still in progress start at once, drains.

@@ -1,14 +1,14 @@
 //! The auth middleware: the security key (`OS_SECURITY_KEY`), or JWTs
-//! with scopes, as AgentOS does them. What it verified reaches the routes
-//! as a [`Caller`] in the request's extensions.
-
-use std::sync::Arc;
+//! with scopes, as AgentOS does them (which one: [`Auth`] in the state).
+//! What it verified reaches the routes as a [`Caller`] in the request's
+//! extensions.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::auth_mode::Auth;
 use super::caller::Caller;
 use super::error::ApiError;
 use super::jwt::{JwtVerifier, TokenSource};
@@ -23,29 +23,6 @@ pub const PUBLIC_PATHS: [&str; 4] = ["/", "/health", "/docs", "/openapi.json"];
 /// the `/docs` page.
 pub fn is_public(path: &str) -> bool {
     PUBLIC_PATHS.contains(&path) || path.starts_with("/docs/")
-}
-
-/// How requests are authenticated.
-#[derive(Clone, Default)]
-pub(crate) enum Auth {
-    /// Not at all.
-    #[default]
-    Open,
-    /// One bearer key for every caller.
-    Key(SecurityKey),
-    /// JWTs: a user and scopes per caller.
-    Jwt(Arc<JwtVerifier>),
-}
-
-impl Auth {
-    /// What the log and `Debug` call it.
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Auth::Open => "off",
-            Auth::Key(_) => "security key",
-            Auth::Jwt(_) => "jwt",
-        }
-    }
 }
 
 /// Middleware: every route but [`PUBLIC_PATHS`] needs the key or a valid

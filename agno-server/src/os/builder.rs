@@ -7,7 +7,7 @@ use hooks_core::{Dispatcher, DispatcherConfig};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::AgentOS;
-use super::auth::Auth;
+use super::auth_mode::Auth;
 use super::jwt::{JwtConfig, JwtConfigError, JwtVerifier};
 use super::limits::Limits;
 use super::security_key::SecurityKey;

@@ -27,6 +27,7 @@ use crate::agent::Agent;
 use state::AppState;
 
 mod auth;
+mod auth_mode;
 mod builder;
 mod caller;
 mod error;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use hooks_core::Dispatcher;
 use tokio_util::task::TaskTracker;
 
-use super::auth::Auth;
+use super::auth_mode::Auth;
 use super::error::ApiError;
 use super::limits::{BodyBudget, Limits};
 use crate::agent::Agent;

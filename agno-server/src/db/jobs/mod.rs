@@ -85,6 +85,12 @@ impl JobStatus {
     pub fn parse(text: &str) -> Option<JobStatus> {
         JobStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
+
+    /// The status a stored `text` names (an unknown one reads as failed:
+    /// it is shown, never run).
+    pub(crate) fn stored(text: &str) -> JobStatus {
+        JobStatus::parse(text).unwrap_or(JobStatus::Failed)
+    }
 }
 
 /// What a job does.

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::sql::{Arg, Cell, Col, Output, Plan, Statement, Step};
-use super::transitions::status;
 use super::{JOBS_TABLE, JobQuery, JobRecord, JobSortKey, JobStats, JobStatus, JobType};
 use crate::db::{DbError, SortOrder};
 
@@ -63,7 +62,7 @@ fn record(row: &[Cell], with_payload: bool) -> Result<JobRecord, DbError> {
         session_id: row[4].text().unwrap_or_default(),
         user_id: row[5].text(),
         payload,
-        status: status(&row[7].text().unwrap_or_default()),
+        status: JobStatus::stored(&row[7].text().unwrap_or_default()),
         attempt: count(&row[8]),
         max_attempts: count(&row[9]),
         available_at: row[10].int().unwrap_or_default(),

@@ -13,9 +13,7 @@
 use std::time::Duration;
 
 use super::sql::{Arg, Cell, Col, Output, Plan, Statement, Step};
-use super::{
-    ClaimedJob, JobFence, JobOutcome, JobQuery, JobSettlement, JobStatus, JobType, NewJob,
-};
+use super::{ClaimedJob, JobFence, JobOutcome, JobQuery, JobSettlement, JobType, NewJob};
 use crate::db::DbError;
 
 /// Whether a store is shared by several instances, and so how it tells
@@ -653,10 +651,4 @@ pub(crate) fn keep_runs(session_ids: &[String]) -> Plan<usize> {
         vec![("sessions", Arg::from(session_ids.to_vec()))],
     );
     Plan::new(vec![step], total)
-}
-
-/// The status a stored `text` names (an unknown one reads as failed: it
-/// is shown, never run).
-pub(crate) fn status(text: &str) -> JobStatus {
-    JobStatus::parse(text).unwrap_or(JobStatus::Failed)
 }
