@@ -115,7 +115,7 @@ check() { # WHAT PATTERN: whether $LOGFILE has it
 }
 [ "$status" = 200 ] && echo "run answered 200                             ok" || { echo "run answered $status"; fail=1; }
 check "start-up: listening"                "AgentOS listening on http://127.0.0.1:$PORT"
-check "start-up: the security key is on"   'security_key="on"'
+check "start-up: the security key is on"   'auth="security key"'
 check "a hook's log line"                  "analytics"
 check "an in-memory hook's failure"        "background hook failed: the audit log is full"
 check "a durable hook's failure (retried)" "durable hook failed, will retry: the notification service is down"
@@ -145,7 +145,7 @@ wait "$PID" || true
 LOGFILE="$WORK/readme.log"
 [ "$status" = 200 ] && echo "README example: run answered 200              ok" || { echo "README example: run answered $status"; fail=1; }
 check "README example: listening"            "AgentOS listening on http://127.0.0.1:7778"
-check "README example: the key is on"        'security_key="on"'
+check "README example: the key is on"        'auth="security key"'
 check "README example: the hook's failure"   "NOTIFY_URL is not set"
 check "README example: the shutdown report"  "shutdown complete"
 if [ "$fail" != 0 ]; then
