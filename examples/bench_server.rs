@@ -19,7 +19,9 @@
 //! `AGNO_DURABLE_HOOKS=0` keeps them in memory only, and
 //! `AGNO_JOBS_MAX_CONCURRENT` sets how many of them run at once.
 //! `AGNO_JWT_HS256_SECRET` turns JWT auth on (scopes checked;
-//! `AGNO_JWT_ISOLATION=1` for user isolation).
+//! `AGNO_JWT_ISOLATION=1` for user isolation). `AGNO_METRICS=0` keeps no
+//! Prometheus series; `AGNO_OPEN_METRICS=1` opens the exposition to a
+//! scraper without the key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -286,9 +288,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     // Create AgentOS (run_hooks_in_background is false by default)
+    // AGNO_METRICS=0 keeps no Prometheus series (the cost A/B);
+    // AGNO_OPEN_METRICS=1 lets Prometheus scrape without the key.
     let mut agent_os = AgentOS::builder()
         .agents([agent])
-        .dispatcher_config(dispatcher_config()?);
+        .dispatcher_config(dispatcher_config()?)
+        .metrics(std::env::var("AGNO_METRICS").map_or(true, |v| v != "0"))
+        .open_metrics(std::env::var("AGNO_OPEN_METRICS").is_ok_and(|v| v == "1"));
     // JWTs signed with this HS256 secret, scopes checked (the compat
     // script); AGNO_JWT_ISOLATION=1 scopes data to each token's user.
     if let Ok(secret) = std::env::var("AGNO_JWT_HS256_SECRET") {

@@ -91,6 +91,7 @@ pub mod guardrails;
 pub mod jobs;
 pub mod model;
 pub mod os;
+pub mod telemetry;
 
 pub use agent::{
     Agent, AgentBuilder, AgentError, AgentShutdown, RunEvent, RunEventKind, RunRequest, Submitted,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::task::TaskTracker;
@@ -11,8 +11,9 @@ use tokio_util::task::TaskTracker;
 use crate::guard::run_guarded;
 use crate::stats::{Counters, bump, drop_one};
 use crate::{
-    CheckError, DispatcherConfig, DispatcherStats, Hook, HookContext, HookError, HookMeta, HookRef,
-    JobSink, NoJobs, Phase, RunShared, ShutdownReport, WhenFull,
+    CheckError, DispatcherConfig, DispatcherStats, Hook, HookContext, HookError, HookMeta,
+    HookMode, HookObserver, HookOutcome, HookRef, HookRun, JobSink, NoJobs, Phase, RunShared,
+    ShutdownReport, WhenFull,
 };
 
 /// What the dispatcher tells an observer while a phase runs (streaming
@@ -122,6 +123,36 @@ struct Inner {
     counters: Counters,
     next_id: AtomicU64,
     in_flight: InFlightTable,
+    /// Told of every hook as it ends ([`Dispatcher::observe`]); without
+    /// one, no clock is read.
+    observer: OnceLock<Arc<dyn HookObserver>>,
+}
+
+impl Inner {
+    /// Tells the observer, if any, how a hook ended.
+    fn observed(
+        &self,
+        meta: &HookMeta,
+        phase: Phase,
+        mode: HookMode,
+        outcome: HookOutcome,
+        started: Option<Instant>,
+    ) {
+        if let Some(observer) = self.observer.get() {
+            observer.finished(HookRun {
+                meta,
+                phase,
+                mode,
+                outcome,
+                elapsed: started.map(|s| s.elapsed()).unwrap_or_default(),
+            });
+        }
+    }
+
+    /// The time now, when an observer will want the hook's duration.
+    fn clock(&self) -> Option<Instant> {
+        self.observer.get().map(|_| Instant::now())
+    }
 }
 
 /// The background hooks accepted and not yet finished, for
@@ -220,6 +251,7 @@ impl Dispatcher {
             counters: Counters::default(),
             next_id: AtomicU64::new(0),
             in_flight: InFlightTable::default(),
+            observer: OnceLock::new(),
         });
         Self {
             _handles: Arc::new(LastHandle(inner.clone())),
@@ -245,6 +277,14 @@ impl Dispatcher {
     /// Whether `meta` runs in the background under the current settings.
     pub fn runs_in_background(&self, meta: &HookMeta) -> bool {
         meta.runs_in_background(self.run_hooks_in_background())
+    }
+
+    /// Installs `observer`, told of every hook this dispatcher (and every
+    /// clone of it) runs from now on, as it ends: where it ran, how it
+    /// ended, how long it took. One per dispatcher: `false` if one was
+    /// installed already (it stays).
+    pub fn observe(&self, observer: Arc<dyn HookObserver>) -> bool {
+        self.inner.observer.set(observer).is_ok()
     }
 
     /// The counters now.
@@ -363,7 +403,12 @@ impl Dispatcher {
             );
             let counters = &self.inner.counters;
             bump(&counters.inline_run);
-            match run_guarded(&**hook, cx, self.inner.config.hook_timeout).await {
+            let started = self.inner.clock();
+            let result = run_guarded(&**hook, cx, self.inner.config.hook_timeout).await;
+            let outcome = HookOutcome::of(&result, HookMode::Inline);
+            self.inner
+                .observed(meta, phase, HookMode::Inline, outcome, started);
+            match result {
                 Ok(()) => {}
                 Err(HookError::Check(check)) => {
                     bump(&counters.inline_checks_failed);
@@ -422,8 +467,26 @@ impl Dispatcher {
     /// panic caught, its time limited by `hook_timeout`. For a durable
     /// job's worker, which records the outcome itself (retry, failure);
     /// it is not counted among this dispatcher's background hooks.
-    pub async fn run_job(&self, hook: &dyn Hook, cx: &mut HookContext) -> Result<(), HookError> {
-        run_guarded(hook, cx, self.inner.config.hook_timeout).await
+    ///
+    /// `limit` bounds this attempt too (the job's attempt timeout): the
+    /// shorter of it and `hook_timeout` applies, and either ends the
+    /// attempt as [`HookError::TimedOut`].
+    pub async fn run_job(
+        &self,
+        hook: &dyn Hook,
+        cx: &mut HookContext,
+        limit: Option<Duration>,
+    ) -> Result<(), HookError> {
+        let started = self.inner.clock();
+        let timeout = match (self.inner.config.hook_timeout, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let result = run_guarded(hook, cx, timeout).await;
+        let outcome = HookOutcome::of(&result, HookMode::Durable);
+        self.inner
+            .observed(hook.meta(), cx.phase(), HookMode::Durable, outcome, started);
+        result
     }
 
     /// Starts `hook` on `snapshot` in the background. The caller never
@@ -513,6 +576,13 @@ impl Dispatcher {
     fn refuse(&self, meta: &HookMeta, snapshot: &HookContext, bytes: u64, why: Admission) {
         let inner = &self.inner;
         bump(&inner.counters.rejected);
+        inner.observed(
+            meta,
+            snapshot.phase(),
+            HookMode::Background,
+            HookOutcome::Refused,
+            None,
+        );
         match why {
             Admission::Closed => tracing::warn!(
                 hook = meta.name,
@@ -559,16 +629,23 @@ impl Dispatcher {
                             None => None,
                         };
                         bump(&inner.counters.running);
+                        let started = inner.clock();
                         let result = run_guarded(&*hook, &mut snapshot, inner.config.hook_timeout).await;
                         drop_one(&inner.counters.running);
-                        result
+                        (result, started)
                     } => Some(result),
                     () = cut => None,
                 }
             };
             let run_id = &snapshot.shared().run_id;
             let counters = &inner.counters;
-            match outcome {
+            let phase = snapshot.phase();
+            let observed = match &outcome {
+                None => (HookOutcome::Cut, None),
+                Some((result, started)) => (HookOutcome::of(result, HookMode::Background), *started),
+            };
+            inner.observed(meta, phase, HookMode::Background, observed.0, observed.1);
+            match outcome.map(|(result, _)| result) {
                 None => {
                     bump(&counters.cut);
                     tracing::warn!(hook = meta.name, run_id = %run_id, "background hook cut by shutdown");

@@ -53,6 +53,7 @@ mod hook;
 mod hook_list;
 mod job;
 mod meta;
+mod observer;
 pub mod registry;
 mod returns;
 mod run_context;
@@ -76,6 +77,7 @@ pub use hook_list::{
 };
 pub use job::{DurableHooks, Job, JobSink, NoJobs};
 pub use meta::{HookMeta, Phase, Phases};
+pub use observer::{HookMode, HookObserver, HookOutcome, HookRun};
 pub use registry::{Registration, RegistryError};
 pub use returns::{CheckFree, IntoHookResult};
 pub use run_context::{ExtraFields, Identity, RunContext, RunId, UserId};

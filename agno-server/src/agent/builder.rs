@@ -243,6 +243,7 @@ impl AgentBuilder {
                 durable_hooks,
                 running: Default::default(),
                 max_session_state_bytes: self.max_session_state_bytes,
+                metrics: None,
             }),
         };
         agent.check_job_arguments()?;

@@ -26,6 +26,7 @@ pub use run::RunEventStream;
 use crate::db::Db;
 use crate::jobs::{JobHost, JobWorker, RunFuture};
 use crate::model::Model;
+use crate::telemetry::{AgentMetrics, Metrics};
 
 /// An agent: what Agno calls `Agent(...)`. Cheap to clone (shared inside).
 ///
@@ -82,6 +83,8 @@ struct AgentInner {
     running: Arc<cancel::RunRegistry>,
     /// The largest a session's state may grow (JSON bytes).
     max_session_state_bytes: usize,
+    /// Where its runs and model calls are counted (an AgentOS's metrics).
+    metrics: Option<AgentMetrics>,
 }
 
 /// What [`Agent::shutdown`] did.
@@ -383,6 +386,15 @@ impl Agent {
             agent.log_pinned_hooks();
         }
         agent
+    }
+
+    /// The same agent, counting its runs and model calls in `metrics`.
+    pub(crate) fn with_metrics(&self, metrics: &Metrics) -> Agent {
+        let mut inner = (*self.inner).clone();
+        inner.metrics = Some(metrics.agent(&inner.info.id, inner.model.id()));
+        Agent {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The same agent with `durable_hooks` as its default for background

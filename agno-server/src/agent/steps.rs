@@ -22,6 +22,7 @@ use crate::clock::now_secs;
 use crate::db::{DbError, JobFence, SessionRecord, SessionType};
 use crate::jobs::EarlyJob;
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
+use crate::telemetry::ModelOutcome;
 
 /// Why a step ended the run early: `ERROR` (a check, the model),
 /// `CANCELLED`, or not stored at all (the store failed).
@@ -302,6 +303,17 @@ impl<'a> Run<'a> {
             } => answer.transpose(),
         };
         let ModelRequest { mut messages } = request;
+        if let Some(metrics) = &inner.metrics {
+            let outcome = match &answer {
+                None => ModelOutcome::Cancelled,
+                Some(Ok(response)) => {
+                    metrics.tokens(response.usage.input_tokens, response.usage.output_tokens);
+                    ModelOutcome::Ok
+                }
+                Some(Err(_)) => ModelOutcome::Error,
+            };
+            metrics.model_call(outcome, model_started.elapsed());
+        }
         let response = match answer {
             None => {
                 self.output.messages = messages;
@@ -411,10 +423,24 @@ impl<'a> Run<'a> {
             .metrics
             .get_or_insert_with(Metrics::default)
             .duration = duration;
+        let stored = match &outcome {
+            Err(Failure::Store(_)) => Ok(()),
+            _ => self.store().await,
+        };
+        if let Some(metrics) = &self.agent.inner.metrics {
+            // A run its store could not take is an error, whatever it was.
+            let failed = stored.is_err() || matches!(outcome, Err(Failure::Store(_)));
+            let status = if failed {
+                RunStatus::Error
+            } else {
+                self.output.status
+            };
+            metrics.run(status, self.started.elapsed());
+        }
         if let Err(Failure::Store(error)) = outcome {
             return Err(error);
         }
-        self.store().await?;
+        stored?;
         match outcome {
             Err(Failure::Store(_)) => {}
             Ok(()) => self.events.emit(events::completed(&self.output)),

@@ -38,6 +38,8 @@ use tokio::sync::broadcast;
 
 use hooks_core::RunOutput;
 
+use crate::telemetry::{StoreLevels, StoreMetrics};
+
 mod error;
 mod jobs;
 mod postgres;
@@ -131,6 +133,24 @@ pub trait Db: SessionStore + JobStore + Notifier {
     /// handle is its own store.
     fn identity(&self) -> Option<String> {
         None
+    }
+
+    /// What kind of store it is, as a metric's name says it (`sqlite`,
+    /// `postgres`).
+    fn kind(&self) -> &'static str {
+        "store"
+    }
+
+    /// What it measured as it wrote (commits, checkpoints, pool waits),
+    /// for the Prometheus exposition; `None`: nothing.
+    fn metrics(&self) -> Option<&StoreMetrics> {
+        None
+    }
+
+    /// Its levels now (the WAL's size, the pool's connections), read
+    /// without a query.
+    fn levels(&self) -> StoreLevels {
+        StoreLevels::default()
     }
 }
 

@@ -61,13 +61,15 @@ pub(super) fn spawn(
                 // A hung hook frees its place: past its timeout the attempt
                 // counts as failed, and is retried.
                 let limit = hook.meta().timeout.unwrap_or(inner.options.attempt_timeout);
-                let attempt = tokio::time::timeout(limit, host.dispatcher().run_job(&*hook, &mut cx));
+                let attempt = host.dispatcher().run_job(&*hook, &mut cx, Some(limit));
                 let result = tokio::select! {
                     biased;
-                    result = attempt => Some(match result {
-                        Ok(result) => result.map_err(|e| e.to_string()),
-                        Err(_) => Err(format!("the attempt timed out after {} ms", limit.as_millis())),
-                    }),
+                    result = attempt => Some(result.map_err(|e| match e {
+                        hooks_core::HookError::TimedOut(after) => {
+                            format!("the attempt timed out after {} ms", after.as_millis())
+                        }
+                        other => other.to_string(),
+                    })),
                     () = inner.lifecycle.cut.cancelled() => None,
                 };
                 if let (Some(done), Some(Ok(()))) = (&done, &result) {

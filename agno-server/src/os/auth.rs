@@ -35,6 +35,12 @@ pub(crate) async fn authenticate(
     if is_public(request.uri().path()) || *request.method() == Method::OPTIONS {
         return next.run(request).await;
     }
+    if state.open_metrics
+        && request.uri().path() == "/metrics"
+        && super::prometheus::Format::wanted(request.headers().get(header::ACCEPT)).is_some()
+    {
+        return next.run(request).await;
+    }
     match &state.auth {
         Auth::Open => next.run(request).await,
         Auth::Key(key) => match check_key(key, request.headers()) {

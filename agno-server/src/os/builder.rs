@@ -11,8 +11,9 @@ use super::auth_mode::Auth;
 use super::jwt::{JwtConfig, JwtConfigError, JwtVerifier};
 use super::limits::Limits;
 use super::security_key::SecurityKey;
-use super::state::AppState;
+use super::state::{AppState, Observability};
 use crate::agent::Agent;
+use crate::telemetry::Metrics;
 
 /// Why an AgentOS could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,8 @@ pub struct AgentOSBuilder {
     cors_origins: Vec<String>,
     shutdown_deadline: Option<Duration>,
     durable_hooks: Option<bool>,
+    no_metrics: bool,
+    open_metrics: bool,
 }
 
 impl AgentOSBuilder {
@@ -151,6 +154,24 @@ impl AgentOSBuilder {
         self
     }
 
+    /// Whether the server keeps Prometheus series (default `true`): HTTP
+    /// requests, runs, model calls, hooks, the store (see the README's
+    /// operations section). Off, `GET /metrics` answers Prometheus with
+    /// only the levels read at scrape time (hooks in flight, jobs queued).
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.no_metrics = !on;
+        self
+    }
+
+    /// Lets Prometheus scrape `GET /metrics` without the key or a token
+    /// (default `false`: the exposition needs what every route needs).
+    /// Only the exposition is opened; Agno's JSON at the same path still
+    /// needs the key.
+    pub fn open_metrics(mut self, open: bool) -> Self {
+        self.open_metrics = open;
+        self
+    }
+
     /// Builds the OS: every agent is moved onto one shared dispatcher.
     pub fn build(self) -> Result<AgentOS, OsError> {
         let mut seen = std::collections::HashSet::new();
@@ -181,11 +202,19 @@ impl AgentOSBuilder {
             run_hooks_in_background: global,
             ..self.dispatcher
         });
+        let metrics = (!self.no_metrics).then(Metrics::new);
+        if let Some(metrics) = &metrics {
+            dispatcher.observe(Arc::new(metrics.clone()));
+        }
         let agents = self
             .agents
             .iter()
             .map(|agent| {
                 let agent = agent.with_dispatcher(dispatcher.clone());
+                let agent = match &metrics {
+                    Some(metrics) => agent.with_metrics(metrics),
+                    None => agent,
+                };
                 let agent = match self.durable_hooks {
                     Some(on) => agent.with_durable_hooks(on),
                     None => agent,
@@ -201,6 +230,10 @@ impl AgentOSBuilder {
             auth,
             self.limits,
             dispatcher,
+            Observability {
+                metrics,
+                open_metrics: self.open_metrics,
+            },
         );
         Ok(AgentOS {
             state,

@@ -37,6 +37,8 @@ mod jwt;
 mod limits;
 mod listener;
 mod openapi;
+pub mod prometheus;
+mod request_metrics;
 mod routes;
 mod runs_body;
 mod scopes;

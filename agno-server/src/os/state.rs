@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::limits::{BodyBudget, Limits};
 use crate::agent::Agent;
 use crate::db::Db;
+use crate::telemetry::Metrics;
 
 /// The shared state of an AgentOS app (cheap to clone).
 #[derive(Clone)]
@@ -53,6 +54,18 @@ pub struct StateInner {
     /// Runs being carried out, so shutdown can wait for them.
     pub runs: TaskTracker,
     shutting_down: AtomicBool,
+    /// The Prometheus series (`None`: turned off).
+    pub metrics: Option<Metrics>,
+    /// Whether Prometheus may scrape without the key.
+    pub open_metrics: bool,
+}
+
+/// What the builder says of metrics.
+pub(crate) struct Observability {
+    /// The series, when kept.
+    pub metrics: Option<Metrics>,
+    /// Whether the exposition needs no key.
+    pub open_metrics: bool,
 }
 
 impl AppState {
@@ -67,6 +80,7 @@ impl AppState {
         auth: Auth,
         limits: Limits,
         dispatcher: Dispatcher,
+        observability: Observability,
     ) -> Self {
         let mut dbs: Vec<(String, Arc<dyn Db>)> = Vec::new();
         let mut agent_db = HashMap::new();
@@ -100,6 +114,8 @@ impl AppState {
             instantiated_at: crate::clock::now_secs(),
             runs: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
+            metrics: observability.metrics,
+            open_metrics: observability.open_metrics,
         }))
     }
 

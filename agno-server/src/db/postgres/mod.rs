@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use hooks_core::RunOutput;
@@ -20,6 +20,7 @@ use crate::db::{
     ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
     JobStore, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
 };
+use crate::telemetry::{PoolLevels, StoreLevels, StoreMetrics};
 
 mod events;
 mod jobs;
@@ -98,6 +99,8 @@ struct Inner {
     events: broadcast::Sender<StoreEvent>,
     /// Stops the listener when the last handle goes.
     _listener: DropGuard,
+    /// Its transactions and pool waits, as they happen.
+    metrics: StoreMetrics,
 }
 
 impl fmt::Debug for PostgresDb {
@@ -243,6 +246,7 @@ impl PostgresDb {
                 channel,
                 events,
                 _listener: stop.drop_guard(),
+                metrics: StoreMetrics::default(),
             }),
         })
     }
@@ -253,7 +257,10 @@ impl PostgresDb {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, DbError> {
-        Ok(self.inner.pool.get().await?)
+        let asked = Instant::now();
+        let client = self.inner.pool.get().await;
+        self.inner.metrics.pool_wait(asked.elapsed());
+        Ok(client?)
     }
 
     /// Runs `work` in one transaction, committed when it succeeds.
@@ -262,9 +269,11 @@ impl PostgresDb {
         work: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let mut client = self.client().await?;
+        let began = Instant::now();
         let tx = client.transaction().await?;
         let value = work(&tx).await?;
         tx.commit().await?;
+        self.inner.metrics.commit(1, began.elapsed());
         Ok(value)
     }
 }
@@ -312,6 +321,27 @@ impl PostgresDb {
 impl Db for PostgresDb {
     fn identity(&self) -> Option<String> {
         Some(self.inner.identity.clone())
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn metrics(&self) -> Option<&StoreMetrics> {
+        Some(&self.inner.metrics)
+    }
+
+    fn levels(&self) -> StoreLevels {
+        let status = self.inner.pool.status();
+        StoreLevels {
+            wal_bytes: None,
+            pool: Some(PoolLevels {
+                size: status.size as u64,
+                available: status.available as u64,
+                waiting: status.waiting as u64,
+                max_size: status.max_size as u64,
+            }),
+        }
     }
 }
 

@@ -33,6 +33,7 @@ use rusqlite::Connection;
 use super::connection::open_checkpointer;
 use super::writer::WriteGate;
 use crate::db::DbError;
+use crate::telemetry::StoreMetrics;
 
 /// The checkpoint thread; stopped and joined on drop (after a last
 /// checkpoint).
@@ -50,6 +51,7 @@ impl Checkpointer {
         every: Duration,
         reset_frames: i64,
         gate: WriteGate,
+        metrics: StoreMetrics,
     ) -> Result<Self, DbError> {
         let conn = open_checkpointer(path, busy_timeout)?;
         let (stop, stopped) = mpsc::channel::<()>();
@@ -63,6 +65,7 @@ impl Checkpointer {
                     {
                         converge(&conn, pass);
                         let _gate = gate.lock().unwrap_or_else(|e| e.into_inner());
+                        let paused = std::time::Instant::now();
                         if let Some(last) = checkpoint(&conn) {
                             tracing::trace!(
                                 frames = last.frames,
@@ -70,6 +73,7 @@ impl Checkpointer {
                                 "WAL ready to start over"
                             );
                         }
+                        metrics.checkpoint(paused.elapsed());
                     }
                 }
                 checkpoint(&conn);

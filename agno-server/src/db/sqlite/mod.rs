@@ -19,6 +19,7 @@ use crate::db::{
     ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
     JobStore, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
 };
+use crate::telemetry::{StoreLevels, StoreMetrics};
 
 mod checkpoint;
 mod connection;
@@ -105,6 +106,8 @@ struct Inner {
     /// Held for the store's life (released when the process ends, however
     /// it ends): see [`lock_file`].
     _lock: std::fs::File,
+    /// Its commits and checkpoints, as they happen.
+    metrics: StoreMetrics,
 }
 
 /// Takes the store's lock, `<file>.lock` beside it (an OS lock, `flock`):
@@ -184,11 +187,13 @@ impl SqliteDb {
         ));
         reads.warm_up()?;
         let gate = WriteGate::default();
+        let metrics = StoreMetrics::default();
         let writer = Writer::spawn(
             conn,
             options.queue_capacity,
             options.max_batch,
             gate.clone(),
+            metrics.clone(),
         )?;
         let checkpointer = Checkpointer::spawn(
             &path,
@@ -196,6 +201,7 @@ impl SqliteDb {
             options.checkpoint_interval,
             options.wal_reset_frames,
             gate,
+            metrics.clone(),
         )?;
         tracing::debug!(path = %path.display(), "session store open");
         Ok(Self {
@@ -205,6 +211,7 @@ impl SqliteDb {
                 writer,
                 _checkpointer: checkpointer,
                 _lock: lock,
+                metrics,
             }),
         })
     }
@@ -240,6 +247,24 @@ impl SqliteDb {
 impl Db for SqliteDb {
     fn identity(&self) -> Option<String> {
         Some(format!("sqlite:{}", self.inner.path.display()))
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn metrics(&self) -> Option<&StoreMetrics> {
+        Some(&self.inner.metrics)
+    }
+
+    fn levels(&self) -> StoreLevels {
+        let mut wal = self.inner.path.clone().into_os_string();
+        wal.push("-wal");
+        StoreLevels {
+            // No WAL file (checkpointed and closed) is an empty one.
+            wal_bytes: Some(std::fs::metadata(wal).map_or(0, |m| m.len())),
+            pool: None,
+        }
     }
 }
 

@@ -11,11 +11,13 @@
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::DbError;
+use crate::telemetry::StoreMetrics;
 
 /// One write: run on the writer's connection inside a transaction, then
 /// answered.
@@ -77,12 +79,13 @@ impl Writer {
         queue_capacity: usize,
         max_batch: usize,
         gate: WriteGate,
+        metrics: StoreMetrics,
     ) -> Result<Self, DbError> {
         let (sender, receiver) = mpsc::channel(queue_capacity.max(1));
         let max_batch = max_batch.max(1);
         let thread = std::thread::Builder::new()
             .name("agno-db-writer".into())
-            .spawn(move || writer_loop(conn, receiver, max_batch, gate))?;
+            .spawn(move || writer_loop(conn, receiver, max_batch, gate, metrics))?;
         Ok(Self {
             sender: Some(sender),
             thread: Some(thread),
@@ -137,6 +140,7 @@ fn writer_loop(
     mut receiver: mpsc::Receiver<Box<dyn WriteJob>>,
     max_batch: usize,
     gate: WriteGate,
+    metrics: StoreMetrics,
 ) {
     tracing::debug!("session store writer started");
     while let Some(first) = receiver.blocking_recv() {
@@ -150,7 +154,9 @@ fn writer_loop(
         // A poisoned gate only means a checkpoint panicked; writing is
         // still safe.
         let _gate = gate.lock().unwrap_or_else(|e| e.into_inner());
+        let (started, writes) = (Instant::now(), batch.len());
         commit_batch(&mut conn, batch);
+        metrics.commit(writes, started.elapsed());
     }
     if let Err(e) = conn.execute_batch("PRAGMA optimize") {
         tracing::debug!(error = %e, "PRAGMA optimize failed at close");
@@ -301,7 +307,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn submit_and_drop_stop_the_thread() {
-        let writer = Writer::spawn(conn(), 8, 4, Default::default()).unwrap();
+        let writer = Writer::spawn(conn(), 8, 4, Default::default(), Default::default()).unwrap();
         assert_eq!(writer.submit(insert(7)).await.unwrap(), 7);
         drop(writer); // joins the thread
     }

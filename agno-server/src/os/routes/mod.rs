@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::auth;
 use super::error::ApiError;
 use super::openapi;
+use super::request_metrics;
 use super::state::AppState;
 
 pub mod agents;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod docs;
 pub mod health;
 pub mod hooks;
+pub mod metrics;
 pub mod queue;
 pub mod runs;
 pub mod sessions;
@@ -35,6 +37,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(config::config))
         .routes(routes!(docs::openapi))
         .routes(routes!(hooks::hooks))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(queue::list))
         .routes(routes!(queue::get))
         .routes(routes!(queue::requeue))
@@ -85,6 +88,10 @@ pub fn router(state: AppState, cors: Option<CorsLayer>) -> Router {
             auth::authenticate,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_metrics::record,
+        ))
         .with_state(state);
     let routes = match cors {
         Some(cors) => routes.layer(cors),
