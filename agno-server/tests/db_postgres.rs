@@ -333,6 +333,15 @@ async fn postgres_the_schema_is_agnos_and_a_newer_one_is_refused() {
          status character varying YES, run_index bigint YES, run_data jsonb NO, \
          created_at bigint NO, updated_at bigint YES"
     );
+    assert_eq!(
+        columns("agno_metrics").await,
+        "id character varying NO, agent_runs_count bigint NO, team_runs_count bigint NO, \
+         workflow_runs_count bigint NO, agent_sessions_count bigint NO, \
+         team_sessions_count bigint NO, workflow_sessions_count bigint NO, \
+         users_count bigint NO, token_metrics jsonb NO, model_metrics jsonb NO, \
+         date date NO, aggregation_period character varying NO, user_id character varying NO, \
+         created_at bigint NO, updated_at bigint YES, completed boolean NO"
+    );
     let versions = client
         .query(
             "SELECT table_name, version FROM agno_schema_versions ORDER BY table_name",
@@ -345,6 +354,7 @@ async fn postgres_the_schema_is_agnos_and_a_newer_one_is_refused() {
         versions,
         [
             ("agno_jobs".to_owned(), "3.0.0".to_owned()),
+            ("agno_metrics".into(), "3.0.0".into()),
             ("agno_runs".into(), "3.0.0".into()),
             ("agno_sessions".into(), "3.0.0".into())
         ]

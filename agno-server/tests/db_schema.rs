@@ -64,6 +64,25 @@ const AGNO_RUN_COLUMNS: &[AgnoColumn] = &[
     ("updated_at", "BIGINT", false, false),
 ];
 
+const AGNO_METRICS_COLUMNS: &[AgnoColumn] = &[
+    ("id", "VARCHAR", true, true),
+    ("agent_runs_count", "BIGINT", true, false),
+    ("team_runs_count", "BIGINT", true, false),
+    ("workflow_runs_count", "BIGINT", true, false),
+    ("agent_sessions_count", "BIGINT", true, false),
+    ("team_sessions_count", "BIGINT", true, false),
+    ("workflow_sessions_count", "BIGINT", true, false),
+    ("users_count", "BIGINT", true, false),
+    ("token_metrics", "JSON", true, false),
+    ("model_metrics", "JSON", true, false),
+    ("date", "DATE", true, false),
+    ("aggregation_period", "VARCHAR", true, false),
+    ("user_id", "VARCHAR", true, false),
+    ("created_at", "BIGINT", true, false),
+    ("updated_at", "BIGINT", false, false),
+    ("completed", "BOOLEAN", true, false),
+];
+
 const AGNO_VERSION_COLUMNS: &[AgnoColumn] = &[
     ("table_name", "VARCHAR", true, true),
     ("version", "VARCHAR", true, false),
@@ -166,8 +185,13 @@ async fn creates_the_folder_and_agnos_tables_and_columns() {
         agno_columns(AGNO_VERSION_COLUMNS)
     );
     assert_eq!(
+        columns(&conn, "agno_metrics"),
+        agno_columns(AGNO_METRICS_COLUMNS)
+    );
+    assert_eq!(
         versions(&conn),
         [
+            ("agno_metrics".to_string(), AGNO_SCHEMA_VERSION.to_string()),
             (RUNS_TABLE.to_string(), AGNO_SCHEMA_VERSION.to_string()),
             (SESSIONS_TABLE.to_string(), AGNO_SCHEMA_VERSION.to_string())
         ]
@@ -311,7 +335,7 @@ async fn migrates_a_file_at_version_1() {
         sorted(agno_columns(AGNO_SESSION_COLUMNS))
     );
     assert_eq!(columns(&conn, RUNS_TABLE), agno_columns(AGNO_RUN_COLUMNS));
-    assert_eq!(versions(&conn).len(), 2);
+    assert_eq!(versions(&conn).len(), 3);
 
     let session = db.get_session("old").await.unwrap().unwrap();
     assert_eq!(session.session_name.as_deref(), Some("Old one"));
@@ -538,7 +562,7 @@ async fn migrates_a_version_3_file_with_every_session_and_run() {
         index_columns(&conn, "idx_agno_runs_session_id_run_index"),
         ["session_id", "run_index"]
     );
-    assert_eq!(versions(&conn).len(), 2);
+    assert_eq!(versions(&conn).len(), 3);
     let (parent, on_delete): (String, String) = conn
         .query_row(
             "SELECT \"table\", on_delete FROM pragma_foreign_key_list('agno_runs')",

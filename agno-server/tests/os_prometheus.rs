@@ -352,9 +352,21 @@ async fn accept_decides_and_the_text_format_parses() {
         exposition.families.contains_key("agno_hooks_total"),
         "{text}"
     );
-    // Refused by q=0: not asked for.
-    let (status, _, _) = scrape(&server, "text/plain;q=0, application/json").await;
-    assert_ne!(status, 200);
+    // Refused by q=0: not asked for; Agno's JSON instead, as for Agno's
+    // client.
+    for accept in [
+        "text/plain;q=0, application/json",
+        "*/*",
+        "application/json",
+    ] {
+        let (status, content_type, body) = scrape(&server, accept).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{accept}: {content_type}"
+        );
+        assert!(body.starts_with("{\"metrics\":"), "{body}");
+    }
     server.shutdown().await;
 }
 

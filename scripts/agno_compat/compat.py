@@ -220,6 +220,39 @@ def main(seed, fake, work):
         run_out = loop.run_until_complete(client.get_session_run("client-1", state["run_id"]))
         assert run_out.run_id == state["run_id"]
 
+    @check("client: get_metrics / refresh_metrics / get_metrics_refresh_status parse our answers")
+    def _():
+        from datetime import date, datetime, timezone
+
+        today = datetime.now(timezone.utc).date()
+        status = loop.run_until_complete(client.get_metrics_refresh_status())
+        assert status.status == "idle", status
+        got = loop.run_until_complete(client.get_metrics(starting_date=today, ending_date=today))
+        assert len(got.metrics) == 1, got
+        day = got.metrics[0]
+        assert day.id == f"{today.isoformat()}_daily", day.id
+        assert day.date.date() == today, day.date
+        assert day.agent_runs_count == 2 and day.agent_sessions_count == 1, day
+        assert day.users_count == 1, day
+        assert day.model_metrics == [{"model_id": "echo", "model_provider": "Echo", "count": 2}], day.model_metrics
+        assert day.token_metrics["input_tokens"] > 0, day.token_metrics
+        assert got.updated_at is not None
+        rows = loop.run_until_complete(client.refresh_metrics())
+        assert isinstance(rows, list) and rows[0].agent_runs_count == 2, rows
+        started = loop.run_until_complete(client.refresh_metrics(background=True))
+        assert started.status in ("started", "already_running"), started
+        deadline = time.monotonic() + 10
+        while True:
+            status = loop.run_until_complete(client.get_metrics_refresh_status())
+            if status.status != "running":
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.02)
+        assert status.status == "completed" and status.finished_at is not None, status
+        before = loop.run_until_complete(client.get_metrics(starting_date=date(2000, 1, 1), ending_date=date(2000, 1, 2)))
+        assert before.metrics == [], before
+        return f"{day.agent_runs_count} runs today"
+
     @check("client: run_agent(background=True): 202 PENDING, then polled to COMPLETED")
     def _():
         out = loop.run_until_complete(
@@ -255,6 +288,9 @@ def main(seed, fake, work):
     expected["compat-grace"] = [f"Echo: grace {i}" for i in range(3)]
     anonymous = run(base, "no session given")
     expected[anonymous["session_id"]] = ["Echo: no session given"]
+    # Our rows of today, with every run above, for Agno's to be compared with.
+    status, _ = http("POST", f"{base}/metrics/refresh")
+    assert status == 200, status
     server.stop()
 
     # 1b. Agno's client cancels a background run under way: the model (a
@@ -331,6 +367,43 @@ def main(seed, fake, work):
                 assert [r.run_id for r in one.runs] == [r.run_id for r in runs]
             assert got["compat-grace"].user_id == "grace"
         return f"{len(expected)} sessions, {sum(map(len, expected.values()))} runs"
+
+    @check("agno's SqliteDb recomputes our agno_metrics rows and finds what we found")
+    def _():
+        import sqlite3
+
+        def rows():
+            with sqlite3.connect(ours) as c:
+                return {
+                    (r[0], r[1]): r[2:]
+                    for r in c.execute(
+                        "SELECT date, user_id, id, agent_sessions_count, agent_runs_count, users_count,"
+                        " token_metrics, model_metrics, created_at FROM agno_metrics"
+                    )
+                }
+
+        from datetime import datetime, timezone
+
+        # Only today's rows can be recomputed (Agno never goes back over a
+        # completed day): compare those.
+        today = datetime.now(timezone.utc).date().isoformat()
+        mine = {k: v for k, v in rows().items() if k[0] == today}
+        assert mine, rows()
+        with AgnoLog():
+            db = SqliteDb(db_file=ours)
+            computed = db.calculate_metrics()
+            read, latest = db.get_metrics()
+        assert computed, computed
+        theirs = {k: v for k, v in rows().items() if k[0] == today}
+        assert set(theirs) == set(mine), (sorted(theirs), sorted(mine))
+        for key, (row_id, sessions, runs, users, tokens, models, created) in mine.items():
+            t = theirs[key]
+            assert t[0] == row_id and t[6] == created, ("the upsert keeps id and created_at", key, t, row_id)
+            assert t[1:4] == (sessions, runs, users), (key, t, (sessions, runs, users))
+            assert json.loads(t[4]) == json.loads(tokens), (key, t[4], tokens)
+            assert sorted(json.dumps(m, sort_keys=True) for m in json.loads(t[5])) == sorted(json.dumps(m, sort_keys=True) for m in json.loads(models)), (key, t[5], models)
+        assert latest is not None and len(read) >= len(mine)
+        return f"{len(mine)} rows of today alike"
 
     # 3. Agno writes, we continue, Agno reads again.
     theirs = os.path.join(work, "theirs.db")

@@ -40,6 +40,7 @@ use hooks_core::RunOutput;
 
 use crate::telemetry::{StoreLevels, StoreMetrics};
 
+mod day_metrics;
 mod error;
 mod jobs;
 mod postgres;
@@ -48,6 +49,10 @@ mod run_row;
 mod session_list;
 mod sqlite;
 
+pub use day_metrics::{
+    Day, METRICS_TABLE, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, RunGroup,
+    SessionGroup, TOKEN_KEYS, aggregate_by_date, identify_by_owner, refresh as refresh_metrics,
+};
 pub use error::{DbError, DriverError};
 pub use jobs::{
     ClaimedJob, JOBS_TABLE, JobFence, JobOutcome, JobQuery, JobRecord, JobSettlement, JobSortKey,
@@ -64,7 +69,7 @@ pub use sqlite::{SCHEMA_VERSION, SqliteDb, SqliteDbOptions};
 /// The store's traits, to call their methods on a concrete store
 /// (`SqliteDb`, `PostgresDb`): `use agno_server::db::prelude::*;`.
 pub mod prelude {
-    pub use super::{Db as _, JobStore as _, Notifier as _, SessionStore as _};
+    pub use super::{Db as _, JobStore as _, MetricsStore as _, Notifier as _, SessionStore as _};
 }
 
 /// The sessions table (Agno's `agno_sessions`).
@@ -127,7 +132,7 @@ pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Sen
 /// A whole store: sessions, jobs and the instances' events. What an agent
 /// is given (`Arc<dyn Db>`); each part is also usable alone
 /// (`Arc<dyn JobStore>` from an `Arc<dyn Db>` by coercion).
-pub trait Db: SessionStore + JobStore + Notifier {
+pub trait Db: SessionStore + JobStore + Notifier + MetricsStore {
     /// What identifies the underlying store (two handles on the same store
     /// return the same value), so a server lists it once. `None`: every
     /// handle is its own store.

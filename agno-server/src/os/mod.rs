@@ -36,6 +36,8 @@ mod form;
 mod jwt;
 mod limits;
 mod listener;
+mod metrics_refresh;
+pub mod metrics_wire;
 mod openapi;
 pub mod prometheus;
 mod request_metrics;

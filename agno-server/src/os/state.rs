@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use super::auth_mode::Auth;
 use super::error::ApiError;
 use super::limits::{BodyBudget, Limits};
+use super::metrics_refresh::Refreshes;
 use crate::agent::Agent;
 use crate::db::Db;
 use crate::telemetry::Metrics;
@@ -58,6 +59,8 @@ pub struct StateInner {
     pub metrics: Option<Metrics>,
     /// Whether Prometheus may scrape without the key.
     pub open_metrics: bool,
+    /// Agno's daily metrics refreshes, per store.
+    pub(crate) metrics_refreshes: Refreshes,
 }
 
 /// What the builder says of metrics.
@@ -116,6 +119,7 @@ impl AppState {
             shutting_down: AtomicBool::new(false),
             metrics: observability.metrics,
             open_metrics: observability.open_metrics,
+            metrics_refreshes: Refreshes::default(),
         }))
     }
 

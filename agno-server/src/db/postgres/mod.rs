@@ -18,12 +18,14 @@ use crate::db::jobs::{self as queue, sql::Plan, transitions};
 use crate::db::run_row::RunRow;
 use crate::db::{
     ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
-    JobStore, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
+    JobStore, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, NewJob, Notifier, RunGroup,
+    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
 };
 use crate::telemetry::{PoolLevels, StoreLevels, StoreMetrics};
 
 mod events;
 mod jobs;
+mod metrics;
 mod schema;
 mod sessions;
 
@@ -342,6 +344,31 @@ impl Db for PostgresDb {
                 max_size: status.max_size as u64,
             }),
         }
+    }
+}
+
+impl MetricsStore for PostgresDb {
+    fn metrics_progress(&self) -> DbFuture<'_, MetricsProgress> {
+        Box::pin(async move { metrics::progress(&self.client().await?).await })
+    }
+
+    fn metrics_groups(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> DbFuture<'_, (Vec<SessionGroup>, Vec<RunGroup>)> {
+        Box::pin(async move { metrics::groups(&self.client().await?, from, to).await })
+    }
+
+    fn upsert_metrics(&self, rows: Vec<MetricsRow>) -> DbFuture<'_, Vec<MetricsRow>> {
+        Box::pin(async move {
+            self.in_transaction(async |tx| metrics::upsert(tx, &rows).await)
+                .await
+        })
+    }
+
+    fn read_metrics(&self, query: MetricsQuery) -> DbFuture<'_, (Vec<MetricsRow>, Option<i64>)> {
+        Box::pin(async move { metrics::read(&self.client().await?, &query).await })
     }
 }
 

@@ -11,7 +11,7 @@ use deadpool_postgres::Client;
 use crate::db::DbError;
 
 /// The schema version this build writes on Postgres.
-pub const PG_SCHEMA_VERSION: i64 = 2;
+pub const PG_SCHEMA_VERSION: i64 = 3;
 
 /// One step of the Postgres schema's history: its version, what it does,
 /// and its SQL (several statements). Never change a published step: add
@@ -27,7 +27,43 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agno_jobs: the hook a job runs, and the run it reads back (ours)",
         V2_JOB_REFERENCES,
     ),
+    (
+        3,
+        "agno_metrics, Agno's daily metrics (Agno 3.1.10's layout)",
+        V3_METRICS,
+    ),
 ];
+
+/// Version 3: `agno_metrics` exactly as Agno 3.1.10's `PostgresDb`
+/// creates it (`pg_dump -s`), stamped in `agno_schema_versions`.
+const V3_METRICS: &str = "
+CREATE TABLE IF NOT EXISTS agno_metrics (
+    id character varying NOT NULL,
+    agent_runs_count bigint NOT NULL,
+    team_runs_count bigint NOT NULL,
+    workflow_runs_count bigint NOT NULL,
+    agent_sessions_count bigint NOT NULL,
+    team_sessions_count bigint NOT NULL,
+    workflow_sessions_count bigint NOT NULL,
+    users_count bigint NOT NULL,
+    token_metrics jsonb NOT NULL,
+    model_metrics jsonb NOT NULL,
+    date date NOT NULL,
+    aggregation_period character varying NOT NULL,
+    user_id character varying NOT NULL,
+    created_at bigint NOT NULL,
+    updated_at bigint,
+    completed boolean NOT NULL,
+    CONSTRAINT agno_metrics_pkey PRIMARY KEY (id),
+    CONSTRAINT agno_metrics_uq_metrics_user_date_period UNIQUE (user_id, date, aggregation_period)
+);
+CREATE INDEX IF NOT EXISTS idx_agno_metrics_date ON agno_metrics USING btree (date);
+CREATE INDEX IF NOT EXISTS idx_agno_metrics_user_id ON agno_metrics USING btree (user_id);
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at)
+SELECT 'agno_metrics', '3.0.0', now_text, now_text
+  FROM to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS now_text
+ON CONFLICT (table_name) DO NOTHING;
+";
 
 /// Version 2: the columns of ours on `agno_jobs`, as on SQLite (its
 /// version 6): `hook_name`, `run_id`, `run_data`, `lease_until` (indexed

@@ -17,13 +17,15 @@ use crate::db::jobs::{self as queue, sql::Plan, transitions};
 use crate::db::run_row::RunRow;
 use crate::db::{
     ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
-    JobStore, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
+    JobStore, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, NewJob, Notifier, RunGroup,
+    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
 };
 use crate::telemetry::{StoreLevels, StoreMetrics};
 
 mod checkpoint;
 mod connection;
 mod jobs;
+mod metrics;
 mod read_pool;
 mod rows;
 mod schema;
@@ -265,6 +267,40 @@ impl Db for SqliteDb {
             wal_bytes: Some(std::fs::metadata(wal).map_or(0, |m| m.len())),
             pool: None,
         }
+    }
+}
+
+impl MetricsStore for SqliteDb {
+    fn metrics_progress(&self) -> DbFuture<'_, MetricsProgress> {
+        Box::pin(self.inner.reads.run(|conn| metrics::progress(conn)))
+    }
+
+    fn metrics_groups(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> DbFuture<'_, (Vec<SessionGroup>, Vec<RunGroup>)> {
+        Box::pin(
+            self.inner
+                .reads
+                .run(move |conn| metrics::groups(conn, from, to)),
+        )
+    }
+
+    fn upsert_metrics(&self, rows: Vec<MetricsRow>) -> DbFuture<'_, Vec<MetricsRow>> {
+        Box::pin(
+            self.inner
+                .writer
+                .submit(move |conn| metrics::upsert(conn, &rows)),
+        )
+    }
+
+    fn read_metrics(&self, query: MetricsQuery) -> DbFuture<'_, (Vec<MetricsRow>, Option<i64>)> {
+        Box::pin(
+            self.inner
+                .reads
+                .run(move |conn| metrics::read(conn, &query)),
+        )
     }
 }
 

@@ -16,10 +16,10 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::db::DbError;
 
-use crate::db::{AGNO_SCHEMA_VERSION, RUNS_TABLE, SESSIONS_TABLE};
+use crate::db::{AGNO_SCHEMA_VERSION, METRICS_TABLE, RUNS_TABLE, SESSIONS_TABLE};
 
 /// The schema version this build writes on SQLite (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// One step of the schema's history.
 pub(crate) struct Migration {
@@ -68,7 +68,52 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "agno_jobs: the hook a job runs, and the run it reads back (ours)",
         apply: v6_job_references,
     },
+    Migration {
+        version: 7,
+        description: "agno_metrics, Agno's daily metrics (Agno 3.1.10's layout)",
+        apply: v7_metrics,
+    },
 ];
+
+/// `agno_metrics` as Agno 3.1.10's `SqliteDb` creates it (dumped from
+/// the file it writes): the same columns, constraint and indexes, so
+/// either reads and writes the other's rows.
+const V7_METRICS_DDL: &str = "
+CREATE TABLE IF NOT EXISTS agno_metrics (
+    id VARCHAR NOT NULL,
+    agent_runs_count BIGINT NOT NULL,
+    team_runs_count BIGINT NOT NULL,
+    workflow_runs_count BIGINT NOT NULL,
+    agent_sessions_count BIGINT NOT NULL,
+    team_sessions_count BIGINT NOT NULL,
+    workflow_sessions_count BIGINT NOT NULL,
+    users_count BIGINT NOT NULL,
+    token_metrics JSON NOT NULL,
+    model_metrics JSON NOT NULL,
+    date DATE NOT NULL,
+    aggregation_period VARCHAR NOT NULL,
+    user_id VARCHAR NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT,
+    completed BOOLEAN NOT NULL,
+    PRIMARY KEY (id),
+    CONSTRAINT agno_metrics_uq_metrics_user_date_period UNIQUE (user_id, date, aggregation_period)
+);
+CREATE INDEX IF NOT EXISTS idx_agno_metrics_user_id ON agno_metrics (user_id);
+CREATE INDEX IF NOT EXISTS idx_agno_metrics_aggregation_period ON agno_metrics (aggregation_period);
+CREATE INDEX IF NOT EXISTS idx_agno_metrics_date ON agno_metrics (date);";
+
+/// Version 7: Agno's daily metrics table, stamped in
+/// `agno_schema_versions` as Agno stamps it.
+fn v7_metrics(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch(V7_METRICS_DDL)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO agno_schema_versions (table_name, version, created_at, updated_at)
+         VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%f', 'now'), strftime('%Y-%m-%dT%H:%M:%f', 'now'))",
+        [METRICS_TABLE, AGNO_SCHEMA_VERSION],
+    )?;
+    Ok(())
+}
 
 /// `agno_jobs` as Agno 3.1.10 declares it (`JOBS_TABLE_SCHEMA`; Agno makes
 /// it only on Postgres and Redis, we make it on SQLite too), with its

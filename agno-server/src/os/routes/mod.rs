@@ -38,6 +38,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(docs::openapi))
         .routes(routes!(hooks::hooks))
         .routes(routes!(metrics::metrics))
+        .routes(routes!(metrics::refresh))
+        .routes(routes!(metrics::refresh_status))
         .routes(routes!(queue::list))
         .routes(routes!(queue::get))
         .routes(routes!(queue::requeue))
