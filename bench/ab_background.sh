@@ -14,7 +14,10 @@
 # the durable side leaving a backlog in the store; the last column says how
 # many durable jobs were still queued when the load ended (0: it kept up).
 #
-# usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" [AB=durable] bench/ab_background.sh
+# AB=metrics compares the seed keeping its Prometheus series ("with", the
+# default) and keeping none ("without", AGNO_METRICS=0).
+#
+# usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" [AB=durable|metrics] bench/ab_background.sh
 # Every process it starts is stopped by PID on exit.
 source "$(dirname "$0")/../scripts/lib.sh"
 export BENCH_DIR="$ROOT/bench"
@@ -32,8 +35,11 @@ start_fake "$WORK/fake.log"
 one_round() {
     local side=$1 c=$2 port extra=()
     if [ "$side" = without ]; then
-        if [ "${AB:-notification}" = durable ]; then extra=(AGNO_DURABLE_HOOKS=0)
-        else extra=(SEED_SKIP_NOTIFICATION=1); fi
+        case "${AB:-notification}" in
+            durable) extra=(AGNO_DURABLE_HOOKS=0) ;;
+            metrics) extra=(AGNO_METRICS=0) ;;
+            *) extra=(SEED_SKIP_NOTIFICATION=1) ;;
+        esac
     elif [ "${AB:-notification}" = durable ]; then
         extra=(AGNO_JOBS_MAX_CONCURRENT="${JOBS_MAX_CONCURRENT:-65536}")
     fi
@@ -72,7 +78,11 @@ for c in sorted({int(r[1]) for r in rows}):
         errors = sum(int(r[5]) for r in sel)
         queued = [int(r[6]) for r in sel if len(r) > 6 and r[6].isdigit()]
         backlog = max(queued) if queued else "-"
-        label = {"with": "durable", "without": "in memory"}[side] if sys.argv[2] == "durable" else f"{side} send_notification"
+        labels = {
+            "durable": {"with": "durable", "without": "in memory"},
+            "metrics": {"with": "metrics on", "without": "metrics off"},
+        }
+        label = labels[sys.argv[2]][side] if sys.argv[2] in labels else f"{side} send_notification"
         print(f"| {c} | {label} | {med[side][0]:.0f} | {med[side][1]:.3f} | {med[side][2]:.2f} | {errors} | {backlog} |")
     w, wo = med["with"], med["without"]
     print(f"| {c} | with vs without | {100 * (w[0] / wo[0] - 1):+.1f} % | {100 * (w[1] / wo[1] - 1):+.1f} % | {100 * (w[2] / wo[2] - 1):+.1f} % | | |")

@@ -36,7 +36,7 @@ pub(crate) struct ModelLabels {
 }
 
 /// A hook's run: the hook, its phase, where it ran, how it ended.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, EncodeLabelSet)]
 pub(crate) struct HookLabels {
     pub hook: &'static str,
     pub phase: &'static str,
@@ -45,7 +45,7 @@ pub(crate) struct HookLabels {
 }
 
 /// A hook's duration: the hook, its phase, where it ran.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, EncodeLabelSet)]
 pub(crate) struct HookTimeLabels {
     pub hook: &'static str,
     pub phase: &'static str,

@@ -24,7 +24,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use labels::{AgentLabels, HookLabels, HookTimeLabels, HttpLabels, ModelLabels, TokenLabels};
+use hooks::HookTable;
+use labels::{AgentLabels, HttpLabels, ModelLabels, TokenLabels};
 pub(crate) use labels::{AgentOnly, StoreLabels};
 pub use store::{PoolLevels, StoreLevels, StoreMetrics};
 
@@ -34,21 +35,10 @@ const LATENCY: [f64; 16] = [
     60.0,
 ];
 
-/// Buckets of a hook, in seconds (5 µs, for an inline check, to 5 min, for
-/// a durable job's attempt).
-const HOOK_LATENCY: [f64; 15] = [
-    0.000_005, 0.000_025, 0.000_1, 0.000_5, 0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0,
-    120.0, 300.0,
-];
-
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency() -> Histogram {
     Histogram::new(LATENCY)
-}
-
-fn hook_latency() -> Histogram {
-    Histogram::new(HOOK_LATENCY)
 }
 
 /// The server's series. Cheap to clone (shared inside).
@@ -62,8 +52,7 @@ struct Inner {
     runs: Histograms<AgentLabels>,
     model_calls: Histograms<ModelLabels>,
     tokens: Family<TokenLabels, Counter>,
-    hooks: Family<HookLabels, Counter>,
-    hook_seconds: Histograms<HookTimeLabels>,
+    hooks: HookTable,
 }
 
 impl Default for Metrics {
@@ -87,8 +76,7 @@ impl Metrics {
                 runs: Family::new_with_constructor(latency),
                 model_calls: Family::new_with_constructor(latency),
                 tokens: Family::default(),
-                hooks: Family::default(),
-                hook_seconds: Family::new_with_constructor(hook_latency),
+                hooks: HookTable::default(),
             }),
         }
     }
@@ -175,16 +163,20 @@ impl Metrics {
             "Tokens the model reported, by agent, model and kind (input, output)",
             inner.tokens.clone(),
         );
-        registry.register(
-            "agno_hooks",
-            "Hook runs by hook, phase, mode (inline, background, durable) and outcome (ok, failed, blocked, panicked, timed_out, cut, refused)",
-            inner.hooks.clone(),
-        );
-        registry.register(
-            "agno_hook_duration_seconds",
-            "How long hooks ran, by hook, phase and mode, in seconds (a durable hook: one attempt)",
-            inner.hook_seconds.clone(),
-        );
+        registry.register_collector(Box::new(Hooks(self.clone())));
+    }
+}
+
+/// The hooks' series, encoded from their table when scraped.
+#[derive(Debug)]
+struct Hooks(Metrics);
+
+impl prometheus_client::collector::Collector for Hooks {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder<'_>,
+    ) -> std::fmt::Result {
+        self.0.inner.hooks.encode(&mut encoder)
     }
 }
 
