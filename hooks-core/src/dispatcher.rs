@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::guard::run_guarded;
 use crate::stats::{Counters, bump, drop_one};
@@ -404,7 +405,22 @@ impl Dispatcher {
             let counters = &self.inner.counters;
             bump(&counters.inline_run);
             let started = self.inner.clock();
-            let result = run_guarded(&**hook, cx, self.inner.config.hook_timeout).await;
+            // A debug span: off at the default level (the run's span
+            // carries the ids of the hook's log lines anyway), and then
+            // not wrapped around the hook: the wrapper alone cost an
+            // inline hook as much as the hook.
+            let span = tracing::debug_span!(
+                "hook",
+                hook = meta.name,
+                phase = phase.as_str(),
+                mode = "inline"
+            );
+            let timeout = self.inner.config.hook_timeout;
+            let result = if span.is_disabled() {
+                run_guarded(&**hook, cx, timeout).await
+            } else {
+                run_guarded(&**hook, cx, timeout).instrument(span).await
+            };
             let outcome = HookOutcome::of(&result, HookMode::Inline);
             self.inner
                 .observed(meta, phase, HookMode::Inline, outcome, started);
@@ -610,6 +626,15 @@ impl Dispatcher {
             .in_flight
             .insert(id, meta.name, snapshot.shared_arc().clone());
         let task_inner = self.inner.clone();
+        // Its log lines carry the run's ids: it runs after the run's span
+        // has ended.
+        let span = tracing::info_span!(
+            "hook",
+            hook = meta.name,
+            phase = snapshot.phase().as_str(),
+            mode = "background",
+            run_id = %snapshot.shared().run_id,
+        );
         inner.tracker.spawn(async move {
             let inner = task_inner;
             // Made before the flag is read, so a shutdown's notification
@@ -671,7 +696,7 @@ impl Dispatcher {
             if inner.waiting.load(Ordering::SeqCst) > 0 {
                 inner.room.notify_one();
             }
-        });
+        }.instrument(span));
     }
 
     /// Waits until every background hook accepted so far has finished,

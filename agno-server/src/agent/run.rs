@@ -156,15 +156,26 @@ impl Agent {
         ids: RunIds,
         tx: Option<&mpsc::UnboundedSender<RunEvent>>,
     ) -> Result<RunOutput, AgentError> {
-        let mut run = Run::load(self, request, ids, tx).await?;
-        let outcome = async {
-            run.pre_hooks().await?;
-            run.check_cancelled()?;
-            let answer = run.model().await?;
-            run.check_cancelled()?;
-            run.post_hooks(answer).await
+        // Every log line of the run (its hooks' too) carries its ids.
+        let span = tracing::info_span!(
+            "run",
+            agent_id = %self.id(),
+            run_id = %ids.run_id,
+            session_id = %ids.session_id,
+        );
+        async move {
+            let mut run = Run::load(self, request, ids, tx).await?;
+            let outcome = async {
+                run.pre_hooks().await?;
+                run.check_cancelled()?;
+                let answer = run.model().await?;
+                run.check_cancelled()?;
+                run.post_hooks(answer).await
+            }
+            .await;
+            run.finish(outcome).await
         }
-        .await;
-        run.finish(outcome).await
+        .instrument(span)
+        .await
     }
 }

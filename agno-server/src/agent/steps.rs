@@ -12,6 +12,7 @@ use hooks_core::{
     RunContext, RunId, RunInput, RunOutput, RunShared, RunStatus, Session, UserId,
 };
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::cancel::Registered;
 use super::events::{self, Events, RunEvent, RunEventKind, TEXT};
@@ -290,6 +291,11 @@ impl<'a> Run<'a> {
         let cancelled = self.registered.token.clone();
         // A cancel is looked at first on every wake-up: once asked, not
         // one more chunk of the answer goes out.
+        let call = tracing::debug_span!(
+            "model_call",
+            model = inner.model.id(),
+            provider = inner.model.provider()
+        );
         let answer = tokio::select! {
             biased;
             () = cancelled.cancelled() => None,
@@ -300,7 +306,7 @@ impl<'a> Run<'a> {
                 } else {
                     inner.model.invoke(&request).await.map(Some)
                 }
-            } => answer.transpose(),
+            }.instrument(call) => answer.transpose(),
         };
         let ModelRequest { mut messages } = request;
         if let Some(metrics) = &inner.metrics {

@@ -54,7 +54,23 @@ pub(super) fn spawn(
     let inner = inner.clone();
     bump(&inner.counters.started, 1);
     bump(&inner.counters.running, 1);
-    inner.tracker.clone().spawn(async move {
+    // Its log lines carry the run it belongs to (whichever process
+    // started it: the job keeps the run's id across a restart).
+    let span = match &work {
+        Work::Hook { hook, cx, .. } => tracing::info_span!(
+            "hook",
+            hook = hook.meta().name,
+            phase = cx.phase().as_str(),
+            mode = "durable",
+            run_id = %cx.shared().run_id,
+            job = %attempt.id,
+            attempt = attempt.number,
+        ),
+        Work::Run { .. } => {
+            tracing::info_span!("background_run", job = %attempt.id, attempt = attempt.number)
+        }
+    };
+    inner.tracker.clone().spawn(tracing::Instrument::instrument(async move {
         let is_run = matches!(work, Work::Run { .. });
         let (name, run_id, result) = match work {
             Work::Hook { hook, mut cx, done } => {
@@ -153,7 +169,7 @@ pub(super) fn spawn(
             .await;
         inner.held.set(&id, number, false);
         inner.counters.running.fetch_sub(1, Ordering::Relaxed);
-    });
+    }, span));
 }
 
 /// The outcome of a failed attempt: a retry after the policy's wait, or
