@@ -626,9 +626,11 @@ impl Dispatcher {
             .in_flight
             .insert(id, meta.name, snapshot.shared_arc().clone());
         let task_inner = self.inner.clone();
-        // Its log lines carry the run's ids: it runs after the run's span
-        // has ended.
+        // Its log lines carry the run's id: it runs after the run's span
+        // has ended, so its span is a root of its own (a child would keep
+        // the run's span open, and unexported, until it ends).
         let span = tracing::info_span!(
+            parent: None,
             "hook",
             hook = meta.name,
             phase = snapshot.phase().as_str(),

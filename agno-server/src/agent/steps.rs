@@ -291,10 +291,12 @@ impl<'a> Run<'a> {
         let cancelled = self.registered.token.clone();
         // A cancel is looked at first on every wake-up: once asked, not
         // one more chunk of the answer goes out.
-        let call = tracing::debug_span!(
+        // OpenTelemetry's GenAI names: exported as they are (feature
+        // `otlp`).
+        let call = tracing::info_span!(
             "model_call",
-            model = inner.model.id(),
-            provider = inner.model.provider()
+            gen_ai.request.model = inner.model.id(),
+            gen_ai.system = inner.model.provider(),
         );
         let answer = tokio::select! {
             biased;

@@ -55,9 +55,11 @@ pub(super) fn spawn(
     bump(&inner.counters.started, 1);
     bump(&inner.counters.running, 1);
     // Its log lines carry the run it belongs to (whichever process
-    // started it: the job keeps the run's id across a restart).
+    // started it: the job keeps the run's id across a restart). A root
+    // span: an attempt may run in another process, or hours later.
     let span = match &work {
         Work::Hook { hook, cx, .. } => tracing::info_span!(
+            parent: None,
             "hook",
             hook = hook.meta().name,
             phase = cx.phase().as_str(),

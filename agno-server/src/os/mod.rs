@@ -124,21 +124,52 @@ impl AgentOS {
     /// `tracing` subscriber, this installs one (`RUST_LOG` sets the level,
     /// default `info`, to standard output). Install your own first to
     /// choose the format.
+    ///
+    /// With the `otlp` feature, that subscriber also exports the spans
+    /// over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and flushes them at
+    /// shutdown (`telemetry::otlp`).
     pub async fn serve(&self, addr: impl ToSocketAddrs) -> std::io::Result<ShutdownReport> {
+        #[cfg(feature = "otlp")]
+        let mut otlp = None;
+        #[cfg(feature = "otlp")]
+        let mut otlp_error = None;
         if !tracing::dispatcher::has_been_set() {
-            let installed = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-                .try_init()
-                .is_ok();
+            use tracing_subscriber::layer::SubscriberExt;
+            use tracing_subscriber::util::SubscriberInitExt;
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let fmt = tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+            let registry = tracing_subscriber::registry().with(filter).with(fmt);
+            #[cfg(feature = "otlp")]
+            let registry = {
+                let (layer, error) = match crate::telemetry::otlp::Otlp::from_env() {
+                    Some(Ok(exporter)) => {
+                        let layer = exporter.layer();
+                        otlp = Some(exporter);
+                        (Some(layer), None)
+                    }
+                    Some(Err(error)) => (None, Some(error)),
+                    None => (None, None),
+                };
+                otlp_error = error;
+                registry.with(layer)
+            };
+            let installed = registry.try_init().is_ok();
             if installed {
                 tracing::info!(
                     "no tracing subscriber was installed: logging to standard output (RUST_LOG sets the level)"
                 );
             }
+        }
+        #[cfg(feature = "otlp")]
+        match (&otlp, otlp_error) {
+            (Some(_), _) => {
+                tracing::info!("exporting spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)")
+            }
+            (None, Some(error)) => tracing::error!(%error, "spans are not exported"),
+            (None, None) => {}
         }
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(
@@ -148,7 +179,14 @@ impl AgentOS {
             "AgentOS listening on http://{}",
             listener.local_addr()?
         );
-        self.serve_with_shutdown(listener, shutdown::signal()).await
+        let report = self.serve_with_shutdown(listener, shutdown::signal()).await;
+        #[cfg(feature = "otlp")]
+        if let Some(otlp) = otlp
+            && let Err(error) = otlp.shutdown()
+        {
+            tracing::warn!(%error, "spans left unexported at shutdown");
+        }
+        report
     }
 
     /// Serves on `listener` until `signal` resolves; then stops accepting

@@ -13,6 +13,8 @@
 
 mod hooks;
 mod labels;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod store;
 
 use std::sync::Arc;
