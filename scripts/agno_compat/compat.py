@@ -513,7 +513,41 @@ def postgres_checks(seed, work, fake_base):
                     fields["user_id"] = user
                 out = run(base, message, **fields)
                 written.setdefault(session_id, []).append(out["content"])
+        status, _ = http("POST", f"{base}/metrics/refresh")
+        assert status == 200, status
         server.stop()
+
+        @check("agno's PostgresDb recomputes our agno_metrics rows and finds what we found")
+        def _():
+            from sqlalchemy import text
+
+            def rows(db):
+                with db.db_engine.connect() as c:
+                    return {
+                        (str(r[0]), r[1]): tuple(r[2:])
+                        for r in c.execute(
+                            text(
+                                "SELECT date, user_id, id, agent_sessions_count, agent_runs_count, users_count,"
+                                " token_metrics, model_metrics, created_at FROM ai.agno_metrics"
+                            )
+                        )
+                    }
+
+            with AgnoLog():
+                db = PostgresDb(db_url=ours_agno)
+                mine = rows(db)
+                assert len(mine) == 2, mine  # ada's and the unowned bucket, today
+                assert db.calculate_metrics(), "agno computed nothing"
+                theirs = rows(db)
+            assert set(theirs) == set(mine), (sorted(theirs), sorted(mine))
+            for key, (row_id, sessions, runs, users, tokens, models, created) in mine.items():
+                t = theirs[key]
+                assert t[0] == row_id and t[6] == created, ("the upsert keeps id and created_at", key, t)
+                assert t[1:4] == (sessions, runs, users), (key, t, (sessions, runs, users))
+                assert t[4] == tokens, (key, t[4], tokens)
+                key_of = lambda m: json.dumps(m, sort_keys=True)
+                assert sorted(map(key_of, t[5])) == sorted(map(key_of, models)), (key, t[5], models)
+            return f"{len(mine)} rows alike"
 
         @check("agno's PostgresDb reads our sessions and runs")
         def _():
