@@ -102,6 +102,7 @@ async fn serve(config: JwtConfig, db: Arc<dyn Db>) -> Server {
         .agent(agent("a", db.clone()))
         .agent(agent("b", db))
         .ignore_env_security_key()
+        .tracing(true)
         .jwt(config)
         .build()
         .unwrap();
@@ -641,6 +642,7 @@ async fn under_isolation_no_documented_route_shows_another_users_data(db: Arc<dy
         "sessions:write",
         "sessions:delete",
         "config:read",
+        "traces:read",
     ];
     let alice = token(Some("alice"), &scopes);
     let bob = token(Some("bob"), &scopes);
@@ -655,6 +657,32 @@ async fn under_isolation_no_documented_route_shows_another_users_data(db: Arc<dy
     assert_eq!(status, 202, "{queued}");
     let her_job = queued["run_id"].as_str().unwrap().to_owned();
     poll_run(&server, &alice, &her_job).await;
+    for agent in &server.agents {
+        agent.flush_traces().await;
+    }
+    let (status, traces) = get(&server, &format!("/traces?session_id={hers}"), &alice).await;
+    assert_eq!(status, 200, "{traces}");
+    // The background run's trace may still be on its way.
+    assert!(
+        traces["meta"]["total_count"].as_u64() >= Some(1),
+        "{traces}"
+    );
+    let her_trace = traces["data"][0]["trace_id"].as_str().unwrap().to_owned();
+    // A search names no user: bob's finds none of hers.
+    for group_by in ["run", "session"] {
+        let response = server
+            .client
+            .post(server.url("/traces/search"))
+            .bearer_auth(&bob)
+            .json(&serde_json::json!({ "group_by": group_by }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(!body.contains(&secret) && !body.contains(&hers), "{body}");
+    }
 
     let document = serde_json::to_value(agno_server::os::openapi_document()).unwrap();
     let mut walked = 0;
@@ -663,7 +691,8 @@ async fn under_isolation_no_documented_route_shows_another_users_data(db: Arc<dy
             .replace("{agent_id}", "a")
             .replace("{session_id}", &hers)
             .replace("{run_id}", &her_run)
-            .replace("{job_id}", &her_job);
+            .replace("{job_id}", &her_job)
+            .replace("{trace_id}", &her_trace);
         for method in operations.as_object().unwrap().keys() {
             let Ok(method) = method.to_uppercase().parse::<reqwest::Method>() else {
                 continue;
@@ -687,6 +716,7 @@ async fn under_isolation_no_documented_route_shows_another_users_data(db: Arc<dy
                 if path.contains("{session_id}")
                     || path.contains("{run_id}")
                     || path.contains("{job_id}")
+                    || path.contains("{trace_id}")
                 {
                     assert!(
                         [403, 404, 415, 422].contains(&status),

@@ -244,6 +244,7 @@ impl AgentBuilder {
                 running: Default::default(),
                 max_session_state_bytes: self.max_session_state_bytes,
                 metrics: None,
+                traces: None,
             }),
         };
         agent.check_job_arguments()?;

@@ -10,6 +10,7 @@ mod prompt;
 mod request;
 mod run;
 mod steps;
+mod trace;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub use events::{RunEvent, RunEventKind};
 pub use prompt::MARKDOWN_INSTRUCTION;
 pub use request::RunRequest;
 pub use run::RunEventStream;
+pub(crate) use trace::TraceWriter;
 
 use crate::db::Db;
 use crate::jobs::{JobHost, JobWorker, RunFuture};
@@ -85,6 +87,8 @@ struct AgentInner {
     max_session_state_bytes: usize,
     /// Where its runs and model calls are counted (an AgentOS's metrics).
     metrics: Option<AgentMetrics>,
+    /// Where its runs' traces are written (an AgentOS with tracing on).
+    traces: Option<Arc<TraceWriter>>,
 }
 
 /// What [`Agent::shutdown`] did.
@@ -395,6 +399,27 @@ impl Agent {
         Agent {
             inner: Arc::new(inner),
         }
+    }
+
+    /// The same agent, storing its runs' traces through `writer`.
+    pub(crate) fn with_traces(&self, writer: Arc<TraceWriter>) -> Agent {
+        let mut inner = (*self.inner).clone();
+        inner.traces = Some(writer);
+        Agent {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Waits until every trace of its runs so far is written.
+    pub async fn flush_traces(&self) {
+        if let Some(writer) = &self.inner.traces {
+            writer.flush().await;
+        }
+    }
+
+    /// Traces dropped because the store was behind.
+    pub fn traces_dropped(&self) -> u64 {
+        self.inner.traces.as_ref().map_or(0, |w| w.dropped())
     }
 
     /// The same agent with `durable_hooks` as its default for background

@@ -18,6 +18,7 @@ use super::cancel::Registered;
 use super::events::{self, Events, RunEvent, RunEventKind, TEXT};
 use super::ids::RunIds;
 use super::prompt::history;
+use super::trace::RunTrace;
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
 use crate::db::{DbError, JobFence, SessionRecord, SessionType};
@@ -60,6 +61,8 @@ pub(super) struct Run<'a> {
     registered: Registered,
     /// A background run's job and attempt ([`RunIds::fence`]).
     fence: Option<JobFence>,
+    /// Its trace, when the agent stores them (`AgentOS` with tracing on).
+    trace: Option<RunTrace>,
 }
 
 impl<'a> Run<'a> {
@@ -177,6 +180,17 @@ impl<'a> Run<'a> {
             updated_at: created_at,
             max_state_bytes: Some(limit),
         };
+        let trace = inner.traces.as_ref().map(|writer| {
+            RunTrace::start(
+                writer.clone(),
+                &info.id,
+                info.name.as_deref(),
+                &ids_run_id,
+                &cx.shared().session.session_id,
+                cx.shared().user_id.as_deref(),
+                &cx.input().input_content,
+            )
+        });
         let run = Run {
             agent,
             events: Events {
@@ -198,6 +212,7 @@ impl<'a> Run<'a> {
                 inner.running.register(&ids_run_id, run_user)
             },
             fence,
+            trace,
         };
         run.events.emit(RunEventKind::RunStarted {
             model: inner.model.id().to_owned(),
@@ -210,6 +225,7 @@ impl<'a> Run<'a> {
     pub(super) async fn pre_hooks(&mut self) -> Result<(), Failure> {
         let inner = &*self.agent.inner;
         let events = &self.events;
+        let trace = &mut self.trace;
         let result = inner
             .dispatcher
             .run_phase_into(
@@ -218,6 +234,14 @@ impl<'a> Run<'a> {
                 self.agent.runs_hooks_in_background(),
                 &mut self.durable,
                 |event, cx| {
+                    if let Some(trace) = trace.as_mut() {
+                        match event {
+                            HookEvent::Started { name, phase } => trace.hook_started(name, phase),
+                            HookEvent::Completed { name, phase } => {
+                                trace.hook_completed(name, phase)
+                            }
+                        }
+                    }
                     if events.tx.is_none() {
                         return;
                     }
@@ -287,6 +311,7 @@ impl<'a> Run<'a> {
             model_provider: inner.model.provider().to_owned(),
         });
         let model_started = Instant::now();
+        let traced_at = self.trace.as_ref().map(|_| RunTrace::now());
         let mut first_token = None;
         let cancelled = self.registered.token.clone();
         // A cancel is looked at first on every wake-up: once asked, not
@@ -311,6 +336,27 @@ impl<'a> Run<'a> {
             }.instrument(call) => answer.transpose(),
         };
         let ModelRequest { mut messages } = request;
+        if let (Some(trace), Some(start)) = (self.trace.as_mut(), traced_at) {
+            let input = serde_json::json!({ "messages": messages });
+            let (output, tokens, error) = match &answer {
+                Some(Ok(r)) => (
+                    Some(r.content.as_str()),
+                    Some((r.usage.input_tokens, r.usage.output_tokens)),
+                    None,
+                ),
+                Some(Err(e)) => (None, None, Some(e.to_string())),
+                None => (None, None, Some("cancelled".to_owned())),
+            };
+            trace.model_call(
+                start,
+                inner.model.id(),
+                inner.model.provider(),
+                input,
+                output,
+                tokens,
+                error,
+            );
+        }
         if let Some(metrics) = &inner.metrics {
             let outcome = match &answer {
                 None => ModelOutcome::Cancelled,
@@ -375,6 +421,7 @@ impl<'a> Run<'a> {
     pub(super) async fn post_hooks(&mut self, answer: ModelResponse) -> Result<(), Failure> {
         let inner = &*self.agent.inner;
         let events = &self.events;
+        let trace = &mut self.trace;
         let mut output = std::mem::take(&mut self.output);
         output.content = Some(answer.content);
         self.cx.enter_post(output);
@@ -386,6 +433,14 @@ impl<'a> Run<'a> {
                 self.agent.runs_hooks_in_background(),
                 &mut self.durable,
                 |event, _| {
+                    if let Some(trace) = trace.as_mut() {
+                        match event {
+                            HookEvent::Started { name, phase } => trace.hook_started(name, phase),
+                            HookEvent::Completed { name, phase } => {
+                                trace.hook_completed(name, phase)
+                            }
+                        }
+                    }
                     events.emit(match event {
                         HookEvent::Started { name, .. } => RunEventKind::PostHookStarted {
                             post_hook_name: name.to_owned(),
@@ -435,6 +490,9 @@ impl<'a> Run<'a> {
             Err(Failure::Store(_)) => Ok(()),
             _ => self.store().await,
         };
+        if let Some(trace) = self.trace.take() {
+            trace.finish(&self.output);
+        }
         if let Some(metrics) = &self.agent.inner.metrics {
             // A run its store could not take is an error, whatever it was.
             let failed = stored.is_err() || matches!(outcome, Err(Failure::Store(_)));

@@ -48,6 +48,7 @@ mod records;
 mod run_row;
 mod session_list;
 mod sqlite;
+mod traces;
 
 pub use day_metrics::{
     Day, METRICS_TABLE, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, RunGroup,
@@ -65,11 +66,18 @@ pub use records::{
 };
 pub use session_list::{SORT_KEYS, SessionPage, SessionQuery};
 pub use sqlite::{SCHEMA_VERSION, SqliteDb, SqliteDbOptions};
+pub use traces::{
+    Compare, SessionStatsQuery, SessionStatsRow, SpanRow, TraceColumn, TraceFilter, TraceQuery,
+    TraceRow, TraceStore,
+};
 
 /// The store's traits, to call their methods on a concrete store
 /// (`SqliteDb`, `PostgresDb`): `use agno_server::db::prelude::*;`.
 pub mod prelude {
-    pub use super::{Db as _, JobStore as _, MetricsStore as _, Notifier as _, SessionStore as _};
+    pub use super::{
+        Db as _, JobStore as _, MetricsStore as _, Notifier as _, SessionStore as _,
+        TraceStore as _,
+    };
 }
 
 /// The sessions table (Agno's `agno_sessions`).
@@ -132,7 +140,7 @@ pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Sen
 /// A whole store: sessions, jobs and the instances' events. What an agent
 /// is given (`Arc<dyn Db>`); each part is also usable alone
 /// (`Arc<dyn JobStore>` from an `Arc<dyn Db>` by coercion).
-pub trait Db: SessionStore + JobStore + Notifier + MetricsStore {
+pub trait Db: SessionStore + JobStore + Notifier + MetricsStore + TraceStore {
     /// What identifies the underlying store (two handles on the same store
     /// return the same value), so a server lists it once. `None`: every
     /// handle is its own store.

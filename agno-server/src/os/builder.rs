@@ -12,7 +12,7 @@ use super::jwt::{JwtConfig, JwtConfigError, JwtVerifier};
 use super::limits::Limits;
 use super::security_key::SecurityKey;
 use super::state::{AppState, Observability};
-use crate::agent::Agent;
+use crate::agent::{Agent, TraceWriter};
 use crate::telemetry::Metrics;
 
 /// Why an AgentOS could not be built.
@@ -52,6 +52,7 @@ pub struct AgentOSBuilder {
     durable_hooks: Option<bool>,
     no_metrics: bool,
     open_metrics: bool,
+    tracing: bool,
 }
 
 impl AgentOSBuilder {
@@ -172,6 +173,17 @@ impl AgentOSBuilder {
         self
     }
 
+    /// Agno's `AgentOS(tracing=True)` (default `false`): every run of an
+    /// agent with a store is traced in the store as Agno's instrumentor
+    /// traces it (`agno_traces`, `agno_spans`: the agent's span, its model
+    /// call, and its inline hooks), written in batches off the request
+    /// path, and served at `/traces`, `/traces/{trace_id}` and
+    /// `/trace_session_stats`.
+    pub fn tracing(mut self, on: bool) -> Self {
+        self.tracing = on;
+        self
+    }
+
     /// Builds the OS: every agent is moved onto one shared dispatcher.
     pub fn build(self) -> Result<AgentOS, OsError> {
         let mut seen = std::collections::HashSet::new();
@@ -206,6 +218,7 @@ impl AgentOSBuilder {
         if let Some(metrics) = &metrics {
             dispatcher.observe(Arc::new(metrics.clone()));
         }
+        let mut writers: Vec<(Arc<dyn crate::db::Db>, Arc<TraceWriter>)> = Vec::new();
         let agents = self
             .agents
             .iter()
@@ -213,6 +226,24 @@ impl AgentOSBuilder {
                 let agent = agent.with_dispatcher(dispatcher.clone());
                 let agent = match &metrics {
                     Some(metrics) => agent.with_metrics(metrics),
+                    None => agent,
+                };
+                let agent = match agent.db().filter(|_| self.tracing) {
+                    Some(db) => {
+                        let same = |(known, _): &&(Arc<dyn crate::db::Db>, Arc<TraceWriter>)| {
+                            Arc::ptr_eq(known, db)
+                                || (db.identity().is_some() && known.identity() == db.identity())
+                        };
+                        let writer = match writers.iter().find(same) {
+                            Some((_, writer)) => writer.clone(),
+                            None => {
+                                let writer = TraceWriter::new(db.clone());
+                                writers.push((db.clone(), writer.clone()));
+                                writer
+                            }
+                        };
+                        agent.with_traces(writer)
+                    }
                     None => agent,
                 };
                 let agent = match self.durable_hooks {

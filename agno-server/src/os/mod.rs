@@ -48,6 +48,8 @@ mod security_key;
 mod shutdown;
 mod sse;
 mod state;
+mod trace_filter;
+pub mod traces_wire;
 pub mod wire;
 
 pub use auth::PUBLIC_PATHS;

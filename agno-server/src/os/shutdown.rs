@@ -85,6 +85,15 @@ pub async fn drain(state: &AppState, deadline: Duration) -> ShutdownReport {
         );
     }
     tracing::info!(waited_for = waited, released, "durable jobs drained");
+    // The traces of the runs that ended are written before the store
+    // closes (within what is left of the deadline, at least a second).
+    let flushed = futures_util::future::join_all(state.agents.iter().map(|a| a.flush_traces()));
+    let left = deadline
+        .saturating_sub(started.elapsed())
+        .max(std::time::Duration::from_secs(1));
+    if tokio::time::timeout(left, flushed).await.is_err() {
+        tracing::warn!("traces still unwritten at the shutdown deadline: lost");
+    }
     for hook in &report.cut {
         tracing::warn!(hook = hook.name, run_id = %hook.run_id, "background hook cut at the shutdown deadline");
     }

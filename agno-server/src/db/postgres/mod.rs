@@ -19,7 +19,8 @@ use crate::db::run_row::RunRow;
 use crate::db::{
     ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
     JobStore, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, NewJob, Notifier, RunGroup,
-    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
+    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStatsQuery, SessionStatsRow,
+    SessionStore, SpanRow, StoreEvent, TraceQuery, TraceRow, TraceStore,
 };
 use crate::telemetry::{PoolLevels, StoreLevels, StoreMetrics};
 
@@ -28,6 +29,7 @@ mod jobs;
 mod metrics;
 mod schema;
 mod sessions;
+mod traces;
 
 pub use schema::PG_SCHEMA_VERSION;
 
@@ -369,6 +371,31 @@ impl MetricsStore for PostgresDb {
 
     fn read_metrics(&self, query: MetricsQuery) -> DbFuture<'_, (Vec<MetricsRow>, Option<i64>)> {
         Box::pin(async move { metrics::read(&self.client().await?, &query).await })
+    }
+}
+
+impl TraceStore for PostgresDb {
+    fn write_traces(&self, batch: Vec<(TraceRow, Vec<SpanRow>)>) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            self.in_transaction(async |tx| traces::write(tx, &batch).await)
+                .await
+        })
+    }
+
+    fn list_traces(&self, query: TraceQuery) -> DbFuture<'_, (Vec<TraceRow>, u64)> {
+        Box::pin(async move { traces::list(&self.client().await?, &query).await })
+    }
+
+    fn get_trace(&self, trace_id: &str) -> DbFuture<'_, Option<(TraceRow, Vec<SpanRow>)>> {
+        let trace_id = trace_id.to_owned();
+        Box::pin(async move { traces::get(&self.client().await?, &trace_id).await })
+    }
+
+    fn trace_session_stats(
+        &self,
+        query: SessionStatsQuery,
+    ) -> DbFuture<'_, (Vec<SessionStatsRow>, u64)> {
+        Box::pin(async move { traces::session_stats(&self.client().await?, &query).await })
     }
 }
 

@@ -11,7 +11,7 @@ use deadpool_postgres::Client;
 use crate::db::DbError;
 
 /// The schema version this build writes on Postgres.
-pub const PG_SCHEMA_VERSION: i64 = 3;
+pub const PG_SCHEMA_VERSION: i64 = 4;
 
 /// One step of the Postgres schema's history: its version, what it does,
 /// and its SQL (several statements). Never change a published step: add
@@ -32,7 +32,62 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agno_metrics, Agno's daily metrics (Agno 3.1.10's layout)",
         V3_METRICS,
     ),
+    (
+        4,
+        "agno_traces and agno_spans, Agno's stored traces (Agno 3.1.10's layout)",
+        V4_TRACES,
+    ),
 ];
+
+/// Version 4: `agno_traces` and `agno_spans` exactly as Agno 3.1.10's
+/// `PostgresDb` creates them (`pg_dump -s`).
+const V4_TRACES: &str = "
+CREATE TABLE IF NOT EXISTS agno_traces (
+    trace_id character varying NOT NULL,
+    name character varying NOT NULL,
+    status character varying NOT NULL,
+    start_time character varying NOT NULL,
+    end_time character varying NOT NULL,
+    duration_ms bigint NOT NULL,
+    run_id character varying,
+    session_id character varying,
+    user_id character varying,
+    agent_id character varying,
+    team_id character varying,
+    workflow_id character varying,
+    created_at character varying NOT NULL,
+    CONSTRAINT agno_traces_pkey PRIMARY KEY (trace_id)
+);
+CREATE TABLE IF NOT EXISTS agno_spans (
+    span_id character varying NOT NULL,
+    trace_id character varying NOT NULL,
+    parent_span_id character varying,
+    name character varying NOT NULL,
+    span_kind character varying NOT NULL,
+    status_code character varying NOT NULL,
+    status_message text,
+    start_time character varying NOT NULL,
+    end_time character varying NOT NULL,
+    duration_ms bigint NOT NULL,
+    attributes jsonb,
+    created_at character varying NOT NULL,
+    CONSTRAINT agno_spans_pkey PRIMARY KEY (span_id),
+    CONSTRAINT agno_spans_trace_id_fkey FOREIGN KEY (trace_id) REFERENCES agno_traces(trace_id)
+);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_created_at ON agno_spans USING btree (created_at);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_parent_span_id ON agno_spans USING btree (parent_span_id);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_start_time ON agno_spans USING btree (start_time);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_trace_id ON agno_spans USING btree (trace_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_agent_id ON agno_traces USING btree (agent_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_created_at ON agno_traces USING btree (created_at);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_run_id ON agno_traces USING btree (run_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_session_id ON agno_traces USING btree (session_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_start_time ON agno_traces USING btree (start_time);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_status ON agno_traces USING btree (status);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_team_id ON agno_traces USING btree (team_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_user_id ON agno_traces USING btree (user_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_workflow_id ON agno_traces USING btree (workflow_id);
+";
 
 /// Version 3: `agno_metrics` exactly as Agno 3.1.10's `PostgresDb`
 /// creates it (`pg_dump -s`), stamped in `agno_schema_versions`.

@@ -18,7 +18,8 @@ use crate::db::run_row::RunRow;
 use crate::db::{
     ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
     JobStore, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, NewJob, Notifier, RunGroup,
-    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
+    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStatsQuery, SessionStatsRow,
+    SessionStore, SpanRow, StoreEvent, TraceQuery, TraceRow, TraceStore,
 };
 use crate::telemetry::{StoreLevels, StoreMetrics};
 
@@ -30,6 +31,7 @@ mod read_pool;
 mod rows;
 mod schema;
 mod sessions;
+mod traces;
 mod writer;
 
 pub use schema::SCHEMA_VERSION;
@@ -300,6 +302,40 @@ impl MetricsStore for SqliteDb {
             self.inner
                 .reads
                 .run(move |conn| metrics::read(conn, &query)),
+        )
+    }
+}
+
+impl TraceStore for SqliteDb {
+    fn write_traces(&self, batch: Vec<(TraceRow, Vec<SpanRow>)>) -> DbFuture<'_, ()> {
+        Box::pin(
+            self.inner
+                .writer
+                .submit(move |conn| traces::write(conn, &batch)),
+        )
+    }
+
+    fn list_traces(&self, query: TraceQuery) -> DbFuture<'_, (Vec<TraceRow>, u64)> {
+        Box::pin(self.inner.reads.run(move |conn| traces::list(conn, &query)))
+    }
+
+    fn get_trace(&self, trace_id: &str) -> DbFuture<'_, Option<(TraceRow, Vec<SpanRow>)>> {
+        let trace_id = trace_id.to_owned();
+        Box::pin(
+            self.inner
+                .reads
+                .run(move |conn| traces::get(conn, &trace_id)),
+        )
+    }
+
+    fn trace_session_stats(
+        &self,
+        query: SessionStatsQuery,
+    ) -> DbFuture<'_, (Vec<SessionStatsRow>, u64)> {
+        Box::pin(
+            self.inner
+                .reads
+                .run(move |conn| traces::session_stats(conn, &query)),
         )
     }
 }

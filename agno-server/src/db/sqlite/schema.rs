@@ -19,7 +19,7 @@ use crate::db::DbError;
 use crate::db::{AGNO_SCHEMA_VERSION, METRICS_TABLE, RUNS_TABLE, SESSIONS_TABLE};
 
 /// The schema version this build writes on SQLite (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// One step of the schema's history.
 pub(crate) struct Migration {
@@ -73,7 +73,67 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "agno_metrics, Agno's daily metrics (Agno 3.1.10's layout)",
         apply: v7_metrics,
     },
+    Migration {
+        version: 8,
+        description: "agno_traces and agno_spans, Agno's stored traces (Agno 3.1.10's layout)",
+        apply: v8_traces,
+    },
 ];
+
+/// `agno_traces` and `agno_spans` as Agno 3.1.10's `SqliteDb` creates
+/// them (dumped from the file it writes).
+const V8_TRACES_DDL: &str = "
+CREATE TABLE IF NOT EXISTS agno_traces (
+    trace_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    start_time VARCHAR NOT NULL,
+    end_time VARCHAR NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    run_id VARCHAR,
+    session_id VARCHAR,
+    user_id VARCHAR,
+    agent_id VARCHAR,
+    team_id VARCHAR,
+    workflow_id VARCHAR,
+    created_at VARCHAR NOT NULL,
+    PRIMARY KEY (trace_id)
+);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_start_time ON agno_traces (start_time);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_agent_id ON agno_traces (agent_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_workflow_id ON agno_traces (workflow_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_run_id ON agno_traces (run_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_session_id ON agno_traces (session_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_created_at ON agno_traces (created_at);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_user_id ON agno_traces (user_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_team_id ON agno_traces (team_id);
+CREATE INDEX IF NOT EXISTS idx_agno_traces_status ON agno_traces (status);
+CREATE TABLE IF NOT EXISTS agno_spans (
+    span_id VARCHAR NOT NULL,
+    trace_id VARCHAR NOT NULL,
+    parent_span_id VARCHAR,
+    name VARCHAR NOT NULL,
+    span_kind VARCHAR NOT NULL,
+    status_code VARCHAR NOT NULL,
+    status_message VARCHAR,
+    start_time VARCHAR NOT NULL,
+    end_time VARCHAR NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    attributes JSON,
+    created_at VARCHAR NOT NULL,
+    PRIMARY KEY (span_id),
+    FOREIGN KEY(trace_id) REFERENCES agno_traces (trace_id)
+);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_parent_span_id ON agno_spans (parent_span_id);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_created_at ON agno_spans (created_at);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_trace_id ON agno_spans (trace_id);
+CREATE INDEX IF NOT EXISTS idx_agno_spans_start_time ON agno_spans (start_time);";
+
+/// Version 8: Agno's stored traces.
+fn v8_traces(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch(V8_TRACES_DDL)?;
+    Ok(())
+}
 
 /// `agno_metrics` as Agno 3.1.10's `SqliteDb` creates it (dumped from
 /// the file it writes): the same columns, constraint and indexes, so

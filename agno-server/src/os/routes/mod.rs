@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod queue;
 pub mod runs;
 pub mod sessions;
+pub mod traces;
 
 /// Every route, with its description for the OpenAPI document: the one
 /// list of what this server serves (the router and the document are both
@@ -57,6 +58,11 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::get_run))
         .routes(routes!(sessions::delete_many))
         .routes(routes!(sessions::rename))
+        .routes(routes!(traces::list))
+        .routes(routes!(traces::filter_schema))
+        .routes(routes!(traces::search))
+        .routes(routes!(traces::get))
+        .routes(routes!(traces::session_stats))
 }
 
 /// The OpenAPI document: every operation of [`api`], with what they all
