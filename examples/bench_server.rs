@@ -21,7 +21,8 @@
 //! `AGNO_JWT_HS256_SECRET` turns JWT auth on (scopes checked;
 //! `AGNO_JWT_ISOLATION=1` for user isolation). `AGNO_METRICS=0` keeps no
 //! Prometheus series; `AGNO_OPEN_METRICS=1` opens the exposition to a
-//! scraper without the key.
+//! scraper without the key. `AGNO_TRACING=1` stores every run's trace
+//! (Agno's `AgentOS(tracing=True)`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -294,7 +295,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .agents([agent])
         .dispatcher_config(dispatcher_config()?)
         .metrics(std::env::var("AGNO_METRICS").map_or(true, |v| v != "0"))
-        .open_metrics(std::env::var("AGNO_OPEN_METRICS").is_ok_and(|v| v == "1"));
+        .open_metrics(std::env::var("AGNO_OPEN_METRICS").is_ok_and(|v| v == "1"))
+        .tracing(std::env::var("AGNO_TRACING").is_ok_and(|v| v == "1"));
     // JWTs signed with this HS256 secret, scopes checked (the compat
     // script); AGNO_JWT_ISOLATION=1 scopes data to each token's user.
     if let Ok(secret) = std::env::var("AGNO_JWT_HS256_SECRET") {

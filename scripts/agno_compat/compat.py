@@ -167,7 +167,7 @@ def main(seed, fake, work):
 
     # 1. Agno's client drives our server.
     ours = os.path.join(work, "ours.db")
-    server, base = start_seed(seed, ours, work, "seed-client")
+    server, base = start_seed(seed, ours, work, "seed-client", AGNO_TRACING="1")
     client = AgentOSClient(base)
     state = {}
     # One event loop for every call: the client keeps its connections.
@@ -277,6 +277,42 @@ def main(seed, fake, work):
         loop.run_until_complete(client.cancel_agent_run(AGENT, "no-such-run"))
         _, polled = http("GET", f"{base}/agents/{AGENT}/runs/{state['bg_run_id']}?session_id=client-bg")
         assert polled["status"] == "COMPLETED", polled
+
+    @check("client: get_traces / get_trace / get_trace_session_stats / search_traces parse our traces")
+    def _():
+        from agno.filters import AND, EQ
+
+        # Traces are written in batches off the request path: wait for them.
+        def two():
+            page = loop.run_until_complete(client.get_traces(session_id="client-1"))
+            assert page.meta.total_count == 2, page.meta
+            state["traces"] = page
+
+        wait_until(two, "the traces of client-1's two runs")
+        page = state["traces"]
+        summary = page.data[-1]
+        assert summary.run_id == state["run_id"], summary
+        assert summary.user_id == "ada" and summary.agent_id == AGENT, summary
+        assert summary.input == "Hello, how are you?", summary
+        assert summary.status == "OK" and summary.error_count == 0, summary
+        assert summary.name == "BackgroundTaskAgent.arun", summary
+        detail = loop.run_until_complete(client.get_trace(summary.trace_id))
+        assert detail.output == "Echo: Hello, how are you?", detail
+        root = detail.tree[0]
+        kinds = [child.type for child in root.spans]
+        assert "LLM" in kinds and "HOOK" in kinds, kinds
+        llm = next(child for child in root.spans if child.type == "LLM")
+        span = loop.run_until_complete(client.get_trace(summary.trace_id, span_id=llm.id))
+        assert type(span).__name__ == "TraceNode" and span.name == llm.name, span
+        stats = loop.run_until_complete(client.get_trace_session_stats(user_id="ada"))
+        assert [s.session_id for s in stats.data] == ["client-1"], stats
+        assert stats.data[0].total_traces == 2, stats
+        found = loop.run_until_complete(
+            client.search_traces(filter_expr=AND(EQ("user_id", "ada"), EQ("status", "OK")).to_dict())
+        )
+        assert found.meta.total_count == 2 and found.data[0].tree, found
+        state["trace_id"] = summary.trace_id
+        return f"{len(root.spans) + 1} spans in {summary.trace_id[:8]}…"
 
     # More sessions, by plain HTTP, then a clean stop.
     expected = {
@@ -404,6 +440,23 @@ def main(seed, fake, work):
             assert sorted(json.dumps(m, sort_keys=True) for m in json.loads(t[5])) == sorted(json.dumps(m, sort_keys=True) for m in json.loads(models)), (key, t[5], models)
         assert latest is not None and len(read) >= len(mine)
         return f"{len(mine)} rows of today alike"
+
+    @check("agno's SqliteDb reads the traces we wrote (the last ones at shutdown)")
+    def _():
+        with AgnoLog():
+            db = SqliteDb(db_file=ours)
+            traces, total = db.get_traces(user_id="grace")
+            one = db.get_trace(trace_id=state["trace_id"])
+            spans = db.get_spans(trace_id=state["trace_id"])
+            stats, sessions = db.get_trace_stats(user_id="ada")
+        # grace's three runs came just before the stop.
+        assert total == 3 and len(traces) == 3, (total, traces)
+        assert {t.session_id for t in traces} == {"compat-grace"}, traces
+        assert one is not None and one.run_id == state["run_id"], one
+        assert one.total_spans == len(spans) >= 3, (one, spans)
+        assert sum(1 for s in spans if s.parent_span_id is None) == 1, spans
+        assert sessions == 1 and stats[0]["total_traces"] == 2, stats
+        return f"{total} traces of grace, {len(spans)} spans in one"
 
     # 3. Agno writes, we continue, Agno reads again.
     theirs = os.path.join(work, "theirs.db")
