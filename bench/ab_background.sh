@@ -17,7 +17,11 @@
 # AB=metrics compares the seed keeping its Prometheus series ("with", the
 # default) and keeping none ("without", AGNO_METRICS=0).
 #
-# usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" [AB=durable|metrics] bench/ab_background.sh
+# AB=tracing compares the seed storing every run's trace ("with",
+# AGNO_TRACING=1) and storing none ("without", the default); the last
+# column is then how many traces the writer dropped (0: it kept up).
+#
+# usage: ROUNDS=5 DURATION=5 CONCURRENCIES="1 64" [AB=durable|metrics|tracing] bench/ab_background.sh
 # Every process it starts is stopped by PID on exit.
 source "$(dirname "$0")/../scripts/lib.sh"
 export BENCH_DIR="$ROOT/bench"
@@ -42,6 +46,8 @@ one_round() {
         esac
     elif [ "${AB:-notification}" = durable ]; then
         extra=(AGNO_JOBS_MAX_CONCURRENT="${JOBS_MAX_CONCURRENT:-65536}")
+    elif [ "${AB:-notification}" = tracing ]; then
+        extra=(AGNO_TRACING=1)
     fi
     port=$(free_port)
     rm -f "$WORK/ab.db"*
@@ -52,6 +58,11 @@ one_round() {
     local queued
     queued=$(curl -s "http://127.0.0.1:$port/queue/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['counts']['queued'])" 2>/dev/null || echo -)
     kill -9 "$SEED_PID" 2>/dev/null; wait "$SEED_PID" 2>/dev/null || true
+    if [ "${AB:-notification}" = tracing ]; then
+        # The writer warns with the running count at each power of two.
+        queued=$(grep -o 'dropped=[0-9]*' "$WORK/$side.log" | tail -1 | cut -d= -f2)
+        queued=${queued:-0}
+    fi
     python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3], r['rps'], r['p50_ms'], r['p99_ms'], r['errors'], sys.argv[4])" \
         "$r" "$side" "$c" "$queued" | tee -a "$WORK/results.txt"
 }
@@ -81,6 +92,7 @@ for c in sorted({int(r[1]) for r in rows}):
         labels = {
             "durable": {"with": "durable", "without": "in memory"},
             "metrics": {"with": "metrics on", "without": "metrics off"},
+            "tracing": {"with": "traces stored", "without": "no traces"},
         }
         label = labels[sys.argv[2]][side] if sys.argv[2] in labels else f"{side} send_notification"
         print(f"| {c} | {label} | {med[side][0]:.0f} | {med[side][1]:.3f} | {med[side][2]:.2f} | {errors} | {backlog} |")

@@ -1,6 +1,8 @@
 //! `agno_metrics` on Postgres: the groups Agno's daily metrics are made
 //! of, summed in SQL, and the table's upsert and reads.
 
+use super::PostgresDb;
+use crate::db::{DbFuture, MetricsStore};
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -230,4 +232,29 @@ fn decode(row: &Row) -> Result<MetricsRow, DbError> {
         completed: row.get(15),
         id,
     })
+}
+
+impl MetricsStore for PostgresDb {
+    fn metrics_progress(&self) -> DbFuture<'_, MetricsProgress> {
+        Box::pin(async move { self::progress(&self.client().await?).await })
+    }
+
+    fn metrics_groups(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> DbFuture<'_, (Vec<SessionGroup>, Vec<RunGroup>)> {
+        Box::pin(async move { self::groups(&self.client().await?, from, to).await })
+    }
+
+    fn upsert_metrics(&self, rows: Vec<MetricsRow>) -> DbFuture<'_, Vec<MetricsRow>> {
+        Box::pin(async move {
+            self.in_transaction(async |tx| self::upsert(tx, &rows).await)
+                .await
+        })
+    }
+
+    fn read_metrics(&self, query: MetricsQuery) -> DbFuture<'_, (Vec<MetricsRow>, Option<i64>)> {
+        Box::pin(async move { self::read(&self.client().await?, &query).await })
+    }
 }

@@ -14,13 +14,11 @@ use tokio_postgres::NoTls;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::clock::now_secs;
-use crate::db::jobs::{self as queue, sql::Plan, transitions};
+use crate::db::jobs::{sql::Plan, transitions};
 use crate::db::run_row::RunRow;
 use crate::db::{
-    ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
-    JobStore, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, NewJob, Notifier, RunGroup,
-    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStatsQuery, SessionStatsRow,
-    SessionStore, SpanRow, StoreEvent, TraceQuery, TraceRow, TraceStore,
+    Db, DbError, DbFuture, JobFence, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord,
+    SessionStore, StoreEvent,
 };
 use crate::telemetry::{PoolLevels, StoreLevels, StoreMetrics};
 
@@ -349,56 +347,6 @@ impl Db for PostgresDb {
     }
 }
 
-impl MetricsStore for PostgresDb {
-    fn metrics_progress(&self) -> DbFuture<'_, MetricsProgress> {
-        Box::pin(async move { metrics::progress(&self.client().await?).await })
-    }
-
-    fn metrics_groups(
-        &self,
-        from: i64,
-        to: i64,
-    ) -> DbFuture<'_, (Vec<SessionGroup>, Vec<RunGroup>)> {
-        Box::pin(async move { metrics::groups(&self.client().await?, from, to).await })
-    }
-
-    fn upsert_metrics(&self, rows: Vec<MetricsRow>) -> DbFuture<'_, Vec<MetricsRow>> {
-        Box::pin(async move {
-            self.in_transaction(async |tx| metrics::upsert(tx, &rows).await)
-                .await
-        })
-    }
-
-    fn read_metrics(&self, query: MetricsQuery) -> DbFuture<'_, (Vec<MetricsRow>, Option<i64>)> {
-        Box::pin(async move { metrics::read(&self.client().await?, &query).await })
-    }
-}
-
-impl TraceStore for PostgresDb {
-    fn write_traces(&self, batch: Vec<(TraceRow, Vec<SpanRow>)>) -> DbFuture<'_, ()> {
-        Box::pin(async move {
-            self.in_transaction(async |tx| traces::write(tx, &batch).await)
-                .await
-        })
-    }
-
-    fn list_traces(&self, query: TraceQuery) -> DbFuture<'_, (Vec<TraceRow>, u64)> {
-        Box::pin(async move { traces::list(&self.client().await?, &query).await })
-    }
-
-    fn get_trace(&self, trace_id: &str) -> DbFuture<'_, Option<(TraceRow, Vec<SpanRow>)>> {
-        let trace_id = trace_id.to_owned();
-        Box::pin(async move { traces::get(&self.client().await?, &trace_id).await })
-    }
-
-    fn trace_session_stats(
-        &self,
-        query: SessionStatsQuery,
-    ) -> DbFuture<'_, (Vec<SessionStatsRow>, u64)> {
-        Box::pin(async move { traces::session_stats(&self.client().await?, &query).await })
-    }
-}
-
 impl SessionStore for PostgresDb {
     fn save_run_with_jobs<'a>(
         &'a self,
@@ -521,149 +469,6 @@ impl SessionStore for PostgresDb {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             sessions::recent_runs(&self.client().await?, &session_id, limit).await
         })
-    }
-}
-
-impl JobStore for PostgresDb {
-    fn lease(&self) -> Option<Duration> {
-        Some(self.inner.options.lease)
-    }
-
-    fn renew_leases(&self, owner: &str, held: Vec<(String, u32)>) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::renew(owner, &held, self.inner.options.lease)))
-    }
-
-    fn claim_jobs(
-        &self,
-        owner: &str,
-        components: Vec<String>,
-        hooks: Vec<String>,
-        limit: usize,
-    ) -> DbFuture<'_, Vec<ClaimedJob>> {
-        Box::pin(self.plan(transitions::claim(
-            owner,
-            &components,
-            &hooks,
-            limit,
-            self.inner.options.lease,
-        )))
-    }
-
-    fn settle_jobs(&self, settlements: Vec<JobSettlement>) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::settle(&settlements)))
-    }
-
-    fn recover_jobs(
-        &self,
-        owner: &str,
-        components: Vec<String>,
-        held: Vec<(String, u32)>,
-    ) -> DbFuture<'_, (usize, usize)> {
-        // Other instances are alive: only a lease that ran out says a job's
-        // instance stopped, whoever held it (but never one of the asking
-        // instance's own live attempts).
-        let abandoned = transitions::Abandoned {
-            owner: owner.to_owned(),
-            lease: self.inner.options.lease,
-            held,
-        };
-        let plan = transitions::recover(
-            &components,
-            &abandoned,
-            "the instance running it stopped (its lease ran out) during attempt ",
-        );
-        Box::pin(self.plan(plan))
-    }
-
-    fn get_job(&self, id: &str) -> DbFuture<'_, Option<JobRecord>> {
-        Box::pin(self.plan(queue::get(id)))
-    }
-
-    fn list_jobs(&self, query: JobQuery) -> DbFuture<'_, (Vec<JobRecord>, u64)> {
-        Box::pin(async move {
-            let plan = queue::list(&query)?;
-            // One snapshot for the count and the page.
-            let mut client = self.client().await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
-            let page = jobs::run(&tx, &plan).await?;
-            tx.commit().await?;
-            Ok(page)
-        })
-    }
-
-    fn requeue_job(&self, id: &str) -> DbFuture<'_, Option<bool>> {
-        let id = id.to_owned();
-        Box::pin(async move {
-            let found = self.plan(transitions::requeue(&id)).await?;
-            if found == Some(true) {
-                self.notify(&StoreEvent::JobsQueued).await?;
-            }
-            Ok(found)
-        })
-    }
-
-    fn requeue_jobs(&self, query: JobQuery) -> DbFuture<'_, Vec<String>> {
-        Box::pin(async move {
-            let agents = self.plan(transitions::requeue_many(&query)).await?;
-            if !agents.is_empty() {
-                self.notify(&StoreEvent::JobsQueued).await?;
-            }
-            Ok(agents)
-        })
-    }
-
-    fn job_stats(&self) -> DbFuture<'_, JobStats> {
-        Box::pin(self.plan(queue::stats()))
-    }
-
-    fn job_by_key(&self, key: &str, user_id: Option<&str>) -> DbFuture<'_, Option<JobRecord>> {
-        Box::pin(self.plan(queue::by_key(key, user_id)))
-    }
-
-    fn job_backlog(&self, component: &str, bound: usize) -> DbFuture<'_, (u64, Option<i64>)> {
-        Box::pin(self.plan(queue::backlog(component, bound)))
-    }
-
-    fn queued_runs(&self) -> DbFuture<'_, u64> {
-        Box::pin(self.plan(queue::queued_runs()))
-    }
-
-    fn cancel_queued_run(&self, run_id: &str) -> DbFuture<'_, bool> {
-        Box::pin(self.plan(transitions::cancel_queued_run(run_id)))
-    }
-
-    fn fail_orphan_jobs(&self, components: Vec<String>) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::fail_orphans(&components)))
-    }
-
-    fn prune_jobs(&self, retention: Duration, failed_retention: Duration) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::prune(retention, failed_retention)))
-    }
-
-    fn prune_runs(&self, retention: Duration) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::prune_runs(retention)))
-    }
-
-    fn fail_missing_hooks(
-        &self,
-        components: Vec<String>,
-        hooks: Vec<String>,
-        after: Duration,
-    ) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::fail_missing_hooks(&components, &hooks, after)))
-    }
-
-    fn requeue_found_hooks(
-        &self,
-        components: Vec<String>,
-        hooks: Vec<String>,
-    ) -> DbFuture<'_, usize> {
-        Box::pin(self.plan(transitions::requeue_found_hooks(&components, &hooks)))
     }
 }
 

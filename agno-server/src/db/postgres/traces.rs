@@ -1,5 +1,7 @@
 //! `agno_traces` and `agno_spans` on Postgres.
 
+use super::PostgresDb;
+use crate::db::{DbFuture, TraceStore};
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -190,4 +192,29 @@ pub(super) async fn session_stats(
         })
         .collect();
     Ok((rows, count(client, &total).await?))
+}
+
+impl TraceStore for PostgresDb {
+    fn write_traces(&self, batch: Vec<(TraceRow, Vec<SpanRow>)>) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            self.in_transaction(async |tx| self::write(tx, &batch).await)
+                .await
+        })
+    }
+
+    fn list_traces(&self, query: TraceQuery) -> DbFuture<'_, (Vec<TraceRow>, u64)> {
+        Box::pin(async move { self::list(&self.client().await?, &query).await })
+    }
+
+    fn get_trace(&self, trace_id: &str) -> DbFuture<'_, Option<(TraceRow, Vec<SpanRow>)>> {
+        let trace_id = trace_id.to_owned();
+        Box::pin(async move { self::get(&self.client().await?, &trace_id).await })
+    }
+
+    fn trace_session_stats(
+        &self,
+        query: SessionStatsQuery,
+    ) -> DbFuture<'_, (Vec<SessionStatsRow>, u64)> {
+        Box::pin(async move { self::session_stats(&self.client().await?, &query).await })
+    }
 }

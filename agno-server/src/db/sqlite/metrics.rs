@@ -1,6 +1,8 @@
 //! `agno_metrics` on SQLite: the groups Agno's daily metrics are made of,
 //! summed in SQL, and the table's upsert and reads.
 
+use super::SqliteDb;
+use crate::db::{DbFuture, MetricsStore};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 
@@ -222,4 +224,34 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Result<MetricsRow, DbError>> {
         completed: row.get(15)?,
         id,
     }))
+}
+
+impl MetricsStore for SqliteDb {
+    fn metrics_progress(&self) -> DbFuture<'_, MetricsProgress> {
+        Box::pin(self.inner.reads.run(|conn| self::progress(conn)))
+    }
+
+    fn metrics_groups(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> DbFuture<'_, (Vec<SessionGroup>, Vec<RunGroup>)> {
+        Box::pin(
+            self.inner
+                .reads
+                .run(move |conn| self::groups(conn, from, to)),
+        )
+    }
+
+    fn upsert_metrics(&self, rows: Vec<MetricsRow>) -> DbFuture<'_, Vec<MetricsRow>> {
+        Box::pin(
+            self.inner
+                .writer
+                .submit(move |conn| self::upsert(conn, &rows)),
+        )
+    }
+
+    fn read_metrics(&self, query: MetricsQuery) -> DbFuture<'_, (Vec<MetricsRow>, Option<i64>)> {
+        Box::pin(self.inner.reads.run(move |conn| self::read(conn, &query)))
+    }
 }

@@ -17,9 +17,7 @@ use crate::db::jobs::{self as queue, sql::Plan, transitions};
 use crate::db::run_row::RunRow;
 use crate::db::{
     ClaimedJob, Db, DbError, DbFuture, JobFence, JobQuery, JobRecord, JobSettlement, JobStats,
-    JobStore, MetricsProgress, MetricsQuery, MetricsRow, MetricsStore, NewJob, Notifier, RunGroup,
-    SessionGroup, SessionPage, SessionQuery, SessionRecord, SessionStatsQuery, SessionStatsRow,
-    SessionStore, SpanRow, StoreEvent, TraceQuery, TraceRow, TraceStore,
+    JobStore, NewJob, Notifier, SessionPage, SessionQuery, SessionRecord, SessionStore, StoreEvent,
 };
 use crate::telemetry::{StoreLevels, StoreMetrics};
 
@@ -269,74 +267,6 @@ impl Db for SqliteDb {
             wal_bytes: Some(std::fs::metadata(wal).map_or(0, |m| m.len())),
             pool: None,
         }
-    }
-}
-
-impl MetricsStore for SqliteDb {
-    fn metrics_progress(&self) -> DbFuture<'_, MetricsProgress> {
-        Box::pin(self.inner.reads.run(|conn| metrics::progress(conn)))
-    }
-
-    fn metrics_groups(
-        &self,
-        from: i64,
-        to: i64,
-    ) -> DbFuture<'_, (Vec<SessionGroup>, Vec<RunGroup>)> {
-        Box::pin(
-            self.inner
-                .reads
-                .run(move |conn| metrics::groups(conn, from, to)),
-        )
-    }
-
-    fn upsert_metrics(&self, rows: Vec<MetricsRow>) -> DbFuture<'_, Vec<MetricsRow>> {
-        Box::pin(
-            self.inner
-                .writer
-                .submit(move |conn| metrics::upsert(conn, &rows)),
-        )
-    }
-
-    fn read_metrics(&self, query: MetricsQuery) -> DbFuture<'_, (Vec<MetricsRow>, Option<i64>)> {
-        Box::pin(
-            self.inner
-                .reads
-                .run(move |conn| metrics::read(conn, &query)),
-        )
-    }
-}
-
-impl TraceStore for SqliteDb {
-    fn write_traces(&self, batch: Vec<(TraceRow, Vec<SpanRow>)>) -> DbFuture<'_, ()> {
-        Box::pin(
-            self.inner
-                .writer
-                .submit(move |conn| traces::write(conn, &batch)),
-        )
-    }
-
-    fn list_traces(&self, query: TraceQuery) -> DbFuture<'_, (Vec<TraceRow>, u64)> {
-        Box::pin(self.inner.reads.run(move |conn| traces::list(conn, &query)))
-    }
-
-    fn get_trace(&self, trace_id: &str) -> DbFuture<'_, Option<(TraceRow, Vec<SpanRow>)>> {
-        let trace_id = trace_id.to_owned();
-        Box::pin(
-            self.inner
-                .reads
-                .run(move |conn| traces::get(conn, &trace_id)),
-        )
-    }
-
-    fn trace_session_stats(
-        &self,
-        query: SessionStatsQuery,
-    ) -> DbFuture<'_, (Vec<SessionStatsRow>, u64)> {
-        Box::pin(
-            self.inner
-                .reads
-                .run(move |conn| traces::session_stats(conn, &query)),
-        )
     }
 }
 

@@ -1,5 +1,7 @@
 //! `agno_traces` and `agno_spans` on SQLite.
 
+use super::SqliteDb;
+use crate::db::{DbFuture, TraceStore};
 use rusqlite::{Connection, Row, params, params_from_iter};
 use serde_json::Value;
 
@@ -174,4 +176,34 @@ pub(super) fn session_stats(
         })
     })?;
     Ok((rows, count(conn, &total)?))
+}
+
+impl TraceStore for SqliteDb {
+    fn write_traces(&self, batch: Vec<(TraceRow, Vec<SpanRow>)>) -> DbFuture<'_, ()> {
+        Box::pin(
+            self.inner
+                .writer
+                .submit(move |conn| self::write(conn, &batch)),
+        )
+    }
+
+    fn list_traces(&self, query: TraceQuery) -> DbFuture<'_, (Vec<TraceRow>, u64)> {
+        Box::pin(self.inner.reads.run(move |conn| self::list(conn, &query)))
+    }
+
+    fn get_trace(&self, trace_id: &str) -> DbFuture<'_, Option<(TraceRow, Vec<SpanRow>)>> {
+        let trace_id = trace_id.to_owned();
+        Box::pin(self.inner.reads.run(move |conn| self::get(conn, &trace_id)))
+    }
+
+    fn trace_session_stats(
+        &self,
+        query: SessionStatsQuery,
+    ) -> DbFuture<'_, (Vec<SessionStatsRow>, u64)> {
+        Box::pin(
+            self.inner
+                .reads
+                .run(move |conn| self::session_stats(conn, &query)),
+        )
+    }
 }
