@@ -60,7 +60,7 @@ one_round() {
     kill -9 "$SEED_PID" 2>/dev/null; wait "$SEED_PID" 2>/dev/null || true
     if [ "${AB:-notification}" = tracing ]; then
         # The writer warns with the running count at each power of two.
-        queued=$(grep -o 'dropped=[0-9]*' "$WORK/$side.log" | tail -1 | cut -d= -f2)
+        queued=$(grep -o 'dropped=[0-9]*' "$WORK/$side.log" | tail -1 | cut -d= -f2 || true)
         queued=${queued:-0}
     fi
     python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3], r['rps'], r['p50_ms'], r['p99_ms'], r['errors'], sys.argv[4])" \
