@@ -14,6 +14,7 @@ use hooks_core::{Phase, RunOutput, RunStatus};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
+use crate::db::stored_time_of;
 use crate::db::{Db, SpanRow, TraceRow};
 
 /// How many finished traces may wait for the writer; past it a trace is
@@ -31,18 +32,9 @@ fn now_ns() -> i128 {
 
 /// Epoch nanoseconds as Agno's stored times (`2026-12-07T06:44:51.123456+00:00`).
 fn iso(ns: i128) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(ns) else {
-        return "1970-01-01T00:00:00+00:00".into();
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
+    time::OffsetDateTime::from_unix_timestamp_nanos(ns).map_or_else(
+        |_| "1970-01-01T00:00:00.000000+00:00".into(),
+        stored_time_of,
     )
 }
 

@@ -68,7 +68,7 @@ pub use session_list::{SORT_KEYS, SessionPage, SessionQuery};
 pub use sqlite::{SCHEMA_VERSION, SqliteDb, SqliteDbOptions};
 pub use traces::{
     Compare, SessionStatsQuery, SessionStatsRow, SpanRow, TraceColumn, TraceFilter, TraceQuery,
-    TraceRow, TraceStore,
+    TraceRow, TraceStore, stored_time_of,
 };
 
 /// The store's traits, to call their methods on a concrete store

@@ -6,6 +6,22 @@ use serde_json::Value;
 
 use super::DbFuture;
 
+/// A time as the trace tables keep it (Agno's): UTC, microseconds,
+/// `2026-12-07T06:44:51.123456+00:00`, so that text order is time order.
+pub fn stored_time_of(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
 /// A span as Agno stores it: times as ISO text (`…+00:00`), attributes as
 /// JSON.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::db::stored_time_of;
 use crate::db::{Compare, TraceColumn, TraceFilter};
 
 /// How deep an expression may nest (Agno's `MAX_FILTER_DEPTH`).
@@ -22,17 +23,7 @@ pub(crate) fn stored_time(value: &str) -> Option<String> {
             time::PrimitiveDateTime::parse(value, &Iso8601::DEFAULT).map(|t| t.assume_utc())
         })
         .ok()?;
-    let t = parsed.to_offset(time::UtcOffset::UTC);
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    ))
+    Some(stored_time_of(parsed))
 }
 
 /// Why an expression was refused (answered `400 Invalid filter
