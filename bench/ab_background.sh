@@ -42,6 +42,7 @@ one_round() {
         case "${AB:-notification}" in
             durable) extra=(AGNO_DURABLE_HOOKS=0) ;;
             metrics) extra=(AGNO_METRICS=0) ;;
+            tracing) extra=() ;;
             *) extra=(SEED_SKIP_NOTIFICATION=1) ;;
         esac
     elif [ "${AB:-notification}" = durable ]; then

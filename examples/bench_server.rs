@@ -22,7 +22,9 @@
 //! `AGNO_JWT_ISOLATION=1` for user isolation). `AGNO_METRICS=0` keeps no
 //! Prometheus series; `AGNO_OPEN_METRICS=1` opens the exposition to a
 //! scraper without the key. `AGNO_TRACING=1` stores every run's trace
-//! (Agno's `AgentOS(tracing=True)`).
+//! (Agno's `AgentOS(tracing=True)`). `AGNO_TOOLS=1` gives the agent a
+//! tool, `add(a, b)` (the compat script's runs with tools; the fake OpenAI
+//! server calls it when the message says `[call add {"a": 1, "b": 2}]`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -260,6 +262,16 @@ fn dispatcher_config() -> Result<DispatcherConfig, Box<dyn std::error::Error>> {
     Ok(config)
 }
 
+/// Adds two numbers.
+///
+/// # Arguments
+/// * `a` - The first number.
+/// * `b` - The second number.
+#[agno_server::tool]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -275,7 +287,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT").map_or(Ok(7777), |p| p.parse())?;
 
     // Create an agent with mixed hooks
-    let agent = Agent::builder()
+    let builder = Agent::builder()
         .id("background-task-agent")
         .name("BackgroundTaskAgent")
         .model_arc(model())
@@ -285,8 +297,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .post_hooks(post_hooks()) // log_analytics is sync, send_notification is background
         .markdown(true)
         .durable_hooks(durable_hooks())
-        .job_options(job_options()?)
-        .build()?;
+        .job_options(job_options()?);
+    let agent = if std::env::var("AGNO_TOOLS").is_ok_and(|v| v == "1") {
+        builder.tools(add)
+    } else {
+        builder
+    }
+    .build()?;
 
     // Create AgentOS (run_hooks_in_background is false by default)
     // AGNO_METRICS=0 keeps no Prometheus series (the cost A/B);

@@ -117,6 +117,12 @@ pub use hooks_core::{
     PostHooksOnly, PreHooksOnly, RunContext, RunId, RunInput, RunOutput, RunStatus, Session,
     UserId, hook,
 };
+// Tools the model may call.
+pub use hooks_core::schemars;
+pub use hooks_core::{
+    FromToolArgs, FunctionCall, IntoToolList, IntoToolOutput, Json, MessageToolCall, Tool,
+    ToolError, ToolExecution, ToolMeta, ToolMetrics, ToolParam, ToolRef, tool,
+};
 // Attaching, writing by hand and inspecting hooks.
 pub use hooks_core::{
     BoxHookFuture, Extensions, Hook, HookCall, HookContext, HookDef, HookMeta, HookRef,

@@ -51,6 +51,7 @@ impl Model for GatedModel {
             let _ = self.called.send("invoke");
             self.open.acquire().await.unwrap().forget();
             Ok(ModelResponse {
+                tool_calls: Vec::new(),
                 content: "answered".into(),
                 usage: Usage::default(),
             })
@@ -75,6 +76,7 @@ fn async_stream(
             }
             2 => Some((
                 Ok(ModelStreamEvent::Completed(ModelResponse {
+                    tool_calls: Vec::new(),
                     content: "first second".into(),
                     usage: Usage::default(),
                 })),

@@ -27,6 +27,7 @@ async fn answers_the_last_user_message_deterministically() {
     assert_eq!(
         first,
         ModelResponse {
+            tool_calls: Vec::new(),
             content: "Echo: hello  big world".into(),
             // 2 + 2 + 3 + 3 words in, 4 words out.
             usage: Usage {

@@ -46,6 +46,7 @@ async fn invoke_returns_content_and_usage_and_sends_system_role() {
     assert_eq!(
         response,
         ModelResponse {
+            tool_calls: Vec::new(),
             content: "Fake answer to: hello there".into(),
             usage: Usage {
                 input_tokens: 4,
@@ -87,6 +88,7 @@ async fn stream_yields_deltas_in_order_then_completed_with_usage() {
             ModelStreamEvent::Delta(" hello".into()),
             ModelStreamEvent::Delta(" there".into()),
             ModelStreamEvent::Completed(ModelResponse {
+                tool_calls: Vec::new(),
                 content: "Fake answer to: hello there".into(),
                 usage: Usage {
                     input_tokens: 4,

@@ -48,6 +48,7 @@ async fn invoke_returns_content_and_usage_and_sends_the_agno_body() {
     assert_eq!(
         response,
         ModelResponse {
+            tool_calls: Vec::new(),
             content: "Fake answer to: what is two plus two".into(),
             // 3 + 1 + 1 + 5 input words, 8 answer words.
             usage: Usage {
@@ -112,6 +113,7 @@ async fn stream_yields_deltas_in_order_then_completed() {
     assert_eq!(
         last,
         &ModelStreamEvent::Completed(ModelResponse {
+            tool_calls: Vec::new(),
             content: deltas.concat(),
             usage: Usage {
                 input_tokens: 10,

@@ -628,7 +628,7 @@ impl Dispatcher {
         let task_inner = self.inner.clone();
         // Its log lines carry the run's id: it runs after the run's span
         // has ended, so its span is a root of its own (a child would keep
-        // the run's span open, and unexported, until it ends).
+        // the run's span open, and unexported, until it ends)...
         let span = tracing::info_span!(
             parent: None,
             "hook",
@@ -637,6 +637,8 @@ impl Dispatcher {
             mode = "background",
             run_id = %snapshot.shared().run_id,
         );
+        // ...that follows from the run's (an OpenTelemetry link).
+        span.follows_from(tracing::Span::current());
         inner.tracker.spawn(async move {
             let inner = task_inner;
             // Made before the flag is read, so a shutdown's notification

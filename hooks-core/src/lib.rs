@@ -62,6 +62,7 @@ mod run_output;
 mod session;
 mod shutdown;
 mod stats;
+pub mod tool;
 
 pub use agent_info::AgentInfo;
 pub use config::{DispatcherConfig, WhenFull};
@@ -82,26 +83,46 @@ pub use registry::{Registration, RegistryError};
 pub use returns::{CheckFree, IntoHookResult};
 pub use run_context::{ExtraFields, Identity, RunContext, RunId, UserId};
 pub use run_input::RunInput;
-pub use run_output::{Message, Metrics, RunOutput, RunStatus};
+pub use run_output::{
+    FunctionCall, Message, MessageToolCall, Metrics, RunOutput, RunStatus, ToolExecution,
+    ToolMetrics,
+};
 pub use session::Session;
 pub use shutdown::ShutdownReport;
 pub use stats::DispatcherStats;
+pub use tool::{
+    FromToolArgs, IntoToolList, IntoToolOutput, Json, Tool, ToolError, ToolMeta, ToolParam, ToolRef,
+};
 
 /// Turns a function into a hook. See the crate docs and the README.
 pub use hooks_macros::hook;
 
+/// Turns a function into a tool the model may call. See [`tool`](mod@tool).
+pub use hooks_macros::tool;
+
+/// The JSON Schema crate tool parameters derive with
+/// (`#[derive(schemars::JsonSchema)]`), at the version the runtime uses.
+pub use schemars;
+
 /// What the code `#[hook]` generates refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::HookArgs;
     pub use crate::blocking::run_blocking;
     pub use crate::extract::same_data;
     pub use crate::hook_list::MutArgIn;
     pub use crate::returns::{CheckProbe, MayCarryCheck};
+    pub use crate::tool::{
+        FromToolArgs, IntoToolOutput, ParamSpec, Tool, ToolArguments, ToolFuture, ToolMeta,
+        ToolParam, ToolRegistration, parameters_schema,
+    };
     pub use crate::{
         Allows, ArgIn, FromHookArgs, FromHookArgsMut, Hook, HookCall, HookContext, HookDef,
         HookError, HookMeta, HookRef, IntoHookList, IntoHookResult, PhaseKind, PhaseSet, Phases,
         PostHooksOnly, PreHooksOnly, Registration, RunsIn, hook_ref,
     };
     pub use inventory;
+    pub use serde_json::{Map, Value};
+    pub use std::boxed::Box;
     pub use std::result::Result::{self, Err, Ok};
 }

@@ -42,7 +42,11 @@ impl HookAttr {
     }
 }
 
-fn set_once<T>(slot: &mut Option<Spanned<T>>, value: Spanned<T>, key: &str) -> syn::Result<()> {
+pub(crate) fn set_once<T>(
+    slot: &mut Option<Spanned<T>>,
+    value: Spanned<T>,
+    key: &str,
+) -> syn::Result<()> {
     if slot.is_some() {
         return Err(syn::Error::new(
             value.span,
@@ -54,7 +58,10 @@ fn set_once<T>(slot: &mut Option<Spanned<T>>, value: Spanned<T>, key: &str) -> s
 }
 
 /// A bool argument: `key = true`, `key = false`, or a bare `key` (true).
-fn parse_bool(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<Spanned<bool>> {
+pub(crate) fn parse_bool(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    key: &str,
+) -> syn::Result<Spanned<bool>> {
     let span = meta.path.span();
     if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
         return Ok(Spanned { value: true, span });
@@ -76,7 +83,7 @@ fn parse_bool(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<S
     }
 }
 
-fn parse_str(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
+pub(crate) fn parse_str(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<LitStr> {
     let value = meta.value()?;
     let expr: syn::Expr = value.parse()?;
     match expr {

@@ -53,7 +53,7 @@ pub(crate) fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn item_span(item: &syn::Item) -> Span {
+pub(crate) fn item_span(item: &syn::Item) -> Span {
     match item {
         syn::Item::Struct(s) => s
             .struct_token
@@ -73,8 +73,8 @@ fn item_span(item: &syn::Item) -> Span {
 
 /// The path generated code uses to reach the runtime: `crate = "..."`, or
 /// whichever of `hooks-core` / `agno-server` the calling crate depends on.
-fn runtime_path(attr: &HookAttr) -> Path {
-    if let Some(krate) = &attr.krate {
+pub(crate) fn runtime_path(krate: Option<&attr::Spanned<Path>>) -> Path {
+    if let Some(krate) = krate {
         return krate.value.clone();
     }
     use proc_macro_crate::{FoundCrate, crate_name};
@@ -90,7 +90,7 @@ fn runtime_path(attr: &HookAttr) -> Path {
 }
 
 fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
-    let krate = runtime_path(attr);
+    let krate = runtime_path(attr.krate.as_ref());
     let p = quote!(#krate::__private);
     let ident = &func.sig.ident;
     let vis = &func.vis;

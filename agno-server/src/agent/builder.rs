@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use hooks_core::{
-    AgentInfo, Dispatcher, Extensions, HookRef, IntoHookList, Phase, Post, Pre, first_misplaced,
+    AgentInfo, Dispatcher, Extensions, HookRef, IntoHookList, IntoToolList, Phase, Post, Pre,
+    ToolRef, first_misplaced,
 };
 
 use super::prompt::system_message;
+use super::tool_calls::AgentTools;
 use super::{Agent, AgentError, AgentInner};
 use crate::db::Db;
 use crate::jobs::{JobOptions, JobWorker};
@@ -37,6 +39,8 @@ pub struct AgentBuilder {
     durable_hooks: Option<bool>,
     job_options: JobOptions,
     max_session_state_bytes: usize,
+    tools: Vec<ToolRef>,
+    tool_call_limit: Option<usize>,
 }
 
 impl AgentBuilder {
@@ -177,7 +181,25 @@ impl AgentBuilder {
         self
     }
 
-    /// Checks and builds the agent.
+    /// Adds tools the model may call: the structs `#[tool]` made, a tuple
+    /// of them, or a `Vec<ToolRef>`. A run calls the model again with the
+    /// tools' results until it answers (or a tool ends the run).
+    pub fn tools(mut self, tools: impl IntoToolList) -> Self {
+        self.tools.extend(tools.into_tool_list());
+        self
+    }
+
+    /// How many tool calls a run may make (Agno's `tool_call_limit`;
+    /// default none). A call past it is not run: the model is told so,
+    /// in Agno's words, and may answer.
+    pub fn tool_call_limit(mut self, limit: usize) -> Self {
+        self.tool_call_limit = Some(limit);
+        self
+    }
+
+    /// Builds the agent: refuses a hook attached to a phase its arguments
+    /// do not exist in, a durable hook without a store, two tools of the
+    /// same name.
     pub fn build(self) -> Result<Agent, AgentError> {
         let id = match (self.id, &self.name) {
             (Some(id), _) => id,
@@ -211,6 +233,7 @@ impl AgentBuilder {
                 });
             }
         }
+        let tools = AgentTools::new(&id, self.tools, self.tool_call_limit)?;
         let info = AgentInfo {
             id,
             name: self.name,
@@ -245,6 +268,7 @@ impl AgentBuilder {
                 max_session_state_bytes: self.max_session_state_bytes,
                 metrics: None,
                 traces: None,
+                tools,
             }),
         };
         agent.check_job_arguments()?;

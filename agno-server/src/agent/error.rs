@@ -16,6 +16,16 @@ pub enum AgentError {
         /// The agent's id.
         agent: String,
     },
+    /// Two tools of an agent have the same name.
+    #[error(
+        "agent `{agent}` has two tools named `{tool}`: the model calls a tool by its name; rename one (`#[tool(name = \"...\")]`)"
+    )]
+    DuplicateTool {
+        /// The name.
+        tool: String,
+        /// The agent's id.
+        agent: String,
+    },
     /// `build()` without an id or a name.
     #[error("an agent needs an id or a name: call .id(...) or .name(...)")]
     MissingId,

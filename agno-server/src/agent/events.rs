@@ -1,6 +1,6 @@
 //! The events a streaming run yields, with Agno's names and fields.
 
-use hooks_core::{CheckError, Metrics, RunInput, RunOutput};
+use hooks_core::{CheckError, Metrics, RunInput, RunOutput, ToolExecution};
 use tokio::sync::mpsc;
 
 use crate::clock::now_secs;
@@ -89,6 +89,25 @@ pub enum RunEventKind {
         /// Seconds the request took.
         duration: f64,
     },
+    /// A tool call is about to run (its `tool` without a result yet).
+    ToolCallStarted {
+        /// The call.
+        tool: ToolExecution,
+    },
+    /// A tool call ended, with a result or an error.
+    ToolCallCompleted {
+        /// The call, with its result.
+        tool: ToolExecution,
+        /// `"name(k=v, ...) completed in 0.0068s. "`, as Agno writes it.
+        content: String,
+    },
+    /// A tool call failed: sent right after its `ToolCallCompleted`.
+    ToolCallError {
+        /// The call.
+        tool: ToolExecution,
+        /// The error's text (the tool's result).
+        error: String,
+    },
     /// The whole answer is known.
     RunContentCompleted {},
     /// An inline post-hook is about to run.
@@ -140,6 +159,9 @@ impl RunEventKind {
             RunEventKind::ModelRequestStarted { .. } => "ModelRequestStarted",
             RunEventKind::RunContent { .. } => "RunContent",
             RunEventKind::ModelRequestCompleted { .. } => "ModelRequestCompleted",
+            RunEventKind::ToolCallStarted { .. } => "ToolCallStarted",
+            RunEventKind::ToolCallCompleted { .. } => "ToolCallCompleted",
+            RunEventKind::ToolCallError { .. } => "ToolCallError",
             RunEventKind::RunContentCompleted {} => "RunContentCompleted",
             RunEventKind::PostHookStarted { .. } => "PostHookStarted",
             RunEventKind::PostHookCompleted { .. } => "PostHookCompleted",

@@ -6,10 +6,12 @@ mod cancel;
 mod error;
 mod events;
 mod ids;
+mod model_step;
 mod prompt;
 mod request;
 mod run;
 mod steps;
+mod tool_calls;
 mod trace;
 
 use std::sync::Arc;
@@ -89,6 +91,8 @@ struct AgentInner {
     metrics: Option<AgentMetrics>,
     /// Where its runs' traces are written (an AgentOS with tracing on).
     traces: Option<Arc<TraceWriter>>,
+    /// The tools its model may call.
+    tools: tool_calls::AgentTools,
 }
 
 /// What [`Agent::shutdown`] did.
@@ -194,6 +198,21 @@ impl Agent {
     /// The worker of its durable jobs (counters, shutdown).
     pub fn jobs(&self) -> &JobWorker {
         &self.inner.jobs
+    }
+
+    /// The tools its model may call, in the order they were given.
+    pub fn tools(&self) -> &[hooks_core::ToolRef] {
+        self.inner.tools.list()
+    }
+
+    /// What the model is told of its tools, sorted by name.
+    pub fn tool_definitions(&self) -> &[crate::model::ToolDefinition] {
+        self.inner.tools.definitions()
+    }
+
+    /// How many tool calls a run may make.
+    pub fn tool_call_limit(&self) -> Option<usize> {
+        self.inner.tools.limit()
     }
 
     /// Starts the worker of its durable jobs (see [`crate::jobs`]):

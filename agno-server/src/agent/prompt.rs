@@ -54,12 +54,12 @@ fn render_instructions(instructions: &[String]) -> String {
         .join("\n\n")
 }
 
-/// The user and assistant messages of earlier runs, oldest first, marked
-/// as history.
+/// The user and assistant messages of earlier runs (and their tool calls
+/// and results), oldest first, marked as history.
 pub fn history(runs: &[RunOutput]) -> Vec<Message> {
     runs.iter()
         .flat_map(|run| run.messages.iter())
-        .filter(|m| !m.from_history && (m.role == "user" || m.role == "assistant"))
+        .filter(|m| !m.from_history && matches!(m.role.as_str(), "user" | "assistant" | "tool"))
         .map(|m| Message {
             from_history: true,
             ..m.clone()

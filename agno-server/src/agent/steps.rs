@@ -6,25 +6,21 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use hooks_core::{
-    CheckError, DurableHooks, ExtraFields, HookContext, HookEvent, Identity, Message, Metrics,
-    RunContext, RunId, RunInput, RunOutput, RunShared, RunStatus, Session, UserId,
+    CheckError, DurableHooks, ExtraFields, HookContext, HookEvent, Identity, Metrics, RunContext,
+    RunId, RunInput, RunOutput, RunShared, RunStatus, Session, UserId,
 };
 use tokio::sync::mpsc;
-use tracing::Instrument;
 
 use super::cancel::Registered;
-use super::events::{self, Events, RunEvent, RunEventKind, TEXT};
+use super::events::{self, Events, RunEvent, RunEventKind};
 use super::ids::RunIds;
-use super::prompt::history;
 use super::trace::RunTrace;
 use super::{Agent, AgentError, RunRequest};
 use crate::clock::now_secs;
 use crate::db::{DbError, JobFence, SessionRecord, SessionType};
 use crate::jobs::EarlyJob;
-use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent};
-use crate::telemetry::ModelOutcome;
+use crate::model::ModelResponse;
 
 /// Why a step ended the run early: `ERROR` (a check, the model),
 /// `CANCELLED`, or not stored at all (the store failed).
@@ -43,26 +39,26 @@ pub(super) enum Failure {
 /// A run between its steps: what the steps share, and the output being
 /// made.
 pub(super) struct Run<'a> {
-    agent: &'a Agent,
-    events: Events<'a>,
-    started: Instant,
+    pub(super) agent: &'a Agent,
+    pub(super) events: Events<'a>,
+    pub(super) started: Instant,
     /// Whether the session existed before this run (it has history).
-    stored: bool,
+    pub(super) stored: bool,
     /// The session row this run writes (only the state keys it changed).
-    session: SessionRecord,
-    cx: HookContext,
-    output: RunOutput,
+    pub(super) session: SessionRecord,
+    pub(super) cx: HookContext,
+    pub(super) output: RunOutput,
     /// The run's durable background hooks, stored with it.
-    durable: DurableHooks,
+    pub(super) durable: DurableHooks,
     /// Its durable pre-hooks started at their place: each is stored with
     /// the run only if it has not finished by then.
-    early: Vec<EarlyJob>,
+    pub(super) early: Vec<EarlyJob>,
     /// Its place among the runs under way (cancel by id).
-    registered: Registered,
+    pub(super) registered: Registered,
     /// A background run's job and attempt ([`RunIds::fence`]).
-    fence: Option<JobFence>,
+    pub(super) fence: Option<JobFence>,
     /// Its trace, when the agent stores them (`AgentOS` with tracing on).
-    trace: Option<RunTrace>,
+    pub(super) trace: Option<RunTrace>,
 }
 
 impl<'a> Run<'a> {
@@ -271,142 +267,6 @@ impl<'a> Run<'a> {
         result.map_err(Failure::Check)
     }
 
-    /// Step 3: the model, given the system message, the session's recent
-    /// history and the input.
-    pub(super) async fn model(&mut self) -> Result<ModelResponse, Failure> {
-        let agent = self.agent;
-        let inner = &*agent.inner;
-        // Runs exist only in a stored session.
-        let earlier = match (&inner.db, inner.num_history_runs, self.stored) {
-            (Some(db), n @ 1.., true) => {
-                let session_id = &self.cx.shared().session.session_id;
-                match db.recent_runs(session_id, n).await {
-                    // Only this user's runs (and those of no user, from
-                    // before the session had an owner).
-                    Ok(mut runs) => {
-                        let user = self.cx.shared().user_id.as_deref();
-                        runs.retain(|r| r.user_id.is_none() || r.user_id.as_deref() == user);
-                        history(&runs)
-                    }
-                    Err(error) => return Err(Failure::Store(error.into())),
-                }
-            }
-            _ => Vec::new(),
-        };
-        // Sized for the system, user and assistant messages: the output
-        // keeps this vector, and a background post-hook keeps the output.
-        let mut messages = Vec::with_capacity(earlier.len() + 3);
-        if let Some(system) = &inner.system_message {
-            messages.push(Message::new("system", system.clone()));
-        }
-        messages.extend(earlier);
-        messages.push(Message {
-            created_at: Some(now_secs()),
-            ..Message::new("user", self.cx.input().input_content.clone())
-        });
-        let request = ModelRequest { messages };
-
-        self.events.emit(RunEventKind::ModelRequestStarted {
-            model: inner.model.id().to_owned(),
-            model_provider: inner.model.provider().to_owned(),
-        });
-        let model_started = Instant::now();
-        let traced_at = self.trace.as_ref().map(|_| RunTrace::now());
-        let mut first_token = None;
-        let cancelled = self.registered.token.clone();
-        // A cancel is looked at first on every wake-up: once asked, not
-        // one more chunk of the answer goes out.
-        // OpenTelemetry's GenAI names: exported as they are (feature
-        // `otlp`).
-        let call = tracing::info_span!(
-            "model_call",
-            gen_ai.request.model = inner.model.id(),
-            gen_ai.system = inner.model.provider(),
-        );
-        let answer = tokio::select! {
-            biased;
-            () = cancelled.cancelled() => None,
-            answer = async {
-                if self.events.tx.is_some() {
-                    stream_model(agent, &request, &self.events, &mut first_token, model_started, &cancelled)
-                        .await
-                } else {
-                    inner.model.invoke(&request).await.map(Some)
-                }
-            }.instrument(call) => answer.transpose(),
-        };
-        let ModelRequest { mut messages } = request;
-        if let (Some(trace), Some(start)) = (self.trace.as_mut(), traced_at) {
-            let input = serde_json::json!({ "messages": messages });
-            let (output, tokens, error) = match &answer {
-                Some(Ok(r)) => (
-                    Some(r.content.as_str()),
-                    Some((r.usage.input_tokens, r.usage.output_tokens)),
-                    None,
-                ),
-                Some(Err(e)) => (None, None, Some(e.to_string())),
-                None => (None, None, Some("cancelled".to_owned())),
-            };
-            trace.model_call(
-                start,
-                inner.model.id(),
-                inner.model.provider(),
-                input,
-                output,
-                tokens,
-                error,
-            );
-        }
-        if let Some(metrics) = &inner.metrics {
-            let outcome = match &answer {
-                None => ModelOutcome::Cancelled,
-                Some(Ok(response)) => {
-                    metrics.tokens(response.usage.input_tokens, response.usage.output_tokens);
-                    ModelOutcome::Ok
-                }
-                Some(Err(_)) => ModelOutcome::Error,
-            };
-            metrics.model_call(outcome, model_started.elapsed());
-        }
-        let response = match answer {
-            None => {
-                self.output.messages = messages;
-                return Err(Failure::Cancelled);
-            }
-            Some(Ok(response)) => response,
-            Some(Err(error)) => {
-                let error = error.to_string();
-                tracing::error!(agent = %inner.info.id, run_id = %self.output.run_id, "model request failed: {}", error.escape_debug());
-                self.output.messages = messages;
-                return Err(Failure::Model(format!(
-                    "model request failed: {}",
-                    error.escape_debug()
-                )));
-            }
-        };
-        self.events.emit(RunEventKind::ModelRequestCompleted {
-            model: inner.model.id().to_owned(),
-            model_provider: inner.model.provider().to_owned(),
-            input_tokens: response.usage.input_tokens,
-            output_tokens: response.usage.output_tokens,
-            duration: model_started.elapsed().as_secs_f64(),
-        });
-        self.events.emit(RunEventKind::RunContentCompleted {});
-        messages.push(Message {
-            created_at: Some(now_secs()),
-            ..Message::new("assistant", response.content.clone())
-        });
-        self.output.messages = messages;
-        self.output.metrics = Some(Metrics {
-            input_tokens: response.usage.input_tokens,
-            output_tokens: response.usage.output_tokens,
-            total_tokens: response.usage.total_tokens(),
-            duration: None,
-            time_to_first_token: first_token,
-        });
-        Ok(response)
-    }
-
     /// Between steps: whether a caller cancelled the run.
     pub(super) fn check_cancelled(&self) -> Result<(), Failure> {
         if self.registered.token.is_cancelled() {
@@ -548,40 +408,4 @@ impl<'a> Run<'a> {
         jobs.launch(&agent.host(), prepared);
         Ok(())
     }
-}
-
-/// Calls the model streaming, emitting `RunContent` for each delta;
-/// `None` when `cancelled` came between two chunks (none is emitted
-/// after it).
-async fn stream_model(
-    agent: &Agent,
-    request: &ModelRequest,
-    events: &Events<'_>,
-    first_token: &mut Option<f64>,
-    model_started: Instant,
-    cancelled: &tokio_util::sync::CancellationToken,
-) -> Result<Option<ModelResponse>, ModelError> {
-    let mut stream = agent.inner.model.invoke_stream(request);
-    let mut streamed = 0;
-    while let Some(event) = stream.next().await {
-        if cancelled.is_cancelled() {
-            return Ok(None);
-        }
-        match event? {
-            ModelStreamEvent::Delta(delta) => {
-                if first_token.is_none() {
-                    *first_token = Some(model_started.elapsed().as_secs_f64());
-                }
-                streamed += delta.len();
-                events.emit(RunEventKind::RunContent {
-                    content: delta,
-                    content_type: TEXT.into(),
-                });
-            }
-            ModelStreamEvent::Completed(response) => return Ok(Some(response)),
-        }
-    }
-    Err(ModelError::InvalidResponse(format!(
-        "the stream ended without a completion after {streamed} bytes"
-    )))
 }

@@ -113,12 +113,91 @@ fn content_text(content: &Value) -> String {
     }
 }
 
+/// The tool calls a user message scripts: `[call NAME {json args}]`, one
+/// or more per turn, turns apart by `[then]` (`[call add {"a":1}] [then]
+/// [call add {"a":2}]`: one call, then after its result another). The
+/// arguments are sent as written, valid JSON or not.
+fn scripted_turns(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut turns = vec![Vec::new()];
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        rest = &rest[open + 1..];
+        if let Some(after) = rest.strip_prefix("then]") {
+            turns.push(Vec::new());
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("call ") {
+            // Up to the `]` that closes the directive: the last one before
+            // the next `[call`/`[then` (arguments may hold brackets).
+            let end = ["[call ", "[then]"]
+                .iter()
+                .filter_map(|m| after.find(m))
+                .min()
+                .unwrap_or(after.len());
+            let Some(close) = after[..end].rfind(']') else {
+                break;
+            };
+            let directive = after[..close].trim();
+            let (name, args) = directive.split_once(' ').unwrap_or((directive, "{}"));
+            if let Some(turn) = turns.last_mut() {
+                turn.push((name.to_owned(), args.trim().to_owned()));
+            }
+            rest = &after[close + 1..];
+        }
+    }
+    turns.retain(|t| !t.is_empty());
+    turns
+}
+
+/// After the last user message: how many assistant turns called tools,
+/// and the tool results sent back, in order.
+fn tool_progress(api: Api, messages: &[Value]) -> (usize, Vec<String>) {
+    let last_user = messages
+        .iter()
+        .rposition(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .map_or(0, |i| i + 1);
+    let mut turns = 0;
+    let mut outputs = Vec::new();
+    let mut in_calls = false;
+    for m in &messages[last_user..] {
+        match api {
+            Api::Responses => match m.get("type").and_then(Value::as_str) {
+                Some("function_call") => {
+                    if !in_calls {
+                        turns += 1;
+                    }
+                    in_calls = true;
+                }
+                Some("function_call_output") => {
+                    in_calls = false;
+                    outputs.push(m.get("output").map(content_text).unwrap_or_default());
+                }
+                _ => in_calls = false,
+            },
+            Api::Chat => match m.get("role").and_then(Value::as_str) {
+                Some("assistant")
+                    if m.get("tool_calls")
+                        .is_some_and(|c| c.as_array().is_some_and(|a| !a.is_empty())) =>
+                {
+                    turns += 1
+                }
+                Some("tool") => {
+                    outputs.push(m.get("content").map(content_text).unwrap_or_default())
+                }
+                _ => {}
+            },
+        }
+    }
+    (turns, outputs)
+}
+
 /// A normal answer to one request.
 pub(crate) struct Reply {
     api: Api,
     id: String,
     model: String,
     text: String,
+    /// The tools this answer calls (name, arguments), scripted by the user.
+    calls: Vec<(String, String)>,
     input_tokens: u64,
     output_tokens: u64,
     created: u64,
@@ -132,12 +211,14 @@ impl Reply {
         };
         let mut input_tokens = 0;
         let mut last_user = String::new();
+        let mut progress = (0, Vec::new());
         match request.get(key) {
             Some(Value::String(s)) => {
                 input_tokens = words(s);
                 last_user = s.clone();
             }
             Some(Value::Array(messages)) => {
+                progress = tool_progress(api, messages);
                 for m in messages {
                     let text = m.get("content").map(content_text).unwrap_or_default();
                     input_tokens += words(&text);
@@ -148,9 +229,19 @@ impl Reply {
             }
             _ => {}
         }
-        let text = match fixed {
-            Some(t) => t.to_owned(),
-            None => format!("Fake answer to: {last_user}"),
+        let (turns, outputs) = progress;
+        let calls = scripted_turns(&last_user)
+            .into_iter()
+            .nth(turns)
+            .unwrap_or_default();
+        let text = match (fixed, calls.is_empty(), outputs.is_empty()) {
+            (_, false, _) => String::new(),
+            (Some(t), _, _) => t.to_owned(),
+            (None, true, true) => format!("Fake answer to: {last_user}"),
+            (None, true, false) => format!(
+                "Fake answer to: {last_user} [tool results: {}]",
+                outputs.join(" | ")
+            ),
         };
         let id = match api {
             Api::Responses => format!("resp_fake_{n}"),
@@ -164,21 +255,31 @@ impl Reply {
                 .and_then(Value::as_str)
                 .unwrap_or("fake-model")
                 .to_owned(),
-            output_tokens: words(&text),
+            output_tokens: words(&text) + calls.len() as u64,
             input_tokens,
             text,
+            calls,
             created: now(),
         }
     }
 
     fn responses_object(&self, status: &str, complete: bool) -> Value {
         let (output, usage) = if complete {
-            (
+            let output = if self.calls.is_empty() {
                 json!([{
                     "type": "message", "id": format!("msg_{}", self.id), "status": "completed",
                     "role": "assistant",
                     "content": [{"type": "output_text", "text": self.text, "annotations": []}]
-                }]),
+                }])
+            } else {
+                Value::Array(
+                    (0..self.calls.len())
+                        .map(|i| self.function_call_item(i, true))
+                        .collect(),
+                )
+            };
+            (
+                output,
                 json!({
                     "input_tokens": self.input_tokens,
                     "input_tokens_details": {"cached_tokens": 0},
@@ -197,6 +298,31 @@ impl Reply {
         })
     }
 
+    /// The `function_call` output item of call `i` (Responses).
+    fn function_call_item(&self, i: usize, complete: bool) -> Value {
+        let (name, arguments) = &self.calls[i];
+        json!({
+            "type": "function_call", "id": format!("fc_{}_{i}", self.id),
+            "call_id": format!("call_{}_{i}", self.id), "name": name,
+            "arguments": if complete { arguments.as_str() } else { "" },
+            "status": if complete { "completed" } else { "in_progress" }
+        })
+    }
+
+    /// The `tool_calls` of a Chat message.
+    fn chat_tool_calls(&self) -> Value {
+        Value::Array(
+            self.calls
+                .iter()
+                .enumerate()
+                .map(|(i, (name, arguments))| {
+                    json!({"id": format!("call_{}_{i}", self.id), "type": "function",
+                           "function": {"name": name, "arguments": arguments}})
+                })
+                .collect(),
+        )
+    }
+
     fn chat_usage(&self) -> Value {
         json!({
             "prompt_tokens": self.input_tokens,
@@ -212,10 +338,19 @@ impl Reply {
             Api::Chat => json!({
                 "id": self.id, "object": "chat.completion", "created": self.created,
                 "model": self.model,
-                "choices": [{
-                    "index": 0,
-                    "message": {"role": "assistant", "content": self.text, "refusal": null},
-                    "finish_reason": "stop"
+                "choices": [if self.calls.is_empty() {
+                    json!({
+                        "index": 0,
+                        "message": {"role": "assistant", "content": self.text, "refusal": null},
+                        "finish_reason": "stop"
+                    })
+                } else {
+                    json!({
+                        "index": 0,
+                        "message": {"role": "assistant", "content": null, "refusal": null,
+                                    "tool_calls": self.chat_tool_calls()},
+                        "finish_reason": "tool_calls"
+                    })
                 }],
                 "usage": self.chat_usage()
             })
@@ -260,6 +395,46 @@ impl Reply {
             "response.in_progress",
             json!({"response": self.responses_object("in_progress", false)}),
         );
+        if !self.calls.is_empty() {
+            // Each call opened, its arguments in two deltas, closed.
+            for i in 0..self.calls.len() {
+                let item = self.function_call_item(i, false);
+                let fc_id = item["id"].clone();
+                event(
+                    out,
+                    "response.output_item.added",
+                    json!({"output_index": i, "item": item}),
+                );
+                let arguments = &self.calls[i].1;
+                let half = (0..=arguments.len() / 2)
+                    .rev()
+                    .find(|&k| arguments.is_char_boundary(k))
+                    .unwrap_or(0);
+                for piece in [&arguments[..half], &arguments[half..]] {
+                    event(
+                        out,
+                        "response.function_call_arguments.delta",
+                        json!({"item_id": fc_id, "output_index": i, "delta": piece}),
+                    );
+                }
+                event(
+                    out,
+                    "response.function_call_arguments.done",
+                    json!({"item_id": fc_id, "output_index": i, "arguments": arguments}),
+                );
+                event(
+                    out,
+                    "response.output_item.done",
+                    json!({"output_index": i, "item": self.function_call_item(i, true)}),
+                );
+            }
+            event(
+                out,
+                "response.completed",
+                json!({"response": self.responses_object("completed", true)}),
+            );
+            return;
+        }
         event(
             out,
             "response.output_item.added",
@@ -307,6 +482,34 @@ impl Reply {
                 Value::Null,
             ),
         );
+        if !self.calls.is_empty() {
+            // Each call's id and name first, then its arguments in two
+            // pieces, merged by `index`.
+            for (i, (name, arguments)) in self.calls.iter().enumerate() {
+                let first = json!({"tool_calls": [{"index": i, "id": format!("call_{}_{i}", self.id),
+                    "type": "function", "function": {"name": name, "arguments": ""}}]});
+                push_event(out, None, &chunk(choice(first, Value::Null), Value::Null));
+                let half = (0..=arguments.len() / 2)
+                    .rev()
+                    .find(|&k| arguments.is_char_boundary(k))
+                    .unwrap_or(0);
+                for piece in [&arguments[..half], &arguments[half..]] {
+                    let more =
+                        json!({"tool_calls": [{"index": i, "function": {"arguments": piece}}]});
+                    push_event(out, None, &chunk(choice(more, Value::Null), Value::Null));
+                }
+            }
+            push_event(
+                out,
+                None,
+                &chunk(choice(json!({}), json!("tool_calls")), Value::Null),
+            );
+            if include_usage {
+                push_event(out, None, &chunk(json!([]), self.chat_usage()));
+            }
+            out.push_str("data: [DONE]\n\n");
+            return;
+        }
         for delta in word_chunks(&self.text) {
             push_event(
                 out,
@@ -323,5 +526,28 @@ impl Reply {
             push_event(out, None, &chunk(json!([]), self.chat_usage()));
         }
         out.push_str("data: [DONE]\n\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_calls_are_scripted_by_turn() {
+        let turns = scripted_turns(
+            r#"weather? [call get_weather {"city":"Paris"}] [call add {"a":[1]}] [then] [call add {}]"#,
+        );
+        assert_eq!(
+            turns,
+            vec![
+                vec![
+                    ("get_weather".to_owned(), r#"{"city":"Paris"}"#.to_owned()),
+                    ("add".to_owned(), r#"{"a":[1]}"#.to_owned()),
+                ],
+                vec![("add".to_owned(), "{}".to_owned())],
+            ]
+        );
+        assert!(scripted_turns("no directives [here]").is_empty());
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::admission::Place;
 use super::counters::bump;
-use super::executor::{self, Attempt, Work};
+use super::executor::{self, Attempt, Origin, Work};
 use super::host::JobHost;
 use super::payload;
 use super::state::{Inner, OWNER};
@@ -108,6 +108,7 @@ pub(crate) fn start_early(
             hook: hook.clone(),
             cx,
             done: Some(done.clone()),
+            origin: Origin::Run,
         };
         executor::spawn(inner, host.clone(), work, attempt, place, Some(row));
         early.push(EarlyJob {
@@ -225,6 +226,7 @@ pub(crate) fn launch(inner: &Arc<Inner>, host: &Arc<dyn JobHost>, prepared: Prep
             hook: job.hook,
             cx,
             done: None,
+            origin: Origin::Run,
         };
         executor::spawn(inner, host.clone(), work, attempt, job.place, None);
     }

@@ -18,14 +18,23 @@ use crate::db::{JobFence, JobOutcome, JobSettlement};
 /// What a job does.
 pub(super) enum Work {
     /// A durable background hook on its snapshot (`done`: set when it
-    /// returns `Ok`, for an early job).
+    /// returns `Ok`, for an early job), started by `origin`.
     Hook {
         hook: HookRef,
         cx: HookContext,
         done: Option<Arc<AtomicBool>>,
+        origin: Origin,
     },
     /// A background run, its payload in the host's format.
     Run { payload: String },
+}
+
+/// Where a hook's attempt comes from, for its span's link to the run.
+pub(super) enum Origin {
+    /// Started by the run itself, within the run's span.
+    Run,
+    /// Read back from the store: the run's trace context, if kept.
+    Stored(Option<String>),
 }
 
 /// Which attempt of which job.
@@ -58,16 +67,32 @@ pub(super) fn spawn(
     // started it: the job keeps the run's id across a restart). A root
     // span: an attempt may run in another process, or hours later.
     let span = match &work {
-        Work::Hook { hook, cx, .. } => tracing::info_span!(
-            parent: None,
-            "hook",
-            hook = hook.meta().name,
-            phase = cx.phase().as_str(),
-            mode = "durable",
-            run_id = %cx.shared().run_id,
-            job = %attempt.id,
-            attempt = attempt.number,
-        ),
+        Work::Hook {
+            hook, cx, origin, ..
+        } => {
+            let span = tracing::info_span!(
+                parent: None,
+                "hook",
+                hook = hook.meta().name,
+                phase = cx.phase().as_str(),
+                mode = "durable",
+                run_id = %cx.shared().run_id,
+                job = %attempt.id,
+                attempt = attempt.number,
+            );
+            // ...linked to the run's span: the current one, or the one
+            // its job kept (an attempt in another process, or later).
+            match origin {
+                Origin::Run => {
+                    span.follows_from(tracing::Span::current());
+                }
+                Origin::Stored(Some(traceparent)) => {
+                    crate::telemetry::context::link(&span, traceparent);
+                }
+                Origin::Stored(None) => {}
+            }
+            span
+        }
         Work::Run { .. } => {
             tracing::info_span!("background_run", job = %attempt.id, attempt = attempt.number)
         }
@@ -75,7 +100,9 @@ pub(super) fn spawn(
     inner.tracker.clone().spawn(tracing::Instrument::instrument(async move {
         let is_run = matches!(work, Work::Run { .. });
         let (name, run_id, result) = match work {
-            Work::Hook { hook, mut cx, done } => {
+            Work::Hook {
+                hook, mut cx, done, ..
+            } => {
                 // A hung hook frees its place: past its timeout the attempt
                 // counts as failed, and is retried.
                 let limit = hook.meta().timeout.unwrap_or(inner.options.attempt_timeout);

@@ -64,6 +64,10 @@ struct PayloadRef<'a> {
     /// Only a verified identity: an unverified one is `user_id` again.
     #[serde(skip_serializing_if = "Option::is_none")]
     identity: Option<&'a Identity>,
+    /// The run's trace context (`traceparent`), with the `otlp` feature:
+    /// the attempt's span links to the run's (`telemetry::context`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_parent: Option<String>,
 }
 
 /// The payload, read back.
@@ -99,6 +103,8 @@ pub(crate) struct HookPayload {
     extra: Object,
     #[serde(default)]
     identity: Option<Identity>,
+    #[serde(default)]
+    trace_parent: Option<String>,
 }
 
 /// A payload written: its JSON, and whether it refers to its run as
@@ -146,6 +152,8 @@ pub(crate) fn write(
         user_id: shared.user_id.as_deref(),
         extra: &shared.extra.0,
         identity: shared.identity.verified.then_some(&*shared.identity),
+        // Written within the run's span.
+        trace_parent: crate::telemetry::context::current(),
     })?;
     Ok(Written {
         json,
@@ -169,6 +177,7 @@ fn is_stored_run(seen: &RunOutput, run: &RunOutput) -> bool {
         model,
         model_provider,
         messages,
+        tools,
         metrics,
         status,
         created_at,
@@ -198,6 +207,7 @@ fn is_stored_run(seen: &RunOutput, run: &RunOutput) -> bool {
         && *model == run.model
         && *model_provider == run.model_provider
         && *messages == run.messages
+        && *tools == run.tools
         && *created_at == run.created_at
 }
 
@@ -211,6 +221,11 @@ impl HookPayload {
     /// ([`HookPayload::restore`] then wants it).
     pub(crate) fn needs_run(&self) -> Option<&str> {
         (self.input_is_run || self.output_is_run).then_some(self.run_id.as_str())
+    }
+
+    /// The trace context of the run that made the job, when it was kept.
+    pub(crate) fn trace_parent(&self) -> Option<&str> {
+        self.trace_parent.as_deref()
     }
 
     /// The snapshot, rebuilt, with the extensions of the agent that runs

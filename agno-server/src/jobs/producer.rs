@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::backlog;
 use super::counters::bump;
-use super::executor::{self, Attempt, Work};
+use super::executor::{self, Attempt, Origin, Work};
 use super::host::JobHost;
 use super::lifeline;
 use super::payload::HookPayload;
@@ -160,16 +160,20 @@ async fn start_claimed(
             payload: job.payload.clone(),
         }),
         JobType::Hook => match HookPayload::read(&job.payload) {
-            Ok(payload) => restore(stores, host.as_ref(), &job, payload)
-                .await
-                .map(|(hook, cx)| Work::Hook {
-                    hook,
-                    cx: cx.with_job(Job {
-                        id: job.id.clone(),
-                        attempt: job.attempt,
-                    }),
-                    done: None,
-                }),
+            Ok(payload) => {
+                let origin = Origin::Stored(payload.trace_parent().map(str::to_owned));
+                restore(stores, host.as_ref(), &job, payload)
+                    .await
+                    .map(|(hook, cx)| Work::Hook {
+                        hook,
+                        cx: cx.with_job(Job {
+                            id: job.id.clone(),
+                            attempt: job.attempt,
+                        }),
+                        done: None,
+                        origin,
+                    })
+            }
             Err(error) => Err(Unrestored::Never(error)),
         },
     };

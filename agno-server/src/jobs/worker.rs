@@ -81,9 +81,12 @@ impl JobWorker {
             return;
         }
         lifeline::start(inner, stores);
+        // Its log lines and the attempts' spans go where the starter's
+        // do (a scoped subscriber too, not only the global one).
+        let claim = producer::claim_loop(inner.clone(), Arc::downgrade(host));
         inner
             .tracker
-            .spawn(producer::claim_loop(inner.clone(), Arc::downgrade(host)));
+            .spawn(tracing::instrument::WithSubscriber::with_current_subscriber(claim));
     }
 
     /// Starts a run's durable pre-hooks before its model call (see

@@ -32,6 +32,7 @@ impl Echo {
         let output_tokens = word_count(&content);
         ModelResponse {
             content,
+            tool_calls: Vec::new(),
             usage: Usage {
                 input_tokens,
                 output_tokens,

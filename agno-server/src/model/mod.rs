@@ -41,7 +41,7 @@ pub use echo::Echo;
 pub use error::ModelError;
 pub use openai_chat::OpenAIChat;
 pub use openai_responses::OpenAIResponses;
-pub use request::{ModelRequest, ModelResponse, ModelStreamEvent, Usage};
+pub use request::{ModelRequest, ModelResponse, ModelStreamEvent, ToolDefinition, Usage};
 pub use retry::{RetryPolicy, parse_retry_after};
 
 #[cfg(feature = "fake-openai")]

@@ -1,6 +1,7 @@
 //! The OpenAI Responses API client (`POST {base}/responses`).
 
 use bytes::Bytes;
+use hooks_core::{FunctionCall, MessageToolCall};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -48,21 +49,57 @@ impl OpenAIResponses {
     openai_builder_methods!();
 
     fn body(&self, request: &ModelRequest, stream: bool) -> Result<Bytes, ModelError> {
-        let input = request
-            .messages
-            .iter()
-            .map(|m| InputMessage {
-                role: if m.role == "system" {
-                    "developer"
-                } else {
-                    &m.role
-                },
-                content: m.content.as_deref().unwrap_or(""),
-            })
-            .collect();
+        let mut input = Vec::with_capacity(request.messages.len());
+        for m in &request.messages {
+            if !m.tool_calls.is_empty() {
+                // As Agno: an assistant turn that calls tools is its calls
+                // (its text, if any, is not sent).
+                input.extend(m.tool_calls.iter().map(|c| InputItem::FunctionCall {
+                    kind: "function_call",
+                    id: &c.id,
+                    call_id: c.call_id.as_deref().unwrap_or(&c.id),
+                    name: &c.function.name,
+                    arguments: &c.function.arguments,
+                    status: "completed",
+                }));
+            } else if m.role == "tool" {
+                let stored = m.tool_call_id.as_deref().unwrap_or("");
+                // The result names the call's item id (`fc_`), as Agno
+                // stores it; the API wants the call's `call_id` back.
+                let call_id = request
+                    .messages
+                    .iter()
+                    .flat_map(|m| &m.tool_calls)
+                    .find(|c| c.id == stored)
+                    .and_then(|c| c.call_id.as_deref())
+                    .unwrap_or(stored);
+                input.push(InputItem::FunctionCallOutput {
+                    kind: "function_call_output",
+                    call_id,
+                    output: m.content.as_deref().unwrap_or(""),
+                });
+            } else {
+                input.push(InputItem::Message {
+                    role: if m.role == "system" {
+                        "developer"
+                    } else {
+                        &m.role
+                    },
+                    content: m.content.as_deref().unwrap_or(""),
+                });
+            }
+        }
         let body = RequestBody {
             model: &self.id,
             input,
+            tools: request
+                .tools
+                .iter()
+                .map(|t| ResponsesTool {
+                    kind: "function",
+                    definition: t,
+                })
+                .collect(),
             stream,
         };
         serde_json::to_vec(&body)
@@ -95,22 +132,85 @@ impl Model for OpenAIResponses {
             let url = self.transport.url("responses");
             self.transport.post_stream(&self.id, &url, body).await
         };
-        sse_model_stream(connect, ResponsesStream, self.transport.timeout)
+        sse_model_stream(connect, ResponsesStream::default(), self.transport.timeout)
     }
 }
 
 #[derive(Serialize)]
 struct RequestBody<'a> {
     model: &'a str,
-    input: Vec<InputMessage<'a>>,
+    input: Vec<InputItem<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<ResponsesTool<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stream: bool,
 }
 
+/// One item of `input`: a message, a call the model made, or its result.
 #[derive(Serialize)]
-struct InputMessage<'a> {
-    role: &'a str,
-    content: &'a str,
+#[serde(untagged)]
+enum InputItem<'a> {
+    Message {
+        role: &'a str,
+        content: &'a str,
+    },
+    FunctionCall {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        id: &'a str,
+        call_id: &'a str,
+        name: &'a str,
+        arguments: &'a str,
+        status: &'static str,
+    },
+    FunctionCallOutput {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        call_id: &'a str,
+        output: &'a str,
+    },
+}
+
+/// `{"type": "function", name, description, parameters[, strict]}`.
+#[derive(Serialize)]
+struct ResponsesTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    definition: &'a super::ToolDefinition,
+}
+
+/// A `function_call` output item.
+#[derive(Deserialize)]
+struct ApiFunctionCall {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    call_id: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    arguments: String,
+}
+
+impl ApiFunctionCall {
+    fn into_call(self) -> MessageToolCall {
+        let call_id = self.call_id.or_else(|| self.id.clone()).unwrap_or_default();
+        MessageToolCall {
+            // Agno stores the item id (`fc_`); the call id answers it.
+            id: self.id.unwrap_or_else(|| call_id.clone()),
+            call_id: Some(call_id),
+            kind: "function".to_owned(),
+            function: FunctionCall {
+                name: self.name,
+                arguments: self.arguments,
+            },
+        }
+    }
+}
+
+fn is_function_call(item: &Value) -> bool {
+    item.get("type").and_then(Value::as_str) == Some("function_call")
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -185,6 +285,17 @@ impl ApiResponse {
         self.usage.unwrap_or_default().into()
     }
 
+    /// The `function_call` items, in order.
+    fn tool_calls(&self) -> Vec<MessageToolCall> {
+        self.output
+            .iter()
+            .flatten()
+            .filter(|item| is_function_call(item))
+            .filter_map(|item| ApiFunctionCall::deserialize(item).ok())
+            .map(ApiFunctionCall::into_call)
+            .collect()
+    }
+
     fn failure(&self) -> Option<ModelError> {
         if self.status.as_deref() == Some("failed") {
             let message = self
@@ -216,6 +327,7 @@ fn parse_response(bytes: &[u8]) -> Result<ModelResponse, ModelError> {
     }
     Ok(ModelResponse {
         content: response.text(),
+        tool_calls: response.tool_calls(),
         usage: response.usage(),
     })
 }
@@ -233,11 +345,26 @@ struct ApiEvent {
     message: Option<String>,
     #[serde(default)]
     error: Option<ApiError>,
+    #[serde(default)]
+    item: Option<Value>,
+    #[serde(default)]
+    output_index: Option<u64>,
 }
 
 /// The Responses API stream: `response.output_text.delta` (`delta`),
-/// `response.completed` (`response.usage`), `error` / `response.failed`.
-struct ResponsesStream;
+/// `response.completed` (`response.usage`), `error` / `response.failed`;
+/// a tool call opens with `response.output_item.added` (a
+/// `function_call` item), grows by `response.function_call_arguments.delta`
+/// and closes with `response.output_item.done`. Calls are kept apart by
+/// their `output_index`, so interleaved calls do not mix (Agno keeps one
+/// buffer).
+#[derive(Default)]
+struct ResponsesStream {
+    /// Calls still open, by output index.
+    open: Vec<(u64, ApiFunctionCall)>,
+    /// Calls closed, in order.
+    done: Vec<MessageToolCall>,
+}
 
 impl StreamProtocol for ResponsesStream {
     fn on_event(&mut self, event: &SseEvent) -> Result<EventOutcome, ModelError> {
@@ -253,6 +380,43 @@ impl StreamProtocol for ResponsesStream {
                 delta: parsed.delta,
                 ..EventOutcome::default()
             }),
+            "response.output_item.added" => {
+                if let Some(item) = parsed.item.filter(is_function_call) {
+                    let call = ApiFunctionCall::deserialize(&item).map_err(|e| {
+                        ModelError::InvalidResponse(format!("a streamed function call: {e}"))
+                    })?;
+                    self.open.push((parsed.output_index.unwrap_or(0), call));
+                }
+                Ok(EventOutcome::default())
+            }
+            "response.function_call_arguments.delta" => {
+                let index = parsed.output_index.unwrap_or(0);
+                if let (Some(delta), Some((_, call))) = (
+                    parsed.delta,
+                    self.open.iter_mut().find(|(i, _)| *i == index),
+                ) {
+                    call.arguments.push_str(&delta);
+                }
+                Ok(EventOutcome::default())
+            }
+            "response.output_item.done" => {
+                let index = parsed.output_index.unwrap_or(0);
+                if let Some(at) = self.open.iter().position(|(i, _)| *i == index) {
+                    let (_, mut call) = self.open.remove(at);
+                    // The item's own arguments, when no delta came.
+                    if call.arguments.is_empty()
+                        && let Some(args) = parsed
+                            .item
+                            .as_ref()
+                            .and_then(|i| i.get("arguments"))
+                            .and_then(Value::as_str)
+                    {
+                        call.arguments = args.to_owned();
+                    }
+                    self.done.push(call.into_call());
+                }
+                Ok(EventOutcome::default())
+            }
             "response.completed" | "response.incomplete" => {
                 if kind == "response.incomplete" {
                     tracing::warn!("the model's streamed response is incomplete");
@@ -283,6 +447,10 @@ impl StreamProtocol for ResponsesStream {
             }
             _ => Ok(EventOutcome::default()),
         }
+    }
+
+    fn take_tool_calls(&mut self) -> Vec<MessageToolCall> {
+        std::mem::take(&mut self.done)
     }
 }
 
@@ -317,6 +485,75 @@ mod tests {
     }
 
     #[test]
+    fn function_calls_round_trip() {
+        let body = br#"{"status":"completed","output":[
+            {"type":"function_call","id":"fc_1","call_id":"call_1","name":"add","arguments":"{\"a\":1}","status":"completed"}],
+            "usage":{"input_tokens":1,"output_tokens":1}}"#;
+        let r = parse_response(body).unwrap();
+        assert_eq!(r.tool_calls.len(), 1);
+        let call = &r.tool_calls[0];
+        assert_eq!(
+            (call.id.as_str(), call.call_id.as_deref()),
+            ("fc_1", Some("call_1"))
+        );
+        let model = OpenAIResponses::new("m").api_key("k");
+        let request = ModelRequest {
+            messages: vec![
+                hooks_core::Message::new("user", "add"),
+                hooks_core::Message {
+                    tool_calls: r.tool_calls.clone(),
+                    ..hooks_core::Message::new("assistant", "ignored")
+                },
+                hooks_core::Message {
+                    tool_call_id: Some("fc_1".into()),
+                    ..hooks_core::Message::new("tool", "2")
+                },
+            ],
+            tools: vec![crate::model::ToolDefinition {
+                name: "add".into(),
+                description: None,
+                parameters: serde_json::json!({"type": "object"}),
+                strict: true,
+            }],
+        };
+        let body: Value = serde_json::from_slice(&model.body(&request, false).unwrap()).unwrap();
+        assert_eq!(
+            body["tools"],
+            serde_json::json!([{"type": "function", "name": "add", "parameters": {"type": "object"}, "strict": true}])
+        );
+        assert_eq!(
+            body["input"][1],
+            serde_json::json!({"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "add", "arguments": "{\"a\":1}", "status": "completed"})
+        );
+        assert_eq!(
+            body["input"][2],
+            serde_json::json!({"type": "function_call_output", "call_id": "call_1", "output": "2"})
+        );
+    }
+
+    #[test]
+    fn streamed_calls_are_kept_apart_by_output_index() {
+        let mut p = ResponsesStream::default();
+        for data in [
+            r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fc_a","call_id":"call_a","name":"add","arguments":""}}"#,
+            r#"{"type":"response.output_item.added","output_index":1,"item":{"type":"function_call","id":"fc_b","call_id":"call_b","name":"sub","arguments":""}}"#,
+            r#"{"type":"response.function_call_arguments.delta","output_index":0,"delta":"{\"a\":"}"#,
+            r#"{"type":"response.function_call_arguments.delta","output_index":1,"delta":"{}"}"#,
+            r#"{"type":"response.function_call_arguments.delta","output_index":0,"delta":"1}"}"#,
+            r#"{"type":"response.output_item.done","output_index":1,"item":{"type":"function_call"}}"#,
+            r#"{"type":"response.output_item.done","output_index":0,"item":{"type":"function_call"}}"#,
+        ] {
+            p.on_event(&event(data)).unwrap();
+        }
+        let calls = p.take_tool_calls();
+        let seen: Vec<_> = calls
+            .iter()
+            .map(|c| (c.function.name.as_str(), c.function.arguments.as_str()))
+            .collect();
+        assert_eq!(seen, [("sub", "{}"), ("add", r#"{"a":1}"#)]);
+    }
+
+    #[test]
     fn bad_bodies() {
         assert!(matches!(
             parse_response(b"{not json"),
@@ -336,7 +573,7 @@ mod tests {
 
     #[test]
     fn stream_events() {
-        let mut p = ResponsesStream;
+        let mut p = ResponsesStream::default();
         let d = p
             .on_event(&event(
                 r#"{"type":"response.output_text.delta","delta":"Hi","sequence_number":3}"#,

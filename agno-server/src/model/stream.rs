@@ -26,6 +26,11 @@ pub(crate) struct EventOutcome {
 pub(crate) trait StreamProtocol: Send {
     /// Interprets one event; an error ends the stream.
     fn on_event(&mut self, event: &SseEvent) -> Result<EventOutcome, ModelError>;
+
+    /// Once the answer is complete: the tool calls its events assembled.
+    fn take_tool_calls(&mut self) -> Vec<hooks_core::MessageToolCall> {
+        Vec::new()
+    }
 }
 
 /// The reading side once the answer has started.
@@ -98,6 +103,7 @@ impl<P: StreamProtocol> Reader<P> {
                 self.drain_ready();
                 let response = ModelResponse {
                     content: std::mem::take(&mut self.content),
+                    tool_calls: self.protocol.take_tool_calls(),
                     usage: self.usage,
                 };
                 return Some((Ok(ModelStreamEvent::Completed(response)), State::Finished));

@@ -102,6 +102,21 @@ pub struct AgentResponse {
     pub pre_hooks: Vec<AgentHook>,
     /// Its post-hooks, in order.
     pub post_hooks: Vec<AgentHook>,
+    /// Its tools, as Agno lists them (absent when it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<AgentTools>,
+}
+
+/// An agent's `tools` in Agno's `AgentResponse`: each tool as the model is
+/// told of it (`Function.to_dict()`), and the run's call limit when set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentTools {
+    /// The tools, sorted by name.
+    #[schema(value_type = Vec<Object>)]
+    pub tools: Vec<crate::model::ToolDefinition>,
+    /// How many tool calls a run may make.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_limit: Option<usize>,
 }
 
 /// An agent's model as Agno's `ModelResponse` (`model` is the id; the

@@ -11,6 +11,7 @@
 //! it by `Accept` (Prometheus does); Agno's JSON stays at the same path
 //! for Agno's client.
 
+pub(crate) mod context;
 mod hooks;
 mod labels;
 #[cfg(feature = "otlp")]

@@ -10,7 +10,7 @@ use crate::os::caller::Caller;
 use crate::os::error::{ApiError, ApiResult};
 use crate::os::extract::ApiQuery;
 use crate::os::state::AppState;
-use crate::os::wire::{AgentHook, AgentResponse};
+use crate::os::wire::{AgentHook, AgentResponse, AgentTools};
 
 /// An agent as Agno's `AgentResponse` describes it, plus its hooks.
 fn describe(state: &AppState, agent: &Agent) -> AgentResponse {
@@ -40,6 +40,10 @@ fn describe(state: &AppState, agent: &Agent) -> AgentResponse {
         markdown: agent.markdown(),
         pre_hooks: hooks(Phase::Pre),
         post_hooks: hooks(Phase::Post),
+        tools: (!agent.tool_definitions().is_empty()).then(|| AgentTools {
+            tools: agent.tool_definitions().to_vec(),
+            tool_call_limit: agent.tool_call_limit(),
+        }),
     }
 }
 

@@ -1,0 +1,14 @@
+use hooks_core::tool;
+
+#[derive(serde::Deserialize)]
+struct Place {
+    city: String,
+}
+
+/// Where.
+#[tool]
+fn weather(place: Place) -> String {
+    place.city
+}
+
+fn main() {}
