@@ -123,6 +123,8 @@ pub use hooks_core::{
     FromToolArgs, FunctionCall, IntoToolList, IntoToolOutput, Json, MessageToolCall, Tool,
     ToolError, ToolExecution, ToolMeta, ToolMetrics, ToolParam, ToolRef, tool,
 };
+// Hooks around tool calls.
+pub use hooks_core::{Next, ToolCall, ToolResult};
 // Attaching, writing by hand and inspecting hooks.
 pub use hooks_core::{
     BoxHookFuture, Extensions, Hook, HookCall, HookContext, HookDef, HookMeta, HookRef,

@@ -186,3 +186,48 @@ fn the_fake_binary_prints_its_usage_on_help_and_refuses_bad_arguments() {
         "{bad:?}"
     );
 }
+
+/// Agno's Responses model continues a turn that called tools with
+/// `previous_response_id` and only the tool results: the fake answers it
+/// as OpenAI does, with the stored turn's input and calls before them.
+#[tokio::test]
+async fn a_response_that_called_tools_is_continued_by_its_id() {
+    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
+    let url = format!("{}/responses", fake.base_url());
+    let first: Value = post(
+        url.clone(),
+        json!({"model": "m", "input": [{"role": "user", "content": r#"sum [call add {"a": 1}]"#}]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(first["output"][0]["type"], "function_call");
+    let call_id = first["output"][0]["call_id"].as_str().unwrap();
+    let second: Value = post(
+        url.clone(),
+        json!({"model": "m", "previous_response_id": first["id"],
+               "input": [{"type": "function_call_output", "call_id": call_id, "output": "1"}]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        second["output"][0]["content"][0]["text"],
+        r#"Fake answer to: sum [call add {"a": 1}] [tool results: 1]"#
+    );
+    // An id it does not know: the request as it is.
+    let unknown: Value = post(
+        url,
+        json!({"model": "m", "previous_response_id": "resp_nope", "input": "alone"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        unknown["output"][0]["content"][0]["text"],
+        "Fake answer to: alone"
+    );
+}

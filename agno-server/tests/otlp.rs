@@ -99,14 +99,28 @@ fn attribute(span: &Span, key: &str) -> Option<String> {
         })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runs_spans_reach_an_otlp_receiver() {
-    let (url, received) = receiver().await;
-    let otlp = Otlp::http(&url, "otlp-test").unwrap();
+/// An exporter to `url` and a subscriber that sends it every span.
+fn exporting(url: &str, service: &str) -> (Otlp, tracing::Dispatch) {
+    let otlp = Otlp::http(url, service).unwrap();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::EnvFilter::new("info"))
         .with(otlp.layer());
-    let dispatch = tracing::Dispatch::new(subscriber);
+    (otlp, tracing::Dispatch::new(subscriber))
+}
+
+/// Spawns `work` under `dispatch`: it and every task it spawns are traced.
+fn spawn_traced<T: Send + 'static>(
+    dispatch: &tracing::Dispatch,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    let _default = tracing::dispatcher::set_default(dispatch);
+    tokio::spawn(tracing::instrument::WithSubscriber::with_current_subscriber(work))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_spans_reach_an_otlp_receiver() {
+    let (url, received) = receiver().await;
+    let (otlp, dispatch) = exporting(&url, "otlp-test");
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::builder()
         .id("otlp")
@@ -117,21 +131,18 @@ async fn a_runs_spans_reach_an_otlp_receiver() {
         .unwrap();
     // Every task spawned while the run goes carries this dispatch.
     let run = {
-        let _default = tracing::dispatcher::set_default(&dispatch);
         let agent = agent.clone();
-        tokio::spawn(
-            tracing::instrument::WithSubscriber::with_current_subscriber(async move {
-                let output = agent
-                    .run(agno_server::agent::RunRequest {
-                        session_id: Some("s-otlp".into()),
-                        ..agno_server::agent::RunRequest::from("hello")
-                    })
-                    .await
-                    .unwrap();
-                agent.shutdown(std::time::Duration::from_secs(10)).await;
-                output
-            }),
-        )
+        spawn_traced(&dispatch, async move {
+            let output = agent
+                .run(agno_server::agent::RunRequest {
+                    session_id: Some("s-otlp".into()),
+                    ..agno_server::agent::RunRequest::from("hello")
+                })
+                .await
+                .unwrap();
+            agent.shutdown(std::time::Duration::from_secs(10)).await;
+            output
+        })
     };
     let output = run.await.unwrap();
     let flushed = tokio::task::spawn_blocking(move || otlp.shutdown())
@@ -233,11 +244,7 @@ fn assert_links_to(span: &Span, run: &Span) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_durable_hooks_span_links_to_its_run_across_a_restart() {
     let (url, received) = receiver().await;
-    let otlp = Otlp::http(&url, "otlp-restart").unwrap();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_subscriber::EnvFilter::new("info"))
-        .with(otlp.layer());
-    let dispatch = tracing::Dispatch::new(subscriber);
+    let (otlp, dispatch) = exporting(&url, "otlp-restart");
     let dir = tempfile::tempdir().unwrap();
     // One store (one process owns a SQLite file), a new agent on it: the
     // next start, which has only what the store kept.
@@ -260,44 +267,38 @@ async fn a_durable_hooks_span_links_to_its_run_across_a_restart() {
     };
     let first = agent(&db);
     let run_ids = {
-        let _default = tracing::dispatcher::set_default(&dispatch);
-        tokio::spawn(
-            tracing::instrument::WithSubscriber::with_current_subscriber(async move {
-                let mut ids = Vec::new();
-                for input in ["one", "two"] {
-                    let output = first
-                        .run(agno_server::agent::RunRequest {
-                            session_id: Some("s-restart".into()),
-                            ..agno_server::agent::RunRequest::from(input)
-                        })
-                        .await
-                        .unwrap();
-                    ids.push(output.run_id);
-                }
-                // The held attempt is cut: both jobs stay in the store.
-                first.shutdown(Duration::from_millis(200)).await;
-                ids
-            }),
-        )
+        spawn_traced(&dispatch, async move {
+            let mut ids = Vec::new();
+            for input in ["one", "two"] {
+                let output = first
+                    .run(agno_server::agent::RunRequest {
+                        session_id: Some("s-restart".into()),
+                        ..agno_server::agent::RunRequest::from(input)
+                    })
+                    .await
+                    .unwrap();
+                ids.push(output.run_id);
+            }
+            // The held attempt is cut: both jobs stay in the store.
+            first.shutdown(Duration::from_millis(200)).await;
+            ids
+        })
         .await
         .unwrap()
     };
     HOLD.store(false, Ordering::Release);
     let second = agent(&db);
     {
-        let _default = tracing::dispatcher::set_default(&dispatch);
-        tokio::spawn(
-            tracing::instrument::WithSubscriber::with_current_subscriber(async move {
-                // Both jobs are claimed from the store and run to their end.
-                second.start_jobs();
-                let ran = tokio::time::timeout(Duration::from_secs(30), HELD_DONE.acquire_many(2));
-                ran.await
-                    .expect("both jobs ran after the restart")
-                    .unwrap()
-                    .forget();
-                second.shutdown(Duration::from_secs(10)).await;
-            }),
-        )
+        spawn_traced(&dispatch, async move {
+            // Both jobs are claimed from the store and run to their end.
+            second.start_jobs();
+            let ran = tokio::time::timeout(Duration::from_secs(30), HELD_DONE.acquire_many(2));
+            ran.await
+                .expect("both jobs ran after the restart")
+                .unwrap()
+                .forget();
+            second.shutdown(Duration::from_secs(10)).await;
+        })
         .await
         .unwrap();
     }

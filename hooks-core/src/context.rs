@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::tool_hooks::ToolState;
 use crate::{
     AgentInfo, Extensions, ExtraFields, Identity, Job, Phase, RunContext, RunId, RunInput,
-    RunOutput, Session, UserId,
+    RunOutput, Session, ToolCall, ToolMeta, ToolResult, UserId,
 };
 
 /// What does not change while the hooks of a run execute: shared by every
@@ -42,6 +43,8 @@ pub struct HookContext {
     shared: Arc<RunShared>,
     /// The durable job this context is run as, if any.
     job: Option<Arc<Job>>,
+    /// In the tool phases: the call (and, after it, its result).
+    tool: Option<Arc<ToolState>>,
 }
 
 /// The bytes a JSON value holds, roughly: its strings and keys, and a
@@ -100,6 +103,7 @@ impl HookContext {
             output: None,
             shared: Arc::new(shared),
             job: None,
+            tool: None,
         }
     }
 
@@ -117,6 +121,7 @@ impl HookContext {
             output: output.map(Arc::new),
             shared: Arc::new(shared),
             job: None,
+            tool: None,
         }
     }
 
@@ -130,6 +135,59 @@ impl HookContext {
     /// The durable job this context is run as, if any.
     pub fn job(&self) -> Option<&Job> {
         self.job.as_deref()
+    }
+
+    /// This context in a tool phase: `Phase::Tool` for `call` (with the
+    /// chain that runs it), `Phase::ToolPost` once `result` is known.
+    pub(crate) fn with_tool(&self, phase: Phase, state: ToolState) -> HookContext {
+        HookContext {
+            phase,
+            input: self.input.clone(),
+            output: None,
+            shared: self.shared.clone(),
+            job: None,
+            tool: Some(Arc::new(state)),
+        }
+    }
+
+    /// This context after a tool call: post-tool hooks see `call`, its
+    /// `result` and the tool's `meta`.
+    pub fn after_tool_call(
+        &self,
+        call: ToolCall,
+        result: ToolResult,
+        meta: Option<&'static ToolMeta>,
+    ) -> HookContext {
+        self.with_tool(Phase::ToolPost, ToolState::after(call, result, meta))
+    }
+
+    /// This context before a tool call, without the chain that runs it (a
+    /// background tool hook's snapshot, read back from a store).
+    pub fn before_tool_call(&self, call: ToolCall) -> HookContext {
+        self.with_tool(Phase::Tool, ToolState::before(call))
+    }
+
+    /// The tool call, in the tool phases.
+    pub fn tool_call(&self) -> Option<&ToolCall> {
+        self.tool.as_deref().map(|t| &t.call)
+    }
+
+    /// The tool call's result, in the post-tool phase.
+    pub fn tool_result(&self) -> Option<&ToolResult> {
+        self.tool.as_deref().and_then(|t| t.result.as_ref())
+    }
+
+    /// Keeps `answer` as the tool call's answer (a tool hook that decided
+    /// the call); outside a tool phase there is no call, and nothing kept.
+    pub(crate) fn answer_tool_call(&mut self, answer: String) {
+        if let Some(state) = self.tool.as_mut() {
+            Arc::make_mut(state).answer = Some(answer);
+        }
+    }
+
+    /// The tool state, taken out (the chain reads what the hook did).
+    pub(crate) fn take_tool(&mut self) -> Option<ToolState> {
+        self.tool.take().map(Arc::unwrap_or_clone)
     }
 
     /// Moves to the post-hook phase with the model's `output`.
@@ -193,7 +251,22 @@ impl HookContext {
             output: self.output.as_deref(),
             shared: &self.shared,
             job: self.job.as_deref(),
+            tool: self.tool.as_deref(),
         }
+    }
+
+    /// `&mut ToolCall` plus every other argument, in the tool phases.
+    pub fn split_tool_call_mut(&mut self) -> Option<(&mut ToolCall, HookArgs<'_>)> {
+        let state = Arc::make_mut(self.tool.as_mut()?);
+        let args = HookArgs {
+            phase: self.phase,
+            input: Some(&self.input),
+            output: self.output.as_deref(),
+            shared: &self.shared,
+            job: self.job.as_deref(),
+            tool: None,
+        };
+        Some((&mut state.call, args))
     }
 
     /// `&mut RunInput` plus every other argument (the view then has no
@@ -205,6 +278,7 @@ impl HookContext {
             output: self.output.as_deref(),
             shared: &self.shared,
             job: self.job.as_deref(),
+            tool: self.tool.as_deref(),
         };
         (Arc::make_mut(&mut self.input), args)
     }
@@ -219,6 +293,7 @@ impl HookContext {
             output: None,
             shared: &self.shared,
             job: self.job.as_deref(),
+            tool: self.tool.as_deref(),
         };
         Some((Arc::make_mut(output), args))
     }
@@ -233,6 +308,7 @@ pub struct HookArgs<'a> {
     output: Option<&'a RunOutput>,
     shared: &'a RunShared,
     job: Option<&'a Job>,
+    tool: Option<&'a ToolState>,
 }
 
 impl<'a> HookArgs<'a> {
@@ -259,6 +335,17 @@ impl<'a> HookArgs<'a> {
     /// The durable job the hook runs as, if it runs as one.
     pub fn job(&self) -> Option<&'a Job> {
         self.job
+    }
+
+    /// The tool call and what runs it, in the tool phases.
+    pub(crate) fn tool(&self) -> Option<&'a ToolState> {
+        self.tool
+    }
+
+    /// The tool call, in the tool phases (unless a `&mut ToolCall` of the
+    /// same hook holds it).
+    pub fn tool_call(&self) -> Option<&'a ToolCall> {
+        self.tool.map(|t| &t.call)
     }
 
     /// A value the program registered with its agent, by type.

@@ -402,32 +402,10 @@ impl Dispatcher {
                 },
                 cx,
             );
-            let counters = &self.inner.counters;
-            bump(&counters.inline_run);
-            let started = self.inner.clock();
-            // A debug span: off at the default level (the run's span
-            // carries the ids of the hook's log lines anyway), and then
-            // not wrapped around the hook: the wrapper alone cost an
-            // inline hook as much as the hook.
-            let span = tracing::debug_span!(
-                "hook",
-                hook = meta.name,
-                phase = phase.as_str(),
-                mode = "inline"
-            );
-            let timeout = self.inner.config.hook_timeout;
-            let result = if span.is_disabled() {
-                run_guarded(&**hook, cx, timeout).await
-            } else {
-                run_guarded(&**hook, cx, timeout).instrument(span).await
-            };
-            let outcome = HookOutcome::of(&result, HookMode::Inline);
-            self.inner
-                .observed(meta, phase, HookMode::Inline, outcome, started);
+            let result = self.run_inline(&**hook, cx).await;
             match result {
                 Ok(()) => {}
                 Err(HookError::Check(check)) => {
-                    bump(&counters.inline_checks_failed);
                     tracing::info!(
                         hook = meta.name,
                         run_id = %cx.shared().run_id,
@@ -440,11 +418,6 @@ impl Dispatcher {
                     return Err(check);
                 }
                 Err(error) => {
-                    match &error {
-                        HookError::Panicked(_) => bump(&counters.inline_panicked),
-                        HookError::TimedOut(_) => bump(&counters.inline_timed_out),
-                        _ => bump(&counters.inline_failed),
-                    }
                     tracing::error!(
                         hook = meta.name,
                         run_id = %cx.shared().run_id,
@@ -467,6 +440,53 @@ impl Dispatcher {
             self.hand_off(hook, snapshot, jobs).await;
         }
         Ok(())
+    }
+
+    /// Runs one inline hook on `cx`: its panic caught, its time limited by
+    /// `hook_timeout`, counted and told to the observer. The caller
+    /// decides what its error does (a phase logs it and goes on, a tool
+    /// call gives it to the model).
+    pub async fn run_inline(&self, hook: &dyn Hook, cx: &mut HookContext) -> Result<(), HookError> {
+        let meta = hook.meta();
+        let phase = cx.phase();
+        let counters = &self.inner.counters;
+        bump(&counters.inline_run);
+        let started = self.inner.clock();
+        // A debug span: off at the default level (the run's span
+        // carries the ids of the hook's log lines anyway), and then
+        // not wrapped around the hook: the wrapper alone cost an
+        // inline hook as much as the hook.
+        let span = tracing::debug_span!(
+            "hook",
+            hook = meta.name,
+            phase = phase.as_str(),
+            mode = "inline"
+        );
+        let timeout = self.inner.config.hook_timeout;
+        let result = if span.is_disabled() {
+            run_guarded(hook, cx, timeout).await
+        } else {
+            run_guarded(hook, cx, timeout).instrument(span).await
+        };
+        let outcome = HookOutcome::of(&result, HookMode::Inline);
+        self.inner
+            .observed(meta, phase, HookMode::Inline, outcome, started);
+        match &result {
+            Ok(()) => {}
+            Err(HookError::Check(_)) => bump(&counters.inline_checks_failed),
+            Err(HookError::Panicked(_)) => bump(&counters.inline_panicked),
+            Err(HookError::TimedOut(_)) => bump(&counters.inline_timed_out),
+            Err(_) => bump(&counters.inline_failed),
+        }
+        result
+    }
+
+    /// Hands background hooks off, as a phase does: each to `jobs` when
+    /// it is durable, else spawned here (the tool hooks a tool call met).
+    pub async fn hand_off_all(&self, hooks: Vec<(HookRef, HookContext)>, jobs: &mut dyn JobSink) {
+        for (hook, snapshot) in hooks {
+            self.hand_off(hook, snapshot, jobs).await;
+        }
     }
 
     /// A background hook leaves the phase: to `jobs` when it is durable,

@@ -177,6 +177,14 @@ impl From<serde_json::Error> for HookError {
     }
 }
 
+/// A tool hook may pass a tool's error on with `?`
+/// (`next.run(call).await?`): the model gets its text.
+impl From<crate::ToolError> for HookError {
+    fn from(value: crate::ToolError) -> Self {
+        HookError::other(value)
+    }
+}
+
 impl From<std::fmt::Error> for HookError {
     fn from(value: std::fmt::Error) -> Self {
         HookError::other(value)

@@ -27,7 +27,7 @@ use crate::{
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a hook argument",
     label = "this argument type cannot be injected into a hook",
-    note = "hook arguments are injected by type; the valid ones are `&RunInput`, `RunInput`, `&mut RunInput` (pre-hooks), `&RunOutput`, `RunOutput`, `&mut RunOutput` (post-hooks), `&AgentInfo`, `&Session`, `&RunContext`, `&RunId`, `&UserId`, `&Identity`, `&ExtraFields`, `&Job` (durable hooks), and owned copies of these",
+    note = "hook arguments are injected by type; the valid ones are `&RunInput`, `RunInput`, `&mut RunInput` (pre-hooks), `&RunOutput`, `RunOutput`, `&mut RunOutput` (post-hooks), `&AgentInfo`, `&Session`, `&RunContext`, `&RunId`, `&UserId`, `&Identity`, `&ExtraFields`, `&Job` (durable hooks), `&ToolCall`, `ToolCall`, `&mut ToolCall`, `Next` (tool hooks), `&ToolResult` (post-tool hooks), `&ToolMeta`, and owned copies of these",
     note = "to inject a type of your own, implement `FromHookArgs` for it"
 )]
 pub trait FromHookArgs<'a>: Sized {
@@ -40,6 +40,11 @@ pub trait FromHookArgs<'a>: Sized {
     /// agent refuses, at `build()`, a hook that takes one and does not run
     /// as a durable job.
     const NEEDS_JOB: bool = false;
+
+    /// Whether taking the argument lets the hook change the run (a tool
+    /// hook's [`Next`](crate::Next): it decides the call). Such a hook
+    /// always runs inline: `#[hook]` refuses it in the background.
+    const CHANGES_RUN: bool = false;
 
     /// Which part of the run it reads, when that part may be taken only
     /// once by a hook (`Some("RunInput")` for `&RunInput` and `RunInput`,

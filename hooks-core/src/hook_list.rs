@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::{Hook, HookDef, HookRef, Phases};
 
-/// Marks the phase a list is for (`Pre` or `Post`).
+/// Marks the phase a list is for (`Pre`, `Post`, `ToolHooks` or
+/// `PostToolHooks`).
 pub trait PhaseKind {
     /// The phase.
     const PHASE: crate::Phase;
@@ -18,11 +19,24 @@ pub enum Pre {}
 #[derive(Debug, Clone, Copy)]
 pub enum Post {}
 
+/// The tool-hook phase (around each tool call), as a type.
+#[derive(Debug, Clone, Copy)]
+pub enum ToolHooks {}
+/// The post-tool-hook phase (after each tool call), as a type.
+#[derive(Debug, Clone, Copy)]
+pub enum PostToolHooks {}
+
 impl PhaseKind for Pre {
     const PHASE: crate::Phase = crate::Phase::Pre;
 }
 impl PhaseKind for Post {
     const PHASE: crate::Phase = crate::Phase::Post;
+}
+impl PhaseKind for ToolHooks {
+    const PHASE: crate::Phase = crate::Phase::Tool;
+}
+impl PhaseKind for PostToolHooks {
+    const PHASE: crate::Phase = crate::Phase::ToolPost;
 }
 
 /// The phases an argument exists in, as a type: what
@@ -45,6 +59,18 @@ pub enum PreHooksOnly {}
 #[derive(Debug, Clone, Copy)]
 pub enum PostHooksOnly {}
 
+/// Exists only in tool hooks, around a tool call ([`Next`](crate::Next),
+/// `&mut ToolCall`, a tool's result as the return type).
+#[derive(Debug, Clone, Copy)]
+pub enum ToolHooksOnly {}
+/// Exists only in post-tool hooks, once the tool answered
+/// (`&ToolResult`).
+#[derive(Debug, Clone, Copy)]
+pub enum PostToolHooksOnly {}
+/// Exists in tool hooks and post-tool hooks (`&ToolCall`, `ToolCall`).
+#[derive(Debug, Clone, Copy)]
+pub enum ToolCallsOnly {}
+
 impl PhaseSet for AnyPhase {
     const PHASES: Phases = Phases::ALL;
 }
@@ -54,13 +80,23 @@ impl PhaseSet for PreHooksOnly {
 impl PhaseSet for PostHooksOnly {
     const PHASES: Phases = Phases::POST;
 }
+impl PhaseSet for ToolHooksOnly {
+    const PHASES: Phases = Phases::TOOL;
+}
+impl PhaseSet for PostToolHooksOnly {
+    const PHASES: Phases = Phases::TOOL_POST;
+}
+impl PhaseSet for ToolCallsOnly {
+    const PHASES: Phases = Phases::TOOL_CALLS;
+}
 
 /// An argument available in `Self` exists in phase `P`.
 #[diagnostic::on_unimplemented(
-    message = "this hook cannot run in the `{P}` phase: one of its arguments is available in `{Self}`",
+    message = "this hook cannot run in the `{P}` phase: one of its arguments (or its return type) is available in `{Self}`",
     label = "this hook cannot be attached here",
     note = "`&RunOutput`, `RunOutput` and `&mut RunOutput` exist only once the model answered: attach such a hook with `post_hooks`, or take `Option<&RunOutput>`",
     note = "`&mut RunInput` exists only before the model is called: attach such a hook with `pre_hooks`",
+    note = "`ToolCall`, `&mut ToolCall`, `Next` and a tool's result as the return type exist only around a tool call: attach such a hook with `tool_hooks`; `&ToolResult` exists only after it: `post_tool_hooks`",
     note = "the notes below name the hook (\"required for `your_hook` to implement `RunsIn<..>`\") and, for an injected argument, its type (\"required for `&RunOutput` to implement `ArgIn<..>`\")"
 )]
 pub trait Allows<P: PhaseKind> {}
@@ -68,6 +104,10 @@ pub trait Allows<P: PhaseKind> {}
 impl<P: PhaseKind> Allows<P> for AnyPhase {}
 impl Allows<Pre> for PreHooksOnly {}
 impl Allows<Post> for PostHooksOnly {}
+impl Allows<ToolHooks> for ToolHooksOnly {}
+impl Allows<PostToolHooks> for PostToolHooksOnly {}
+impl Allows<ToolHooks> for ToolCallsOnly {}
+impl Allows<PostToolHooks> for ToolCallsOnly {}
 
 /// An argument type that exists in phase `P` (its
 /// [`FromHookArgs::Available`](crate::FromHookArgs::Available) allows it).
@@ -77,6 +117,19 @@ impl<T, P> ArgIn<P> for T
 where
     P: PhaseKind,
     T: crate::FromHookArgs<'static>,
+    T::Available: Allows<P>,
+{
+}
+
+/// A return type that exists in phase `P` (its
+/// [`IntoHookResult::Available`](crate::IntoHookResult::Available) allows
+/// it): a tool's result only in tool hooks.
+pub trait ReturnIn<P: PhaseKind> {}
+
+impl<T, P> ReturnIn<P> for T
+where
+    P: PhaseKind,
+    T: crate::IntoHookResult,
     T::Available: Allows<P>,
 {
 }

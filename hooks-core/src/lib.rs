@@ -63,6 +63,7 @@ mod session;
 mod shutdown;
 mod stats;
 pub mod tool;
+mod tool_hooks;
 
 pub use agent_info::AgentInfo;
 pub use config::{DispatcherConfig, WhenFull};
@@ -73,8 +74,9 @@ pub use extensions::Extensions;
 pub use extract::{FromHookArgs, FromHookArgsMut, OptionalFromHookArgs};
 pub use hook::{BoxHookFuture, Hook, HookCall, HookDef, HookRef};
 pub use hook_list::{
-    Allows, AnyPhase, ArgIn, IntoHookList, PhaseKind, PhaseSet, Post, PostHooksOnly, Pre,
-    PreHooksOnly, RunsIn, first_misplaced, hook_ref,
+    Allows, AnyPhase, ArgIn, IntoHookList, PhaseKind, PhaseSet, Post, PostHooksOnly, PostToolHooks,
+    PostToolHooksOnly, Pre, PreHooksOnly, ReturnIn, RunsIn, ToolCallsOnly, ToolHooks,
+    ToolHooksOnly, first_misplaced, hook_ref,
 };
 pub use job::{DurableHooks, Job, JobSink, NoJobs};
 pub use meta::{HookMeta, Phase, Phases};
@@ -93,6 +95,7 @@ pub use stats::DispatcherStats;
 pub use tool::{
     FromToolArgs, IntoToolList, IntoToolOutput, Json, Tool, ToolError, ToolMeta, ToolParam, ToolRef,
 };
+pub use tool_hooks::{Next, ToolCall, ToolCallOutcome, ToolResult, run_tool_call};
 
 /// Turns a function into a hook. See the crate docs and the README.
 pub use hooks_macros::hook;
@@ -110,7 +113,7 @@ pub mod __private {
     pub use crate::HookArgs;
     pub use crate::blocking::run_blocking;
     pub use crate::extract::same_data;
-    pub use crate::hook_list::MutArgIn;
+    pub use crate::hook_list::{MutArgIn, ReturnIn};
     pub use crate::returns::{CheckProbe, MayCarryCheck};
     pub use crate::tool::{
         FromToolArgs, IntoToolOutput, ParamSpec, Tool, ToolArguments, ToolFuture, ToolMeta,
@@ -119,7 +122,7 @@ pub mod __private {
     pub use crate::{
         Allows, ArgIn, FromHookArgs, FromHookArgsMut, Hook, HookCall, HookContext, HookDef,
         HookError, HookMeta, HookRef, IntoHookList, IntoHookResult, PhaseKind, PhaseSet, Phases,
-        PostHooksOnly, PreHooksOnly, Registration, RunsIn, hook_ref,
+        PostHooksOnly, PostToolHooks, PreHooksOnly, Registration, RunsIn, ToolHooks, hook_ref,
     };
     pub use inventory;
     pub use serde_json::{Map, Value};

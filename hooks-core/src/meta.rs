@@ -2,22 +2,41 @@
 
 use std::fmt;
 
-/// The two points of a run where hooks run.
+/// The points of a run where hooks run: around the run (`Pre`, `Post`)
+/// and around each of its tool calls (`Tool`, `ToolPost`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
     /// After the session is loaded, before the model is called.
     Pre,
     /// After the model answered, before the run is stored.
     Post,
+    /// Around each tool call, before the tool runs: the chain of tool
+    /// hooks, which may change the call, answer it or refuse it.
+    Tool,
+    /// After each tool call, with its result.
+    ToolPost,
 }
 
 impl Phase {
-    /// `"pre"` or `"post"`.
+    /// `"pre"`, `"post"`, `"tool"` or `"tool_post"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Phase::Pre => "pre",
             Phase::Post => "post",
+            Phase::Tool => "tool",
+            Phase::ToolPost => "tool_post",
         }
+    }
+
+    /// The phase named `name` ([`Phase::as_str`]).
+    pub fn from_name(name: &str) -> Option<Phase> {
+        Some(match name {
+            "pre" => Phase::Pre,
+            "post" => Phase::Post,
+            "tool" => Phase::Tool,
+            "tool_post" => Phase::ToolPost,
+            _ => return None,
+        })
     }
 }
 
@@ -33,6 +52,12 @@ impl Phase {
                 "`&RunOutput`, `RunOutput` or `&mut RunOutput`, which only post-hooks have"
             }
             Phase::Post => "`&mut RunInput`, which only pre-hooks have",
+            Phase::Tool => {
+                "`&RunOutput`, `&mut RunInput` or `&ToolResult`, which only run hooks or post-tool hooks have"
+            }
+            Phase::ToolPost => {
+                "`&RunOutput`, `&mut RunInput`, `Next` or a tool's result as its return type, which only run hooks or tool hooks have"
+            }
         }
     }
 }
@@ -50,23 +75,57 @@ pub struct Phases {
     pub pre: bool,
     /// Usable as a post-hook.
     pub post: bool,
+    /// Usable as a tool hook (around each tool call).
+    pub tool: bool,
+    /// Usable as a post-tool hook (after each tool call).
+    pub tool_post: bool,
 }
 
 impl Phases {
-    /// Both phases.
+    /// Every phase.
     pub const ALL: Phases = Phases {
         pre: true,
         post: true,
+        tool: true,
+        tool_post: true,
     };
     /// Pre-hooks only.
     pub const PRE: Phases = Phases {
         pre: true,
-        post: false,
+        ..Phases::NONE
     };
     /// Post-hooks only.
     pub const POST: Phases = Phases {
-        pre: false,
         post: true,
+        ..Phases::NONE
+    };
+    /// The run's phases (pre-hooks and post-hooks), not the tool calls'.
+    pub const RUN: Phases = Phases {
+        pre: true,
+        post: true,
+        ..Phases::NONE
+    };
+    /// Tool hooks only.
+    pub const TOOL: Phases = Phases {
+        tool: true,
+        ..Phases::NONE
+    };
+    /// Post-tool hooks only.
+    pub const TOOL_POST: Phases = Phases {
+        tool_post: true,
+        ..Phases::NONE
+    };
+    /// Tool hooks and post-tool hooks (the phases that have a tool call).
+    pub const TOOL_CALLS: Phases = Phases {
+        tool: true,
+        tool_post: true,
+        ..Phases::NONE
+    };
+    const NONE: Phases = Phases {
+        pre: false,
+        post: false,
+        tool: false,
+        tool_post: false,
     };
 
     /// The phases both `self` and `other` allow.
@@ -74,6 +133,8 @@ impl Phases {
         Phases {
             pre: self.pre && other.pre,
             post: self.post && other.post,
+            tool: self.tool && other.tool,
+            tool_post: self.tool_post && other.tool_post,
         }
     }
 
@@ -82,6 +143,8 @@ impl Phases {
         match phase {
             Phase::Pre => self.pre,
             Phase::Post => self.post,
+            Phase::Tool => self.tool,
+            Phase::ToolPost => self.tool_post,
         }
     }
 }
@@ -106,7 +169,9 @@ pub struct HookMeta {
     pub blocking: bool,
     /// The phases its arguments allow.
     pub phases: Phases,
-    /// It takes `&mut RunInput` or `&mut RunOutput`: it changes the run.
+    /// It changes the run: it takes `&mut RunInput`, `&mut RunOutput` or
+    /// `&mut ToolCall`, or decides a tool call (takes
+    /// [`Next`](crate::Next) or returns the call's result).
     pub mutates: bool,
     /// Its error type can carry a check error (any error type that is not
     /// [`CheckFree`](crate::CheckFree): `HookError`, `CheckError`, a type

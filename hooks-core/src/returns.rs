@@ -19,24 +19,45 @@
 use std::convert::Infallible;
 use std::marker::PhantomData;
 
-use crate::HookError;
+use crate::{AnyPhase, HookContext, HookError, PhaseSet, ToolHooksOnly};
 
 /// What a hook function may return: `()` or `Result<(), E>` with
-/// `E: Into<HookError>`.
+/// `E: Into<HookError>`; a tool hook may also return `Result<String, E>`,
+/// the tool call's result, which then is the call's answer.
 #[diagnostic::on_unimplemented(
-    message = "a hook must return `()` or `Result<(), E>` where `E: Into<HookError>`, not `{Self}`",
+    message = "a hook must return `()` or `Result<(), E>` where `E: Into<HookError>` (a tool hook may return `Result<String, E>`), not `{Self}`",
     label = "this return type is not allowed for a hook"
 )]
 pub trait IntoHookResult {
     /// The error type (`Infallible` for `()`).
     type Error;
 
+    /// The phases this return type can be given in: every phase, except
+    /// for a tool call's result ([`ToolHooksOnly`](crate::ToolHooksOnly)).
+    type Available: PhaseSet;
+
+    /// Whether the value decides a tool call (the hook then changes the
+    /// run: it can never run in the background).
+    const DECIDES: bool = false;
+
     /// Converts the function's return value.
     fn into_hook_result(self) -> Result<(), HookError>;
+
+    /// Converts it where the hook ran: a tool call's result is kept in
+    /// `cx` as the call's answer.
+    #[inline]
+    fn into_hook_result_in(self, cx: &mut HookContext) -> Result<(), HookError>
+    where
+        Self: Sized,
+    {
+        let _ = cx;
+        self.into_hook_result()
+    }
 }
 
 impl IntoHookResult for () {
     type Error = Infallible;
+    type Available = AnyPhase;
 
     #[inline]
     fn into_hook_result(self) -> Result<(), HookError> {
@@ -46,10 +67,27 @@ impl IntoHookResult for () {
 
 impl<E: Into<HookError>> IntoHookResult for Result<(), E> {
     type Error = E;
+    type Available = AnyPhase;
 
     #[inline]
     fn into_hook_result(self) -> Result<(), HookError> {
         self.map_err(Into::into)
+    }
+}
+
+impl<E: Into<HookError>> IntoHookResult for Result<String, E> {
+    type Error = E;
+    type Available = ToolHooksOnly;
+    const DECIDES: bool = true;
+
+    fn into_hook_result(self) -> Result<(), HookError> {
+        self.map(|_| ()).map_err(Into::into)
+    }
+
+    fn into_hook_result_in(self, cx: &mut HookContext) -> Result<(), HookError> {
+        let answer = self.map_err(Into::into)?;
+        cx.answer_tool_call(answer);
+        Ok(())
     }
 }
 
@@ -72,6 +110,7 @@ impl CheckFree for &str {}
 impl CheckFree for Box<dyn std::error::Error + Send + Sync + 'static> {}
 impl CheckFree for serde_json::Error {}
 impl CheckFree for std::fmt::Error {}
+impl CheckFree for crate::ToolError {}
 #[cfg(feature = "anyhow")]
 impl CheckFree for anyhow::Error {}
 

@@ -83,6 +83,18 @@ pub trait Tool: Send + Sync + 'static {
     /// Calls it with the model's `arguments` (a JSON object), drawing its
     /// injected arguments from `run`.
     fn call<'a>(&'a self, arguments: Map<String, Value>, run: HookArgs<'a>) -> ToolFuture<'a>;
+
+    /// Its own tool hooks (`#[tool(hooks = ...)]`): they run around each
+    /// of its calls, after the agent's tool hooks.
+    fn hooks(&self) -> Vec<crate::HookRef> {
+        Vec::new()
+    }
+
+    /// Its own post-tool hooks (`#[tool(post_hooks = ...)]`): they run
+    /// after each of its calls, after the agent's post-tool hooks.
+    fn post_hooks(&self) -> Vec<crate::HookRef> {
+        Vec::new()
+    }
 }
 
 /// A shared handle to a tool, as an agent holds its tools.

@@ -98,6 +98,70 @@ pub(crate) fn parse_str(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn
     }
 }
 
+/// The argument's name; `crate` is a keyword, so it is not an ident.
+pub(crate) fn meta_key(meta: &syn::meta::ParseNestedMeta<'_>) -> String {
+    match meta.path.get_ident() {
+        Some(ident) => ident.to_string(),
+        None if meta.path.is_ident("crate") => "crate".to_owned(),
+        None => String::new(),
+    }
+}
+
+/// A non-empty string argument: `key = "..."`.
+pub(crate) fn parse_text(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    key: &str,
+) -> syn::Result<Spanned<String>> {
+    let s = parse_str(meta, key)?;
+    let value = s.value();
+    if value.trim().is_empty() {
+        return Err(syn::Error::new(
+            s.span(),
+            format!("`{key}` cannot be empty"),
+        ));
+    }
+    Ok(Spanned {
+        value,
+        span: s.span(),
+    })
+}
+
+/// `crate = "path::to::runtime"`.
+pub(crate) fn parse_crate(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Spanned<Path>> {
+    let s = parse_str(meta, "crate")?;
+    let path: Path = s.parse().map_err(|_| {
+        syn::Error::new(
+            s.span(),
+            "`crate` takes a path to the runtime, as in `crate = \"my_app::hooks\"`",
+        )
+    })?;
+    Ok(Spanned {
+        value: path,
+        span: s.span(),
+    })
+}
+
+/// The error for an argument `#[attribute]` does not know; its value is
+/// skipped so the next argument is still parsed.
+pub(crate) fn unknown_argument(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    attribute: &str,
+    hint: &str,
+    valid: &str,
+) -> syn::Error {
+    let shown = quote::ToTokens::to_token_stream(&meta.path).to_string();
+    if meta.input.peek(syn::Token![=]) {
+        let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+    }
+    syn::Error::new(
+        meta.path.span(),
+        format!(
+            "unknown `#[{attribute}]` argument `{}`{hint}; the valid arguments are {valid}",
+            shown.replace(' ', "")
+        ),
+    )
+}
+
 /// `max_attempts = n`, a whole number from 1.
 fn parse_attempts(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Spanned<u32>> {
     let value = meta.value()?;
@@ -182,11 +246,7 @@ pub(crate) fn parse(args: TokenStream) -> Result<HookAttr, syn::Error> {
         None => errors = Some(e),
     };
     let parser = syn::meta::parser(|meta| {
-        let key = match meta.path.get_ident() {
-            Some(ident) => ident.to_string(),
-            None if meta.path.is_ident("crate") => "crate".to_owned(),
-            None => String::new(),
-        };
+        let key = meta_key(&meta);
         let result = match key.as_str() {
             "run_in_background" => parse_bool(&meta, "run_in_background")
                 .and_then(|v| set_once(&mut attr.run_in_background, v, "run_in_background")),
@@ -200,51 +260,9 @@ pub(crate) fn parse(args: TokenStream) -> Result<HookAttr, syn::Error> {
             "timeout" => {
                 parse_timeout(&meta).and_then(|v| set_once(&mut attr.timeout, v, "timeout"))
             }
-            "name" => parse_str(&meta, "name").and_then(|s| {
-                let value = s.value();
-                if value.trim().is_empty() {
-                    return Err(syn::Error::new(s.span(), "`name` cannot be empty"));
-                }
-                set_once(
-                    &mut attr.name,
-                    Spanned {
-                        value,
-                        span: s.span(),
-                    },
-                    "name",
-                )
-            }),
-            "crate" => parse_str(&meta, "crate").and_then(|s| {
-                let path: Path = s.parse().map_err(|_| {
-                    syn::Error::new(
-                        s.span(),
-                        "`crate` takes a path to the runtime, as in `crate = \"my_app::hooks\"`",
-                    )
-                })?;
-                set_once(
-                    &mut attr.krate,
-                    Spanned {
-                        value: path,
-                        span: s.span(),
-                    },
-                    "crate",
-                )
-            }),
-            _ => {
-                let shown = quote::ToTokens::to_token_stream(&meta.path).to_string();
-                // Skip the value so the next argument is still parsed.
-                if meta.input.peek(syn::Token![=]) {
-                    let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
-                }
-                Err(syn::Error::new(
-                    meta.path.span(),
-                    format!(
-                        "unknown `#[hook]` argument `{}`{}; the valid arguments are {VALID}",
-                        shown.replace(' ', ""),
-                        suggestion(&key)
-                    ),
-                ))
-            }
+            "name" => parse_text(&meta, "name").and_then(|v| set_once(&mut attr.name, v, "name")),
+            "crate" => parse_crate(&meta).and_then(|v| set_once(&mut attr.krate, v, "crate")),
+            _ => Err(unknown_argument(&meta, "hook", suggestion(&key), VALID)),
         };
         if let Err(e) = result {
             push(e);

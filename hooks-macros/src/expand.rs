@@ -89,6 +89,31 @@ pub(crate) fn runtime_path(krate: Option<&attr::Spanned<Path>>) -> Path {
     syn::parse_quote!(::#ident)
 }
 
+/// A function turned into a unit struct: the docs and cfgs that go on the
+/// struct, the cfgs every generated item repeats, and the function itself,
+/// private and without its docs, to nest inside the impl.
+pub(crate) struct Split<'a> {
+    pub(crate) struct_attrs: Vec<&'a syn::Attribute>,
+    pub(crate) cfg_attrs: Vec<&'a syn::Attribute>,
+    pub(crate) inner: ItemFn,
+}
+
+pub(crate) fn split(func: &ItemFn) -> Split<'_> {
+    let is = |a: &syn::Attribute, name: &str| a.path().is_ident(name);
+    let mut inner = func.clone();
+    inner.vis = syn::Visibility::Inherited;
+    inner.attrs.retain(|a| !is(a, "doc"));
+    Split {
+        struct_attrs: func
+            .attrs
+            .iter()
+            .filter(|a| is(a, "doc") || is(a, "cfg"))
+            .collect(),
+        cfg_attrs: func.attrs.iter().filter(|a| is(a, "cfg")).collect(),
+        inner,
+    }
+}
+
 fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
     let krate = runtime_path(attr.krate.as_ref());
     let p = quote!(#krate::__private);
@@ -100,19 +125,11 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         .map(|n| n.value.clone())
         .unwrap_or_else(|| ident.to_string());
 
-    // Docs and cfgs go on the struct; everything stays on the nested fn.
-    let struct_attrs = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc") || a.path().is_ident("cfg"));
-    let cfg_attrs: Vec<_> = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
-    let mut inner = func.clone();
-    inner.vis = syn::Visibility::Inherited;
-    inner.attrs.retain(|a| !a.path().is_ident("doc"));
+    let Split {
+        struct_attrs,
+        cfg_attrs,
+        inner,
+    } = split(func);
 
     let is_async = sig.is_async;
     let background = attr.background();
@@ -147,6 +164,21 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         _ => None,
     });
 
+    let (ret_span, ret_ty) = match &func.sig.output {
+        syn::ReturnType::Default => (ident.span(), quote!(())),
+        syn::ReturnType::Type(_, ty) => (ty.span(), quote!(#ty)),
+    };
+    // Whether it decides a tool call (takes `Next`, returns the call's
+    // result): read from the types, like `can_block`.
+    let decides_args = sig.args.iter().filter_map(|arg| match arg {
+        Arg::Extract(ty) => {
+            Some(quote_spanned!(ty.span()=> || <#ty as #p::FromHookArgs<'_>>::CHANGES_RUN))
+        }
+        Arg::Mut(_) => None,
+    });
+    let decides = quote_spanned! {ret_span=>
+        (false #(#decides_args)* || <#ret_ty as #p::IntoHookResult>::DECIDES)
+    };
     let phases = sig.args.iter().map(|arg| match arg {
         Arg::Mut(ty) => quote_spanned! {ty.span()=>
             .and(<<#ty as #p::FromHookArgsMut<'_>>::Available as #p::PhaseSet>::PHASES)
@@ -155,6 +187,9 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
             .and(<<#ty as #p::FromHookArgs<'_>>::Available as #p::PhaseSet>::PHASES)
         },
     });
+    let return_phases = quote_spanned! {ret_span=>
+        .and(<<#ret_ty as #p::IntoHookResult>::Available as #p::PhaseSet>::PHASES)
+    };
     // The same phases as bounds, so that attaching the hook to a phase one
     // of its arguments does not exist in is an error at that call, naming
     // the argument (each bound is spanned on it).
@@ -172,6 +207,11 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
             }
         }
     });
+    let return_bound = {
+        let ty: Type = syn::parse2(ret_ty.clone()).unwrap_or_else(|_| syn::parse_quote!(()));
+        let ty = static_lifetimes(&ty);
+        quote_spanned! {ret_span=> #ty: #p::ReturnIn<__HookPhase>,}
+    };
     let duplicates = duplicate_checks(&p, sig, &cfg_attrs);
 
     // Extraction: split off the `&mut` part first, then draw the rest.
@@ -198,10 +238,6 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
             }
         }
     }
-    let (ret_span, ret_ty) = match &func.sig.output {
-        syn::ReturnType::Default => (ident.span(), quote!(())),
-        syn::ReturnType::Type(_, ty) => (ty.span(), quote!(#ty)),
-    };
     // Whether the hook can block the run: read from its error type by the
     // compiler (`CheckFree` or not), never from how the type is spelled.
     let can_block = quote_spanned! {ret_span=> {
@@ -217,6 +253,16 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         quote_spanned! {ret_span=>
             #(#cfg_attrs)*
             const _: () = ::core::assert!(!<#ident>::META.can_block, #message);
+        }
+    });
+    // A background hook works on a copy: it cannot decide a tool call.
+    let background_decides = background.then(|| {
+        let message = format!(
+            "`{name}` has `run_in_background = true`, but it decides a tool call (it takes `Next` or returns the call's result): a background hook works on a copy. Make it an observer (`call: &ToolCall`, returning `()`), or drop `run_in_background`"
+        );
+        quote_spanned! {ret_span=>
+            #(#cfg_attrs)*
+            const _: () = ::core::assert!(!#decides, #message);
         }
     });
     // `durable = true` on an inline hook takes effect only when the global
@@ -241,7 +287,7 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
     let into_result = |call: TokenStream| {
         quote_spanned! {ret_span=> {
             let __hook_returned: #ret_ty = #call;
-            <#ret_ty as #p::IntoHookResult>::into_hook_result(__hook_returned)
+            <#ret_ty as #p::IntoHookResult>::into_hook_result_in(__hook_returned, __hook_cx)
         }}
     };
 
@@ -295,8 +341,8 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
                 is_async: #is_async,
                 run_in_background: #background,
                 blocking: #blocking,
-                phases: #p::Phases::ALL #(#phases)*,
-                mutates: #mutates,
+                phases: #p::Phases::ALL #(#phases)* #return_phases,
+                mutates: #mutates || #decides,
                 can_block: #can_block,
                 durable: #durable,
                 takes_job: false #(#takes_job)*,
@@ -329,6 +375,7 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         impl<__HookPhase: #p::PhaseKind> #p::RunsIn<__HookPhase> for #ident
         where
             #(#phase_bounds)*
+            #return_bound
         {
         }
 
@@ -343,6 +390,7 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         }
 
         #background_check
+        #background_decides
         #durable_check
         #duplicates
 

@@ -9,11 +9,12 @@ use syn::parse::Parser;
 use syn::spanned::Spanned as _;
 use syn::{FnArg, ItemFn, Pat, Path, Type};
 
-use crate::attr::{Spanned, parse_bool, parse_str, set_once};
-use crate::expand::{item_span, runtime_path};
+use crate::attr::{
+    Spanned, meta_key, parse_bool, parse_crate, parse_text, set_once, unknown_argument,
+};
+use crate::expand::{Split, item_span, runtime_path, split};
 
-const VALID: &str =
-    "`name`, `description`, `strict`, `stop_after_tool_call`, `show_result` and `crate`";
+const VALID: &str = "`name`, `description`, `strict`, `stop_after_tool_call`, `show_result`, `hooks`, `post_hooks` and `crate`";
 
 /// What `#[tool(...)]` said.
 #[derive(Default)]
@@ -23,6 +24,10 @@ struct ToolAttr {
     strict: Option<Spanned<bool>>,
     stop_after_tool_call: Option<Spanned<bool>>,
     show_result: Option<Spanned<bool>>,
+    /// `hooks = (a, b)`: the tool's own tool hooks.
+    hooks: Option<syn::Expr>,
+    /// `post_hooks = (a, b)`: the tool's own post-tool hooks.
+    post_hooks: Option<syn::Expr>,
     krate: Option<Spanned<Path>>,
 }
 
@@ -30,29 +35,10 @@ fn parse_attr(args: TokenStream) -> syn::Result<ToolAttr> {
     let mut attr = ToolAttr::default();
     let mut errors: Option<syn::Error> = None;
     let parser = syn::meta::parser(|meta| {
-        let key = match meta.path.get_ident() {
-            Some(ident) => ident.to_string(),
-            None if meta.path.is_ident("crate") => "crate".to_owned(),
-            None => String::new(),
-        };
-        let text = |meta: &syn::meta::ParseNestedMeta<'_>, key: &str| {
-            parse_str(meta, key).and_then(|s| {
-                let value = s.value();
-                if value.trim().is_empty() {
-                    return Err(syn::Error::new(
-                        s.span(),
-                        format!("`{key}` cannot be empty"),
-                    ));
-                }
-                Ok(Spanned {
-                    value,
-                    span: s.span(),
-                })
-            })
-        };
+        let key = meta_key(&meta);
         let result = match key.as_str() {
-            "name" => text(&meta, "name").and_then(|v| set_once(&mut attr.name, v, "name")),
-            "description" => text(&meta, "description")
+            "name" => parse_text(&meta, "name").and_then(|v| set_once(&mut attr.name, v, "name")),
+            "description" => parse_text(&meta, "description")
                 .and_then(|v| set_once(&mut attr.description, v, "description")),
             "strict" => {
                 parse_bool(&meta, "strict").and_then(|v| set_once(&mut attr.strict, v, "strict"))
@@ -61,27 +47,10 @@ fn parse_attr(args: TokenStream) -> syn::Result<ToolAttr> {
                 .and_then(|v| set_once(&mut attr.stop_after_tool_call, v, "stop_after_tool_call")),
             "show_result" => parse_bool(&meta, "show_result")
                 .and_then(|v| set_once(&mut attr.show_result, v, "show_result")),
-            "crate" => parse_str(&meta, "crate").and_then(|s| {
-                let path: Path = s.parse().map_err(|_| {
-                    syn::Error::new(
-                        s.span(),
-                        "`crate` takes a path to the runtime, as in `crate = \"my_app::hooks\"`",
-                    )
-                })?;
-                set_once(
-                    &mut attr.krate,
-                    Spanned {
-                        value: path,
-                        span: s.span(),
-                    },
-                    "crate",
-                )
-            }),
+            "crate" => parse_crate(&meta).and_then(|v| set_once(&mut attr.krate, v, "crate")),
+            "hooks" => hook_list(&meta, &mut attr.hooks, "hooks"),
+            "post_hooks" => hook_list(&meta, &mut attr.post_hooks, "post_hooks"),
             _ => {
-                let shown = quote::ToTokens::to_token_stream(&meta.path).to_string();
-                if meta.input.peek(syn::Token![=]) {
-                    let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
-                }
                 let hint = match key.as_str() {
                     "requires_confirmation" | "requires_user_input" | "external_execution" => {
                         " (human-in-the-loop tools are not supported yet)"
@@ -90,13 +59,7 @@ fn parse_attr(args: TokenStream) -> syn::Result<ToolAttr> {
                     "show" => " (did you mean `show_result`?)",
                     _ => "",
                 };
-                Err(syn::Error::new(
-                    meta.path.span(),
-                    format!(
-                        "unknown `#[tool]` argument `{}`{hint}; the valid arguments are {VALID}",
-                        shown.replace(' ', "")
-                    ),
-                ))
+                Err(unknown_argument(&meta, "tool", hint, VALID))
             }
         };
         if let Err(e) = result {
@@ -112,6 +75,23 @@ fn parse_attr(args: TokenStream) -> syn::Result<ToolAttr> {
         Some(e) => Err(e),
         None => Ok(attr),
     }
+}
+
+/// `hooks = <expr>`: a list of hooks, as `tool_hooks` takes them.
+fn hook_list(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    slot: &mut Option<syn::Expr>,
+    key: &str,
+) -> syn::Result<()> {
+    let expr: syn::Expr = meta.value()?.parse()?;
+    if slot.is_some() {
+        return Err(syn::Error::new(
+            expr.span(),
+            format!("`{key}` is given twice"),
+        ));
+    }
+    *slot = Some(expr);
+    Ok(())
 }
 
 /// One argument of the function.
@@ -292,19 +272,26 @@ fn generate(func: &ItemFn, attr: &ToolAttr, args: &[ToolArg]) -> TokenStream {
         None => stop,
     };
     let is_async = func.sig.asyncness.is_some();
+    // The tool's own hooks, checked for their phase where they are given.
+    let list = |expr: &Option<syn::Expr>, method: &str, phase: &str| {
+        expr.as_ref().map(|e| {
+            let method = format_ident!("{}", method);
+            let phase = format_ident!("{}", phase);
+            quote_spanned! {e.span()=>
+                fn #method(&self) -> ::std::vec::Vec<#p::HookRef> {
+                    <_ as #p::IntoHookList<#p::#phase>>::into_hook_list(#e)
+                }
+            }
+        })
+    };
+    let hooks = list(&attr.hooks, "hooks", "ToolHooks");
+    let post_hooks = list(&attr.post_hooks, "post_hooks", "PostToolHooks");
 
-    let struct_attrs = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc") || a.path().is_ident("cfg"));
-    let cfg_attrs: Vec<_> = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
-    let mut inner = func.clone();
-    inner.vis = syn::Visibility::Inherited;
-    inner.attrs.retain(|a| !a.path().is_ident("doc"));
+    let Split {
+        struct_attrs,
+        cfg_attrs,
+        inner,
+    } = split(func);
 
     let specs = args.iter().filter_map(|arg| match arg {
         ToolArg::Param(name, ty) => {
@@ -389,6 +376,9 @@ fn generate(func: &ItemFn, attr: &ToolAttr, args: &[ToolArg]) -> TokenStream {
             fn parameters(&self) -> #p::Value {
                 #p::parameters_schema(&[#(#specs),*], #strict)
             }
+
+            #hooks
+            #post_hooks
 
             fn call<'__tool>(
                 &'__tool self,

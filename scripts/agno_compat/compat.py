@@ -19,6 +19,13 @@
 4. postgres: the same both ways on Postgres (DATABASE_URL for our server,
             Agno's PostgresDb), each side in a database of its own on the
             test server (AGNO_TEST_POSTGRES_URL, default the local one).
+5. tools:   our server with a tool (`add`) and the fake OpenAI server
+            scripting its calls: Agno's client reads the agent's tools, a
+            run with a tool call as JSON (its `tools`) and streamed (its
+            ToolCall events); Agno's SqliteDb reads the run's tools and
+            tool messages; Agno's own Agent (with its own `add`) continues
+            our session, sending our tool calls as history, and our server
+            continues a session where Agno's Agent called its tool.
 
 usage: compat.py SEED_BINARY FAKE_OPENAI_BINARY WORK_DIR
 (scripts/agno_compat.sh makes the venv, builds nothing, and calls this.)
@@ -380,6 +387,8 @@ def main(seed, fake, work):
     # decisions against ours (on the same event loop: Agno's client keeps
     # its connections on the loop it first ran on).
     jwt_checks(seed, work, loop)
+    # 5. Tools, both ways (Agno's client on the same loop).
+    tools_checks(seed, work, fake_base, loop)
     loop.close()
 
     # 2. Agno reads our file.
@@ -529,6 +538,141 @@ def main(seed, fake, work):
 
 
 PG_SERVER = os.environ.get("AGNO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+TOOL_CALL = '[call add {"a": 2, "b": 3}]'
+
+
+def history_items(fake_base):
+    """The last request the fake model got: its function calls and their outputs."""
+    _, requests = http("GET", f"{fake_base}/_requests")
+    items = requests[-1]["body"]["input"]
+    calls = [i for i in items if i.get("type") == "function_call"]
+    outputs = [i for i in items if i.get("type") == "function_call_output"]
+    return calls, outputs
+
+
+def tools_checks(seed, work, fake_base, loop):
+    from agno.agent import Agent
+    from agno.client.os import AgentOSClient
+    from agno.db.base import SessionType
+    from agno.db.sqlite import SqliteDb
+    from agno.models.openai import OpenAIResponses
+    from agno.tools import tool
+
+    db_file = os.path.join(work, "tools.db")
+    server, base = start_seed(
+        seed, db_file, work, "seed-tools", AGNO_TOOLS="1", OPENAI_API_KEY="compat", OPENAI_BASE_URL=fake_base
+    )
+    client = AgentOSClient(base)
+    state = {}
+
+    @check("tools: client get_agent lists our tool")
+    def _():
+        agent = loop.run_until_complete(client.aget_agent(AGENT))
+        tools = agent.tools["tools"] if isinstance(agent.tools, dict) else agent.tools
+        names = [t["name"] for t in tools]
+        assert names == ["add"], agent.tools
+        add = tools[0]
+        assert add["parameters"]["required"] == ["a", "b"], add
+        return f"{names}"
+
+    @check("tools: client run_agent parses a run with a tool call")
+    def _():
+        out = loop.run_until_complete(client.run_agent(AGENT, f"sum {TOOL_CALL}", session_id="tools-1", user_id="ada"))
+        assert out.content == f"Fake answer to: sum {TOOL_CALL} [tool results: 5]", out.content
+        assert len(out.tools) == 1, out.tools
+        t = out.tools[0]
+        assert t.tool_name == "add" and t.result == "5" and t.tool_args == {"a": 2, "b": 3}, t
+        assert t.tool_call_error is False and t.metrics is not None, t
+        state["call_id"] = t.tool_call_id
+
+    @check("tools: client run_agent_stream gets ToolCallStarted and ToolCallCompleted")
+    def _():
+        async def stream():
+            return [e async for e in client.run_agent_stream(AGENT, f"again {TOOL_CALL}", session_id="tools-1", user_id="ada")]
+
+        events = loop.run_until_complete(stream())
+        names = [type(e).__name__ for e in events]
+        assert "ToolCallStartedEvent" in names and "ToolCallCompletedEvent" in names, names
+        assert names.index("ToolCallStartedEvent") < names.index("ToolCallCompletedEvent"), names
+        done = events[names.index("ToolCallCompletedEvent")]
+        assert done.tool.tool_name == "add" and done.tool.result == "5", done.tool
+        assert names[-1] == "RunCompletedEvent", names
+        return f"{len(events)} events"
+
+    @check("tools: client get_session_runs parses our stored tools")
+    def _():
+        runs = loop.run_until_complete(client.get_session_runs("tools-1"))
+        assert len(runs) == 2, runs
+        # Agno's client leaves a listed run's tools as dicts.
+        names = [getattr(t, "tool_name", None) or t["tool_name"] for r in runs for t in r.tools or []]
+        assert names == ["add", "add"], [r.tools for r in runs]
+
+    server.stop()
+
+    @check("tools: agno's SqliteDb reads our run's tools and tool messages")
+    def _():
+        with AgnoLog():
+            db = SqliteDb(db_file=db_file)
+            session = db.get_session(session_id="tools-1", session_type=SessionType.AGENT)
+        first = session.runs[0]
+        assert first.tools[0].tool_name == "add" and first.tools[0].result == "5", first.tools
+        roles = [m.role for m in first.messages]
+        assert roles[-3:] == ["assistant", "tool", "assistant"], roles
+        assistant, result = first.messages[-3], first.messages[-2]
+        assert assistant.tool_calls[0]["function"]["name"] == "add", assistant.tool_calls
+        assert result.tool_call_id == state["call_id"] and result.content == "5", result
+        return f"roles {roles}"
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Adds two numbers."""
+        return a + b
+
+    def agno_agent():
+        return Agent(
+            id=AGENT,
+            name="BackgroundTaskAgent",
+            model=OpenAIResponses(id="gpt-5.2", api_key="compat", base_url=fake_base),
+            db=SqliteDb(db_file=db_file),
+            tools=[add],
+            instructions="You are a helpful assistant",
+            add_history_to_context=True,
+        )
+
+    @check("tools: agno's Agent continues our session, our tool calls in its history")
+    def _():
+        with AgnoLog():
+            out = agno_agent().run("what did the tool say?", session_id="tools-1", user_id="ada")
+        assert out.content == "Fake answer to: what did the tool say?", out.content
+        calls, outputs = history_items(fake_base)
+        assert [c["name"] for c in calls] == ["add", "add"], calls
+        assert [o["output"] for o in outputs] == ["5", "5"], outputs
+        assert {o["call_id"] for o in outputs} == {c["call_id"] for c in calls}, (calls, outputs)
+
+    @check("tools: agno's Agent calls its own tool in a session of its own")
+    def _():
+        with AgnoLog():
+            out = agno_agent().run(f"agno sums {TOOL_CALL}", session_id="tools-agno", user_id="linus")
+        assert out.content == f"Fake answer to: agno sums {TOOL_CALL} [tool results: 5]", out.content
+        assert out.tools and out.tools[0].tool_name == "add", out.tools
+
+    server, base = start_seed(
+        seed, db_file, work, "seed-tools-2", AGNO_TOOLS="1", OPENAI_API_KEY="compat", OPENAI_BASE_URL=fake_base
+    )
+
+    @check("tools: our server continues agno's session, its tool call in our history")
+    def _():
+        out = run(base, "and what did yours say?", session_id="tools-agno", user_id="linus")
+        assert out["content"] == "Fake answer to: and what did yours say?", out["content"]
+        calls, outputs = history_items(fake_base)
+        assert [c["name"] for c in calls] == ["add"], calls
+        assert json.loads(calls[0]["arguments"]) == {"a": 2, "b": 3}, calls
+        assert [o["output"] for o in outputs] == ["5"], outputs
+        assert outputs[0]["call_id"] == calls[0]["call_id"], (calls, outputs)
+
+    server.stop()
 
 
 def pg_database(name):

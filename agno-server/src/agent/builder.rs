@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use hooks_core::{
-    AgentInfo, Dispatcher, Extensions, HookRef, IntoHookList, IntoToolList, Phase, Post, Pre,
-    ToolRef, first_misplaced,
+    AgentInfo, Dispatcher, Extensions, HookRef, IntoHookList, IntoToolList, Phase, Post,
+    PostToolHooks, Pre, ToolHooks, ToolRef, first_misplaced,
 };
 
 use super::prompt::system_message;
@@ -41,6 +41,8 @@ pub struct AgentBuilder {
     max_session_state_bytes: usize,
     tools: Vec<ToolRef>,
     tool_call_limit: Option<usize>,
+    tool_hooks: Vec<HookRef>,
+    post_tool_hooks: Vec<HookRef>,
 }
 
 impl AgentBuilder {
@@ -189,6 +191,29 @@ impl AgentBuilder {
         self
     }
 
+    /// Appends tool hooks: a chain around every tool call, in order, then
+    /// each tool's own (`#[tool(hooks = ...)]`), then the tool. A tool hook
+    /// takes the call (`&ToolCall`, `&mut ToolCall` to change it, or
+    /// `ToolCall` and [`Next`](hooks_core::Next) to wrap it); see
+    /// [`hooks_core::Next`] for what each shape may do.
+    ///
+    /// Unlike Agno, where an agent's `tool_hooks` replace each tool's own,
+    /// both run: a tool's own guard is never dropped by adding one here.
+    pub fn tool_hooks(mut self, hooks: impl IntoHookList<ToolHooks>) -> Self {
+        self.tool_hooks.extend(hooks.into_hook_list());
+        self
+    }
+
+    /// Appends post-tool hooks: run after every tool call, in call order
+    /// once the turn's calls are done, with the call (`&ToolCall`) and its
+    /// result (`&ToolResult`). They may run in the background and be
+    /// durable (an audit of every call, kept with the run); an inline one
+    /// that returns a check error fails the run.
+    pub fn post_tool_hooks(mut self, hooks: impl IntoHookList<PostToolHooks>) -> Self {
+        self.post_tool_hooks.extend(hooks.into_hook_list());
+        self
+    }
+
     /// How many tool calls a run may make (Agno's `tool_call_limit`;
     /// default none). A call past it is not run: the model is told so,
     /// in Agno's words, and may answer.
@@ -209,22 +234,29 @@ impl AgentBuilder {
         let model = self
             .model
             .ok_or_else(|| AgentError::MissingModel { agent: id.clone() })?;
-        if let Some(hook) = first_misplaced(&self.pre_hooks, Phase::Pre) {
-            return Err(AgentError::HookPhase {
-                hook: hook.meta().name,
-                phase: Phase::Pre,
-                why: Phase::Pre.unavailable_arguments(),
-            });
-        }
-        if let Some(hook) = first_misplaced(&self.post_hooks, Phase::Post) {
-            return Err(AgentError::HookPhase {
-                hook: hook.meta().name,
-                phase: Phase::Post,
-                why: Phase::Post.unavailable_arguments(),
-            });
+        let tools = AgentTools::new(
+            &id,
+            self.tools,
+            self.tool_call_limit,
+            self.tool_hooks,
+            self.post_tool_hooks,
+        )?;
+        let lists = [
+            (Phase::Pre, &self.pre_hooks[..]),
+            (Phase::Post, &self.post_hooks[..]),
+        ];
+        for (phase, hooks) in lists.into_iter().chain(tools.hook_lists()) {
+            if let Some(hook) = first_misplaced(hooks, phase) {
+                return Err(AgentError::HookPhase {
+                    hook: hook.meta().name,
+                    phase,
+                    why: phase.unavailable_arguments(),
+                });
+            }
         }
         let durable_hooks = self.durable_hooks.unwrap_or(self.db.is_some()) && self.db.is_some();
-        for hook in self.pre_hooks.iter().chain(&self.post_hooks) {
+        let every = self.pre_hooks.iter().chain(&self.post_hooks);
+        for hook in every.chain(tools.hook_lists().flat_map(|(_, h)| h)) {
             let meta = hook.meta();
             if meta.durable == Some(true) && self.db.is_none() {
                 return Err(AgentError::DurableWithoutStore {
@@ -233,7 +265,6 @@ impl AgentBuilder {
                 });
             }
         }
-        let tools = AgentTools::new(&id, self.tools, self.tool_call_limit)?;
         let info = AgentInfo {
             id,
             name: self.name,

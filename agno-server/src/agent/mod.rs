@@ -179,6 +179,7 @@ impl Agent {
         match phase {
             Phase::Pre => &self.inner.pre_hooks,
             Phase::Post => &self.inner.post_hooks,
+            Phase::Tool | Phase::ToolPost => self.inner.tools.agent_hooks(phase),
         }
     }
 
@@ -461,8 +462,12 @@ impl Agent {
     pub(crate) fn check_job_arguments(&self) -> Result<(), AgentError> {
         let background = self.runs_hooks_in_background();
         let durable = self.inner.durable_hooks && self.inner.db.is_some();
-        let hooks = self.inner.pre_hooks.iter().chain(&self.inner.post_hooks);
-        for meta in hooks.map(|h| h.meta()).filter(|m| m.takes_job) {
+        for meta in self
+            .inner
+            .every_hook()
+            .map(|h| h.meta())
+            .filter(|m| m.takes_job)
+        {
             let why = if !meta.runs_in_background(background) {
                 "runs inline (add `run_in_background = true`)"
             } else if !meta.is_durable(durable) || self.inner.db.is_none() {
@@ -486,6 +491,20 @@ impl Agent {
                 .dispatcher
                 .log_pinned_inline(self.id(), phase, self.hooks(phase), global);
         }
+        for (phase, hooks) in self.inner.tools.hook_lists() {
+            self.inner
+                .dispatcher
+                .log_pinned_inline(self.id(), phase, hooks, global);
+        }
+    }
+}
+
+impl AgentInner {
+    /// Every hook of the agent: the run's, then the tool calls' (the
+    /// agent's and each tool's own).
+    fn every_hook(&self) -> impl Iterator<Item = &HookRef> {
+        let tools = self.tools.hook_lists().flat_map(|(_, hooks)| hooks);
+        self.pre_hooks.iter().chain(&self.post_hooks).chain(tools)
     }
 }
 
@@ -496,20 +515,14 @@ impl JobHost for AgentInner {
     }
 
     fn find_hook(&self, name: &str) -> Option<HookRef> {
-        self.pre_hooks
-            .iter()
-            .chain(&self.post_hooks)
+        self.every_hook()
             .find(|h| h.meta().name == name)
             .cloned()
             .or_else(|| hooks_core::registry::get(name).ok().map(|r| r.hook_ref()))
     }
 
     fn hook_names(&self) -> Vec<String> {
-        let own = self
-            .pre_hooks
-            .iter()
-            .chain(&self.post_hooks)
-            .map(|h| h.meta().name);
+        let own = self.every_hook().map(|h| h.meta().name);
         let registered = hooks_core::registry::all().iter().map(|r| r.meta().name);
         let mut names: Vec<String> = own.chain(registered).map(str::to_owned).collect();
         names.sort_unstable();

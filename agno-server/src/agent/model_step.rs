@@ -16,7 +16,7 @@ use super::Agent;
 use super::events::{Events, RunEventKind, TEXT};
 use super::prompt::history;
 use super::steps::{Failure, Run};
-use super::tool_calls::run_turn;
+use super::tool_calls::{Turn, TurnContext, run_turn};
 use super::trace::RunTrace;
 use crate::clock::now_secs;
 use crate::model::{ModelError, ModelRequest, ModelResponse, ModelStreamEvent, Usage};
@@ -86,7 +86,11 @@ impl Run<'_> {
                 &inner.tools,
                 &calls,
                 &mut calls_made,
-                &self.cx,
+                TurnContext {
+                    dispatcher: &inner.dispatcher,
+                    global: agent.runs_hooks_in_background(),
+                    cx: &self.cx,
+                },
                 &self.events,
                 &mut self.output.tools,
             );
@@ -96,9 +100,12 @@ impl Run<'_> {
                 () = self.registered.token.cancelled() => None,
                 turn = turn => Some(turn),
             };
-            let Some(turn) = turn else {
+            let Some(mut turn) = turn else {
                 break Err(Failure::Cancelled);
             };
+            if let Err(failure) = self.after_tools(&mut turn).await {
+                break Err(failure);
+            }
             request.messages.extend(turn.messages);
             for shown in turn.shown {
                 content.push_str(&shown);
@@ -122,6 +129,28 @@ impl Run<'_> {
             tool_calls: Vec::new(),
             usage,
         })
+    }
+
+    /// After a turn's calls: their background tool hooks handed off (the
+    /// durable ones kept with the run), their post-tool hooks run in call
+    /// order; a check error from any tool hook fails the run.
+    async fn after_tools(&mut self, turn: &mut Turn) -> Result<(), Failure> {
+        let agent = self.agent;
+        let dispatcher = &agent.inner.dispatcher;
+        let global = agent.runs_hooks_in_background();
+        dispatcher
+            .hand_off_all(std::mem::take(&mut turn.background), &mut self.durable)
+            .await;
+        if let Some(check) = turn.refused.take() {
+            return Err(Failure::Check(check));
+        }
+        for (hooks, mut cx) in std::mem::take(&mut turn.after) {
+            dispatcher
+                .run_phase_into(&hooks, &mut cx, global, &mut self.durable, |_, _| {})
+                .await
+                .map_err(Failure::Check)?;
+        }
+        Ok(())
     }
 
     /// One call of the model, streamed when the run streams; a cancel is

@@ -6,12 +6,12 @@
 //! (`ToolCallStarted` for each, in order, before any runs; then
 //! `ToolCallCompleted`, and `ToolCallError` for a failed one, in order).
 
-use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::FutureExt;
 use hooks_core::{
-    HookContext, Message, MessageToolCall, ToolError, ToolExecution, ToolMetrics, ToolRef,
+    CheckError, Dispatcher, HookContext, HookRef, Message, MessageToolCall, Phase, ToolCall,
+    ToolExecution, ToolMetrics, ToolRef, ToolResult, run_tool_call,
 };
 use serde_json::{Map, Value};
 
@@ -20,7 +20,8 @@ use super::events::{Events, RunEventKind, TEXT};
 use crate::clock::now_secs;
 use crate::model::ToolDefinition;
 
-/// An agent's tools, as its runs offer them.
+/// An agent's tools, as its runs offer them, with the hooks around their
+/// calls.
 #[derive(Clone)]
 pub(crate) struct AgentTools {
     tools: Vec<ToolRef>,
@@ -28,15 +29,33 @@ pub(crate) struct AgentTools {
     definitions: Vec<ToolDefinition>,
     /// Agno's `tool_call_limit`: how many calls a run may make.
     limit: Option<usize>,
+    /// The agent's tool hooks and post-tool hooks.
+    tool_hooks: Vec<HookRef>,
+    post_tool_hooks: Vec<HookRef>,
+    /// Each tool's own (in the order of `tools`).
+    own: Vec<(Vec<HookRef>, Vec<HookRef>)>,
+    /// Each tool's hooks, made once.
+    chains: Vec<ToolChain>,
+}
+
+/// One tool's hooks: the chain around its calls (the agent's tool hooks,
+/// then its own) and the post-tool hooks after them (the same order).
+#[derive(Clone)]
+struct ToolChain {
+    around: Arc<[HookRef]>,
+    after: Arc<[HookRef]>,
 }
 
 impl AgentTools {
-    /// `tools`, refusing two of the same name (Agno keeps the first and
+    /// `tools` with the agent's `tool_hooks` and `post_tool_hooks`,
+    /// refusing two tools of the same name (Agno keeps the first and
     /// warns; a duplicate is a mistake better seen at start-up).
     pub(crate) fn new(
         agent: &str,
         tools: Vec<ToolRef>,
         limit: Option<usize>,
+        tool_hooks: Vec<HookRef>,
+        post_tool_hooks: Vec<HookRef>,
     ) -> Result<Self, AgentError> {
         let mut definitions: Vec<ToolDefinition> =
             tools.iter().map(|t| ToolDefinition::of(&**t)).collect();
@@ -47,10 +66,23 @@ impl AgentTools {
                 agent: agent.to_owned(),
             });
         }
+        let own: Vec<_> = tools.iter().map(|t| (t.hooks(), t.post_hooks())).collect();
+        let chains = own
+            .iter()
+            .map(|(hooks, post)| {
+                let around = tool_hooks.iter().chain(hooks).cloned().collect();
+                let after = post_tool_hooks.iter().chain(post).cloned().collect();
+                ToolChain { around, after }
+            })
+            .collect();
         Ok(Self {
             tools,
             definitions,
             limit,
+            tool_hooks,
+            post_tool_hooks,
+            own,
+            chains,
         })
     }
 
@@ -69,8 +101,31 @@ impl AgentTools {
         self.limit
     }
 
-    fn find(&self, name: &str) -> Option<&ToolRef> {
-        self.tools.iter().find(|t| t.meta().name == name)
+    /// The agent's own hooks of a tool phase.
+    pub(crate) fn agent_hooks(&self, phase: Phase) -> &[HookRef] {
+        match phase {
+            Phase::Tool => &self.tool_hooks,
+            Phase::ToolPost => &self.post_tool_hooks,
+            Phase::Pre | Phase::Post => &[],
+        }
+    }
+
+    /// Every list of tool-phase hooks, each once: the agent's, then each
+    /// tool's own.
+    pub(crate) fn hook_lists(&self) -> impl Iterator<Item = (Phase, &[HookRef])> {
+        let agent = [
+            (Phase::Tool, &self.tool_hooks[..]),
+            (Phase::ToolPost, &self.post_tool_hooks[..]),
+        ];
+        let own = self
+            .own
+            .iter()
+            .flat_map(|(h, p)| [(Phase::Tool, &h[..]), (Phase::ToolPost, &p[..])]);
+        agent.into_iter().chain(own)
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.tools.iter().position(|t| t.meta().name == name)
     }
 }
 
@@ -83,13 +138,28 @@ pub(super) struct Turn {
     pub(super) shown: Vec<String>,
     /// Whether a tool that ends the run (`stop_after_tool_call`) ran.
     pub(super) stop: bool,
+    /// A tool hook's check error: the run fails.
+    pub(super) refused: Option<CheckError>,
+    /// The tool hooks that run in the background, to hand off.
+    pub(super) background: Vec<(HookRef, HookContext)>,
+    /// Each call's post-tool hooks, with the call and its result.
+    pub(super) after: Vec<(Arc<[HookRef]>, HookContext)>,
 }
 
 /// A call that runs: its tool, its arguments, its entry in the run.
-struct Runnable<'t> {
-    tool: &'t ToolRef,
+struct Runnable {
+    index: usize,
     arguments: Map<String, Value>,
     execution: ToolExecution,
+}
+
+/// What a turn runs on: the agent's dispatcher and its global
+/// `run_hooks_in_background`, the run.
+#[derive(Clone, Copy)]
+pub(super) struct TurnContext<'r> {
+    pub(super) dispatcher: &'r Dispatcher,
+    pub(super) global: bool,
+    pub(super) cx: &'r HookContext,
 }
 
 /// Runs the calls of one turn; `made` counts the run's calls so far, and
@@ -98,14 +168,14 @@ pub(super) async fn run_turn(
     tools: &AgentTools,
     calls: &[MessageToolCall],
     made: &mut usize,
-    cx: &HookContext,
+    run: TurnContext<'_>,
     events: &Events<'_>,
     executions: &mut Vec<ToolExecution>,
 ) -> Turn {
     let mut turn = Turn::default();
     let mut refused = Vec::new();
     // In call order: a runnable call, or the message that answers it.
-    let mut slots: Vec<(&MessageToolCall, Result<Runnable<'_>, Message>)> =
+    let mut slots: Vec<(&MessageToolCall, Result<Runnable, Message>)> =
         Vec::with_capacity(calls.len());
     for call in calls {
         let name = call.function.name.as_str();
@@ -121,7 +191,7 @@ pub(super) async fn run_turn(
             continue;
         }
         *made += 1;
-        let Some(tool) = tools.find(name) else {
+        let Some(index) = tools.find(name) else {
             let text = "Error: The requested tool does not exist or is not available.";
             slots.push((call, Err(tool_message(call, text.to_owned(), None, true))));
             continue;
@@ -137,7 +207,7 @@ pub(super) async fn run_turn(
             tool_call_id: call.id.clone(),
             tool_name: name.to_owned(),
             tool_args: arguments.clone(),
-            stop_after_tool_call: tool.meta().stop_after_tool_call,
+            stop_after_tool_call: tools.tools[index].meta().stop_after_tool_call,
             created_at: now_secs(),
             ..ToolExecution::default()
         };
@@ -147,32 +217,29 @@ pub(super) async fn run_turn(
         slots.push((
             call,
             Ok(Runnable {
-                tool,
+                index,
                 arguments,
                 execution,
             }),
         ));
     }
-    // Every runnable call at once; a sync tool runs on its first poll.
-    let run = cx.args();
-    let outcomes = futures_util::future::join_all(slots.iter().filter_map(|(_, slot)| {
+    // Every runnable call at once, through its hooks; a sync tool runs
+    // on its first poll.
+    let outcomes = futures_util::future::join_all(slots.iter().filter_map(|(call, slot)| {
         let runnable = slot.as_ref().ok()?;
-        let tool = runnable.tool;
-        let arguments = runnable.arguments.clone();
+        let tool = tools.tools[runnable.index].clone();
+        let chain = tools.chains[runnable.index].around.clone();
+        let call = ToolCall {
+            id: call.id.clone(),
+            name: call.function.name.clone(),
+            arguments: runnable.arguments.clone(),
+        };
         Some(async move {
             let started_at = epoch_secs();
             let clock = Instant::now();
-            let result = AssertUnwindSafe(tool.call(arguments, run))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    tracing::error!(tool = tool.meta().name, "a tool panicked");
-                    Err(ToolError::Failed(format!(
-                        "the tool {} panicked",
-                        tool.meta().name
-                    )))
-                });
-            (result, started_at, clock.elapsed().as_secs_f64())
+            let outcome =
+                run_tool_call(run.dispatcher, chain, tool, run.cx, run.global, call).await;
+            (outcome, started_at, clock.elapsed().as_secs_f64())
         })
     }))
     .await;
@@ -186,11 +253,15 @@ pub(super) async fn run_turn(
             }
             Ok(runnable) => runnable,
         };
-        let Some((result, started_at, duration)) = outcomes.next() else {
+        let Some((outcome, started_at, duration)) = outcomes.next() else {
             break;
         };
-        let meta = runnable.tool.meta();
-        let (text, failed) = match result {
+        let meta = tools.tools[runnable.index].meta();
+        if turn.refused.is_none() {
+            turn.refused = outcome.refused;
+        }
+        turn.background.extend(outcome.background);
+        let (text, failed) = match outcome.result {
             Ok(text) => (text, false),
             Err(error) => {
                 tracing::warn!(
@@ -230,6 +301,20 @@ pub(super) async fn run_turn(
                 turn.shown.push(text.clone());
             }
             turn.stop |= meta.stop_after_tool_call;
+        }
+        let after = &tools.chains[runnable.index].after;
+        if !after.is_empty() {
+            let call = ToolCall {
+                id: call.id.clone(),
+                name: call.function.name.clone(),
+                arguments: runnable.arguments.clone(),
+            };
+            let result = ToolResult {
+                content: text.clone(),
+                is_error: failed,
+            };
+            let cx = run.cx.after_tool_call(call, result, Some(meta));
+            turn.after.push((after.clone(), cx));
         }
         turn.messages.push(tool_message(
             call,

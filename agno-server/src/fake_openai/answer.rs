@@ -298,6 +298,20 @@ impl Reply {
         })
     }
 
+    /// The answer's id.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Its `function_call` items (Responses), when it calls tools.
+    pub(crate) fn call_items(&self) -> Option<Vec<Value>> {
+        (!self.calls.is_empty()).then(|| {
+            (0..self.calls.len())
+                .map(|i| self.function_call_item(i, true))
+                .collect()
+        })
+    }
+
     /// The `function_call` output item of call `i` (Responses).
     fn function_call_item(&self, i: usize, complete: bool) -> Value {
         let (name, arguments) = &self.calls[i];

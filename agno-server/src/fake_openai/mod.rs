@@ -226,6 +226,7 @@ impl FakeOpenAi {
             next: AtomicUsize::new(0),
             ids: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
+            conversations: Mutex::new(Default::default()),
             cancel: cancel.clone(),
         });
         let app = Router::new()
@@ -318,6 +319,11 @@ struct Shared {
     ids: AtomicU64,
     requests: Mutex<Vec<RecordedRequest>>,
     cancel: CancellationToken,
+    /// Responses that called tools, by id: the input they answered and
+    /// their calls, for a request that continues one with
+    /// `previous_response_id` (as Agno's Responses model does) instead of
+    /// replaying the context. Only those, so a load test keeps nothing.
+    conversations: Mutex<std::collections::HashMap<String, Vec<Value>>>,
 }
 
 async fn responses(
@@ -491,12 +497,54 @@ async fn handle(
     }
 
     let id = shared.ids.fetch_add(1, Ordering::Relaxed);
+    let request = match api {
+        Api::Responses => continued(shared, request),
+        Api::Chat => request,
+    };
     let reply = answer::Reply::new(api, &request, config.answer.as_deref(), id);
+    if let (Api::Responses, Some(calls)) = (api, reply.call_items()) {
+        let mut input = match request.get("input") {
+            Some(Value::Array(items)) => items.clone(),
+            Some(other) => vec![serde_json::json!({"role": "user", "content": other})],
+            None => Vec::new(),
+        };
+        input.extend(calls);
+        shared
+            .conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(reply.id().to_owned(), input);
+    }
     if stream {
         sse_response(reply.sse(&request))
     } else {
         json_response(StatusCode::OK, reply.json())
     }
+}
+
+/// A Responses request with a `previous_response_id` the fake knows, its
+/// input put after that response's input and calls (what OpenAI does with
+/// a stored response).
+fn continued(shared: &Shared, mut request: Value) -> Value {
+    let Some(previous) = request.get("previous_response_id").and_then(Value::as_str) else {
+        return request;
+    };
+    let Some(mut input) = shared
+        .conversations
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(previous)
+        .cloned()
+    else {
+        return request;
+    };
+    match request.get_mut("input").map(Value::take) {
+        Some(Value::Array(items)) => input.extend(items),
+        Some(Value::Null) | None => {}
+        Some(other) => input.push(serde_json::json!({"role": "user", "content": other})),
+    }
+    request["input"] = Value::Array(input);
+    request
 }
 
 /// `POST /v1/moderations`: flags each category `C` whose marker

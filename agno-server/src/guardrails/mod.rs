@@ -82,7 +82,7 @@ const fn meta(name: &'static str, line: u32, mutates: bool, can_block: bool) -> 
         is_async: false,
         run_in_background: false,
         blocking: false,
-        phases: Phases::ALL,
+        phases: Phases::RUN,
         mutates,
         can_block,
         ..HookMeta::new(name)
@@ -93,7 +93,8 @@ const fn meta(name: &'static str, line: u32, mutates: bool, can_block: bool) -> 
 /// before the model, the output's content after it.
 fn text(cx: &HookContext) -> &str {
     match cx.phase() {
-        Phase::Pre => &cx.input().input_content,
+        // Tool phases never see a guardrail: its phases are the run's.
+        Phase::Pre | Phase::Tool | Phase::ToolPost => &cx.input().input_content,
         Phase::Post => cx
             .output()
             .and_then(|o| o.content.as_deref())
@@ -104,7 +105,7 @@ fn text(cx: &HookContext) -> &str {
 /// Replaces the text [`text`] reads.
 fn set_text(cx: &mut HookContext, new: String) {
     match cx.phase() {
-        Phase::Pre => cx.input_mut().input_content = new,
+        Phase::Pre | Phase::Tool | Phase::ToolPost => cx.input_mut().input_content = new,
         Phase::Post => {
             if let Some(output) = cx.output_mut() {
                 output.content = Some(new);
@@ -118,7 +119,7 @@ fn set_text(cx: &mut HookContext, new: String) {
 /// "output" and `input_not_allowed` becoming `output_not_allowed`.
 fn check_error(phase: Phase, input_message: &str, trigger: CheckTrigger) -> CheckError {
     match phase {
-        Phase::Pre => CheckError::input(input_message, trigger),
+        Phase::Pre | Phase::Tool | Phase::ToolPost => CheckError::input(input_message, trigger),
         Phase::Post => {
             let trigger = match trigger {
                 CheckTrigger::InputNotAllowed => CheckTrigger::OutputNotAllowed,

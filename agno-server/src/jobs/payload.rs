@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use hooks_core::{
     AgentInfo, ExtraFields, HookContext, Identity, Phase, RunContext, RunId, RunInput, RunOutput,
-    RunShared, RunStatus, Session, UserId,
+    RunShared, RunStatus, Session, ToolCall, ToolResult, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +68,11 @@ struct PayloadRef<'a> {
     /// the attempt's span links to the run's (`telemetry::context`).
     #[serde(skip_serializing_if = "Option::is_none")]
     trace_parent: Option<String>,
+    /// A tool hook's call (and, after it, its result).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call: Option<&'a ToolCall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_result: Option<&'a ToolResult>,
 }
 
 /// The payload, read back.
@@ -105,6 +110,10 @@ pub(crate) struct HookPayload {
     identity: Option<Identity>,
     #[serde(default)]
     trace_parent: Option<String>,
+    #[serde(default)]
+    tool_call: Option<ToolCall>,
+    #[serde(default)]
+    tool_result: Option<ToolResult>,
 }
 
 /// A payload written: its JSON, and whether it refers to its run as
@@ -154,6 +163,8 @@ pub(crate) fn write(
         identity: shared.identity.verified.then_some(&*shared.identity),
         // Written within the run's span.
         trace_parent: crate::telemetry::context::current(),
+        tool_call: snapshot.tool_call(),
+        tool_result: snapshot.tool_result(),
     })?;
     Ok(Written {
         json,
@@ -236,14 +247,11 @@ impl HookPayload {
         extensions: Arc<hooks_core::Extensions>,
         run: Option<RunOutput>,
     ) -> Result<HookContext, String> {
-        let phase = match self.phase.as_str() {
-            "pre" => Phase::Pre,
-            "post" => Phase::Post,
-            other => {
-                return Err(format!(
-                    "the job's payload names an unknown phase {other:?}"
-                ));
-            }
+        let Some(phase) = Phase::from_name(&self.phase) else {
+            return Err(format!(
+                "the job's payload names an unknown phase {:?}",
+                self.phase
+            ));
         };
         let gone = || format!("the job's run {} is no longer stored", self.run_id);
         let input = match (self.input, self.input_is_run) {
@@ -282,7 +290,15 @@ impl HookPayload {
             extra: ExtraFields(self.extra),
             extensions,
         };
-        Ok(HookContext::restore(phase, input, output, shared))
+        let cx = HookContext::restore(phase, input, output, shared);
+        Ok(match (phase, self.tool_call, self.tool_result) {
+            (Phase::Tool, Some(call), _) => cx.before_tool_call(call),
+            (Phase::ToolPost, Some(call), Some(result)) => cx.after_tool_call(call, result, None),
+            (Phase::Tool | Phase::ToolPost, ..) => {
+                return Err("the job's payload has no tool call".to_owned());
+            }
+            (Phase::Pre | Phase::Post, ..) => cx,
+        })
     }
 }
 

@@ -53,7 +53,7 @@ const OUTCOMES: [HookOutcome; 7] = [
     HookOutcome::Cut,
     HookOutcome::Refused,
 ];
-const PHASES: [Phase; 2] = [Phase::Pre, Phase::Post];
+const PHASES: [Phase; 4] = [Phase::Pre, Phase::Post, Phase::Tool, Phase::ToolPost];
 const MODES: [HookMode; 3] = [HookMode::Inline, HookMode::Background, HookMode::Durable];
 
 fn outcome_index(outcome: HookOutcome) -> usize {
@@ -91,12 +91,12 @@ impl Cell {
 /// A hook's cells: [phase][mode].
 #[derive(Default)]
 struct HookCells {
-    cells: [[Cell; 3]; 2],
+    cells: [[Cell; 3]; 4],
 }
 
 impl HookCells {
     fn cell(&self, phase: Phase, mode: HookMode) -> &Cell {
-        let p = usize::from(phase == Phase::Post);
+        let p = PHASES.iter().position(|x| *x == phase).unwrap_or(0);
         let m = MODES.iter().position(|x| *x == mode).unwrap_or(0);
         &self.cells[p][m]
     }

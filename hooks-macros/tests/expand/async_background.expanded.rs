@@ -21,8 +21,15 @@ impl send_notification {
                 <<&AgentInfo as ::hooks_core::__private::FromHookArgs<
                     '_,
                 >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            )
+            .and(
+                <<() as ::hooks_core::__private::IntoHookResult>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
             ),
-        mutates: false,
+        mutates: false
+            || (false
+                || <&RunOutput as ::hooks_core::__private::FromHookArgs<'_>>::CHANGES_RUN
+                || <&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::CHANGES_RUN
+                || <() as ::hooks_core::__private::IntoHookResult>::DECIDES),
         can_block: {
             #[allow(unused_imports)]
             use ::hooks_core::__private::MayCarryCheck as _;
@@ -60,8 +67,9 @@ impl ::hooks_core::__private::Hook for send_notification {
             {
                 let __hook_returned: () = send_notification(__hook_arg0, __hook_arg1)
                     .await;
-                <() as ::hooks_core::__private::IntoHookResult>::into_hook_result(
+                <() as ::hooks_core::__private::IntoHookResult>::into_hook_result_in(
                     __hook_returned,
+                    __hook_cx,
                 )
             }
         })
@@ -76,6 +84,7 @@ impl<
 where
     &'static RunOutput: ::hooks_core::__private::ArgIn<__HookPhase>,
     &'static AgentInfo: ::hooks_core::__private::ArgIn<__HookPhase>,
+    (): ::hooks_core::__private::ReturnIn<__HookPhase>,
 {}
 impl<
     __HookPhase: ::hooks_core::__private::PhaseKind,
@@ -90,6 +99,12 @@ where
 const _: () = ::core::assert!(
     ! < send_notification > ::META.can_block,
     "`send_notification` has `run_in_background = true`, but its return type can carry a check error: a check in the background can only be logged, never block the run. Keep the hook inline (remove `run_in_background`), or return an error type that cannot carry a check (`()`, `std::io::Error`, `String`, `anyhow::Error`, or a type of yours that implements `CheckFree`)"
+);
+const _: () = ::core::assert!(
+    ! (false || < & RunOutput as ::hooks_core::__private::FromHookArgs < '_ >>
+    ::CHANGES_RUN || < & AgentInfo as ::hooks_core::__private::FromHookArgs < '_ >>
+    ::CHANGES_RUN || < () as ::hooks_core::__private::IntoHookResult > ::DECIDES),
+    "`send_notification` has `run_in_background = true`, but it decides a tool call (it takes `Next` or returns the call's result): a background hook works on a copy. Make it an observer (`call: &ToolCall`, returning `()`), or drop `run_in_background`"
 );
 const _: () = ::core::assert!(
     ! ::hooks_core::__private::same_data(< & 'static RunOutput as

@@ -21,8 +21,20 @@ impl redact {
                 <<&Session as ::hooks_core::__private::FromHookArgs<
                     '_,
                 >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            )
+            .and(
+                <<Result<
+                    (),
+                    CheckError,
+                > as ::hooks_core::__private::IntoHookResult>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
             ),
-        mutates: true,
+        mutates: true
+            || (false
+                || <&Session as ::hooks_core::__private::FromHookArgs<'_>>::CHANGES_RUN
+                || <Result<
+                    (),
+                    CheckError,
+                > as ::hooks_core::__private::IntoHookResult>::DECIDES),
         can_block: {
             #[allow(unused_imports)]
             use ::hooks_core::__private::MayCarryCheck as _;
@@ -73,8 +85,9 @@ impl ::hooks_core::__private::Hook for redact {
                 <Result<
                     (),
                     CheckError,
-                > as ::hooks_core::__private::IntoHookResult>::into_hook_result(
+                > as ::hooks_core::__private::IntoHookResult>::into_hook_result_in(
                     __hook_returned,
+                    __hook_cx,
                 )
             }
         }
@@ -90,6 +103,7 @@ impl<
 where
     &'static mut RunInput: ::hooks_core::__private::MutArgIn<__HookPhase>,
     &'static Session: ::hooks_core::__private::ArgIn<__HookPhase>,
+    Result<(), CheckError>: ::hooks_core::__private::ReturnIn<__HookPhase>,
 {}
 impl<
     __HookPhase: ::hooks_core::__private::PhaseKind,

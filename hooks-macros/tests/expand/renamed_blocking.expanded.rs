@@ -16,8 +16,14 @@ impl audit_log {
                 <<&UserId as my_app::hooks::__private::FromHookArgs<
                     '_,
                 >>::Available as my_app::hooks::__private::PhaseSet>::PHASES,
+            )
+            .and(
+                <<() as my_app::hooks::__private::IntoHookResult>::Available as my_app::hooks::__private::PhaseSet>::PHASES,
             ),
-        mutates: false,
+        mutates: false
+            || (false
+                || <&UserId as my_app::hooks::__private::FromHookArgs<'_>>::CHANGES_RUN
+                || <() as my_app::hooks::__private::IntoHookResult>::DECIDES),
         can_block: {
             #[allow(unused_imports)]
             use my_app::hooks::__private::MayCarryCheck as _;
@@ -52,8 +58,9 @@ impl my_app::hooks::__private::Hook for audit_log {
             >>::from_hook_args(&__hook_args)?;
             {
                 let __hook_returned: () = audit_log(__hook_arg0);
-                <() as my_app::hooks::__private::IntoHookResult>::into_hook_result(
+                <() as my_app::hooks::__private::IntoHookResult>::into_hook_result_in(
                     __hook_returned,
+                    __hook_cx,
                 )
             }
         }
@@ -68,6 +75,7 @@ impl<
 > my_app::hooks::__private::RunsIn<__HookPhase> for audit_log
 where
     &'static UserId: my_app::hooks::__private::ArgIn<__HookPhase>,
+    (): my_app::hooks::__private::ReturnIn<__HookPhase>,
 {}
 impl<
     __HookPhase: my_app::hooks::__private::PhaseKind,

@@ -22,8 +22,15 @@ impl log_request {
                 <<&AgentInfo as ::hooks_core::__private::FromHookArgs<
                     '_,
                 >>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
+            )
+            .and(
+                <<() as ::hooks_core::__private::IntoHookResult>::Available as ::hooks_core::__private::PhaseSet>::PHASES,
             ),
-        mutates: false,
+        mutates: false
+            || (false
+                || <&RunInput as ::hooks_core::__private::FromHookArgs<'_>>::CHANGES_RUN
+                || <&AgentInfo as ::hooks_core::__private::FromHookArgs<'_>>::CHANGES_RUN
+                || <() as ::hooks_core::__private::IntoHookResult>::DECIDES),
         can_block: {
             #[allow(unused_imports)]
             use ::hooks_core::__private::MayCarryCheck as _;
@@ -62,8 +69,9 @@ impl ::hooks_core::__private::Hook for log_request {
             >>::from_hook_args(&__hook_args)?;
             {
                 let __hook_returned: () = log_request(__hook_arg0, __hook_arg1);
-                <() as ::hooks_core::__private::IntoHookResult>::into_hook_result(
+                <() as ::hooks_core::__private::IntoHookResult>::into_hook_result_in(
                     __hook_returned,
+                    __hook_cx,
                 )
             }
         }
@@ -79,6 +87,7 @@ impl<
 where
     &'static RunInput: ::hooks_core::__private::ArgIn<__HookPhase>,
     &'static AgentInfo: ::hooks_core::__private::ArgIn<__HookPhase>,
+    (): ::hooks_core::__private::ReturnIn<__HookPhase>,
 {}
 impl<
     __HookPhase: ::hooks_core::__private::PhaseKind,
