@@ -446,3 +446,63 @@ fn two_tools_of_one_name_are_refused() {
         "{error}"
     );
 }
+
+static BLOCKING_THREADS: std::sync::Mutex<Vec<std::thread::ThreadId>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Reads a file, slowly: a sync tool for the blocking pool.
+#[tool(blocking)]
+fn read_slowly(path: String) -> String {
+    BLOCKING_THREADS
+        .lock()
+        .unwrap()
+        .push(std::thread::current().id());
+    format!("read {path}")
+}
+
+/// On a runtime of one thread, a `blocking` tool runs on another one (the
+/// blocking pool), so the runtime's thread is never held by it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_tool_runs_off_the_runtimes_thread() {
+    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
+    let agent = Agent::builder()
+        .id("blocking-tool")
+        .model_arc(model(Api::Chat, &fake))
+        .tools(read_slowly)
+        .build()
+        .unwrap();
+    let output = agent
+        .run(r#"[call read_slowly {"path": "a.txt"}]"#)
+        .await
+        .unwrap();
+    assert_eq!(output.tools[0].result.as_deref(), Some("read a.txt"));
+    let threads = BLOCKING_THREADS.lock().unwrap().clone();
+    assert_eq!(threads.len(), 1);
+    assert_ne!(threads[0], std::thread::current().id());
+}
+
+/// A tool past the agent's `tool_timeout` is stopped; the model is told and
+/// answers, and the run completes. (Real time: a paused clock would also
+/// jump the HTTP client's timers while it waits for the fake.)
+#[tokio::test]
+async fn a_tool_past_its_time_limit_is_stopped_and_the_model_told() {
+    let fake = FakeOpenAi::start(FakeConfig::default()).await.unwrap();
+    let agent = Agent::builder()
+        .id("timeouts")
+        .model_arc(model(Api::Responses, &fake))
+        .tools((hang, add))
+        .tool_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let output = agent
+        .run(r#"[call hang {}] [call add {"a": 1, "b": 1}]"#)
+        .await
+        .unwrap();
+    assert_eq!(output.status, RunStatus::Completed);
+    assert_eq!(
+        outputs_sent(Api::Responses, &fake.requests()[1].body),
+        ["Tool hang timed out after 2s and was stopped.", "2"]
+    );
+    assert_eq!(output.tools[0].tool_call_error, Some(true));
+    assert_eq!(output.tools[1].tool_call_error, Some(false));
+}

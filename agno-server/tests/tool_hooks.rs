@@ -406,3 +406,36 @@ async fn a_durable_post_tool_hook_runs_from_the_store_after_a_restart() {
         "{audited:?}"
     );
 }
+
+// --- a blocking (sync) hook in the chain ------------------------------
+
+/// Concatenates two words.
+#[tool]
+fn concat(a: String, b: String) -> String {
+    format!("{a}{b}")
+}
+
+/// A sync hook on the blocking pool: its change reaches the tool too.
+#[hook(blocking = true)]
+fn shout(call: &mut ToolCall) {
+    if let Some(serde_json::Value::String(a)) = call.arguments.get_mut("a") {
+        *a = a.to_uppercase();
+    }
+}
+
+#[tokio::test]
+async fn a_blocking_hook_changes_the_call_from_the_blocking_pool() {
+    let fake = fake().await;
+    let agent = Agent::builder()
+        .id("blocking-hook")
+        .model(model(&fake))
+        .tools(concat)
+        .tool_hooks(shout)
+        .build()
+        .unwrap();
+    agent
+        .run(r#"[call concat {"a": "ab", "b": "cd"}]"#)
+        .await
+        .unwrap();
+    assert_eq!(results_sent(&fake), ["ABcd"]);
+}

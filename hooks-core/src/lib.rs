@@ -95,7 +95,7 @@ pub use stats::DispatcherStats;
 pub use tool::{
     FromToolArgs, IntoToolList, IntoToolOutput, Json, Tool, ToolError, ToolMeta, ToolParam, ToolRef,
 };
-pub use tool_hooks::{Next, ToolCall, ToolCallOutcome, ToolResult, run_tool_call};
+pub use tool_hooks::{Next, ToolCall, ToolCallOptions, ToolCallOutcome, ToolResult, run_tool_call};
 
 /// Turns a function into a hook. See the crate docs and the README.
 pub use hooks_macros::hook;
@@ -117,7 +117,7 @@ pub mod __private {
     pub use crate::returns::{CheckProbe, MayCarryCheck};
     pub use crate::tool::{
         FromToolArgs, IntoToolOutput, ParamSpec, Tool, ToolArguments, ToolFuture, ToolMeta,
-        ToolParam, ToolRegistration, parameters_schema,
+        ToolParam, ToolRegistration, parameters_schema, run_blocking_tool,
     };
     pub use crate::{
         Allows, ArgIn, FromHookArgs, FromHookArgsMut, Hook, HookCall, HookContext, HookDef,

@@ -129,6 +129,14 @@ pub enum ToolError {
     /// The tool returned an error (its `Display` text).
     #[error("{0}")]
     Failed(String),
+    /// The tool ran past the agent's `tool_timeout` and was stopped.
+    #[error("Tool {tool} timed out after {limit:?} and was stopped.")]
+    TimedOut {
+        /// The tool.
+        tool: &'static str,
+        /// Its limit.
+        limit: std::time::Duration,
+    },
 }
 
 /// A type a tool's parameter can have: the model's JSON deserializes
@@ -457,6 +465,25 @@ pub fn registered_tools() -> Vec<&'static dyn Tool> {
         .collect();
     tools.sort_by_key(|t| (t.meta().name, t.meta().module_path));
     tools
+}
+
+/// Runs a `#[tool(blocking)]` tool's body on tokio's blocking pool; its
+/// panic is the tool's error.
+#[doc(hidden)]
+pub async fn run_blocking_tool<R: Send + 'static>(
+    tool: &'static str,
+    body: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, ToolError> {
+    match tokio::task::spawn_blocking(body).await {
+        Ok(value) => Ok(value),
+        Err(error) if error.is_panic() => {
+            tracing::error!(tool, "a tool panicked");
+            Err(ToolError::Failed(format!("the tool {tool} panicked")))
+        }
+        Err(error) => Err(ToolError::Failed(format!(
+            "the tool {tool} could not run: {error}"
+        ))),
+    }
 }
 
 #[cfg(test)]

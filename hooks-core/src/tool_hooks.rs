@@ -24,6 +24,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,8 @@ struct ToolLink {
     base: HookContext,
     /// The global `run_hooks_in_background` of the agent.
     global: bool,
+    /// The tool's own time limit.
+    timeout: Option<Duration>,
     /// A hook's check: the run fails, whatever the hooks around it do
     /// with the call's result (a guardrail nobody can bypass).
     refused: OnceLock<CheckError>,
@@ -176,14 +179,25 @@ impl std::fmt::Debug for ToolCallOutcome {
     }
 }
 
+/// How an agent runs its tool calls.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ToolCallOptions {
+    /// The agent's global `run_hooks_in_background` (it moves the tool
+    /// hooks that only observe, as it moves run hooks).
+    pub run_hooks_in_background: bool,
+    /// How long the tool itself may run (its hooks have the dispatcher's
+    /// `hook_timeout`); past it, the call is stopped and the model told.
+    pub timeout: Option<Duration>,
+}
+
 /// Runs `call` through the tool hooks `hooks` (in order), then `tool`,
-/// on the run `cx`; `global` is the agent's `run_hooks_in_background`.
+/// on the run `cx`.
 pub async fn run_tool_call(
     dispatcher: &Dispatcher,
     hooks: Arc<[HookRef]>,
     tool: ToolRef,
     cx: &HookContext,
-    global: bool,
+    options: ToolCallOptions,
     call: ToolCall,
 ) -> ToolCallOutcome {
     let link = Arc::new(ToolLink {
@@ -191,7 +205,8 @@ pub async fn run_tool_call(
         hooks,
         tool,
         base: cx.clone(),
-        global,
+        global: options.run_hooks_in_background,
+        timeout: options.timeout,
         refused: OnceLock::new(),
         background: Mutex::new(Vec::new()),
     });
@@ -292,20 +307,26 @@ fn run_from(
     })
 }
 
-/// The tool itself, its panic caught.
+/// The tool itself, its panic caught, its time limited.
 async fn call_tool(link: &ToolLink, call: ToolCall) -> Result<String, ToolError> {
     let tool = &link.tool;
+    let name = tool.meta().name;
     let run = link.base.args();
-    AssertUnwindSafe(tool.call(call.arguments, run))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| {
-            tracing::error!(tool = tool.meta().name, "a tool panicked");
-            Err(ToolError::Failed(format!(
-                "the tool {} panicked",
-                tool.meta().name
-            )))
-        })
+    let called = AssertUnwindSafe(tool.call(call.arguments, run)).catch_unwind();
+    let result = match link.timeout {
+        None => called.await,
+        Some(limit) => match tokio::time::timeout(limit, called).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(tool = name, ?limit, "a tool ran past its time limit");
+                return Err(ToolError::TimedOut { tool: name, limit });
+            }
+        },
+    };
+    result.unwrap_or_else(|_| {
+        tracing::error!(tool = name, "a tool panicked");
+        Err(ToolError::Failed(format!("the tool {name} panicked")))
+    })
 }
 
 fn missing(argument: &'static str, args: &HookArgs<'_>) -> HookError {

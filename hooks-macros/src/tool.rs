@@ -14,7 +14,7 @@ use crate::attr::{
 };
 use crate::expand::{Split, item_span, runtime_path, split};
 
-const VALID: &str = "`name`, `description`, `strict`, `stop_after_tool_call`, `show_result`, `hooks`, `post_hooks` and `crate`";
+const VALID: &str = "`name`, `description`, `strict`, `stop_after_tool_call`, `show_result`, `blocking`, `hooks`, `post_hooks` and `crate`";
 
 /// What `#[tool(...)]` said.
 #[derive(Default)]
@@ -24,6 +24,8 @@ struct ToolAttr {
     strict: Option<Spanned<bool>>,
     stop_after_tool_call: Option<Spanned<bool>>,
     show_result: Option<Spanned<bool>>,
+    /// `blocking`: a sync tool run on the blocking pool.
+    blocking: Option<Spanned<bool>>,
     /// `hooks = (a, b)`: the tool's own tool hooks.
     hooks: Option<syn::Expr>,
     /// `post_hooks = (a, b)`: the tool's own post-tool hooks.
@@ -48,6 +50,8 @@ fn parse_attr(args: TokenStream) -> syn::Result<ToolAttr> {
             "show_result" => parse_bool(&meta, "show_result")
                 .and_then(|v| set_once(&mut attr.show_result, v, "show_result")),
             "crate" => parse_crate(&meta).and_then(|v| set_once(&mut attr.krate, v, "crate")),
+            "blocking" => parse_bool(&meta, "blocking")
+                .and_then(|v| set_once(&mut attr.blocking, v, "blocking")),
             "hooks" => hook_list(&meta, &mut attr.hooks, "hooks"),
             "post_hooks" => hook_list(&meta, &mut attr.post_hooks, "post_hooks"),
             _ => {
@@ -75,6 +79,31 @@ fn parse_attr(args: TokenStream) -> syn::Result<ToolAttr> {
         Some(e) => Err(e),
         None => Ok(attr),
     }
+}
+
+/// `blocking`: only for a sync tool whose arguments are all its own (it
+/// runs on another thread, where the run's data cannot be borrowed).
+fn check_blocking(func: &ItemFn, attr: &ToolAttr, args: &[ToolArg]) -> syn::Result<()> {
+    let Some(blocking) = attr.blocking.as_ref().filter(|b| b.value) else {
+        return Ok(());
+    };
+    if let Some(asyncness) = &func.sig.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span,
+            "`blocking` is for a sync tool (it runs on the blocking pool); an `async fn` tool already yields: drop `blocking`, or make the function sync",
+        ));
+    }
+    for arg in args {
+        if let ToolArg::Inject(ty) = arg {
+            let mut error = syn::Error::new(
+                ty.span(),
+                "a `blocking` tool runs on another thread and cannot borrow the run's data: take only the model's parameters (owned), or drop `blocking`",
+            );
+            error.combine(syn::Error::new(blocking.span, "`blocking` given here"));
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 /// `hooks = <expr>`: a list of hooks, as `tool_hooks` takes them.
@@ -229,6 +258,10 @@ pub(crate) fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let analysed = analyse(&func);
+    let analysed = match (&attr, analysed) {
+        (Ok(attr), Ok(args)) => check_blocking(&func, attr, &args).map(|()| args),
+        (_, analysed) => analysed,
+    };
     match (attr, analysed) {
         (Ok(attr), Ok(args)) => generate(&func, &attr, &args),
         (Err(mut a), Err(b)) => {
@@ -334,8 +367,11 @@ fn generate(func: &ItemFn, attr: &ToolAttr, args: &[ToolArg]) -> TokenStream {
         syn::ReturnType::Default => (ident.span(), quote!(())),
         syn::ReturnType::Type(_, ty) => (ty.span(), quote!(#ty)),
     };
+    let blocking = flag(&attr.blocking);
     let call = if is_async {
         quote!(#ident(#(#values),*).await)
+    } else if blocking {
+        quote!(#p::run_blocking_tool(#name, move || #ident(#(#values),*)).await?)
     } else {
         quote!(#ident(#(#values),*))
     };

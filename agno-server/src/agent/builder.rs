@@ -43,6 +43,7 @@ pub struct AgentBuilder {
     tool_call_limit: Option<usize>,
     tool_hooks: Vec<HookRef>,
     post_tool_hooks: Vec<HookRef>,
+    tool_timeout: Option<std::time::Duration>,
 }
 
 impl AgentBuilder {
@@ -214,6 +215,16 @@ impl AgentBuilder {
         self
     }
 
+    /// How long one tool call may run (default: no limit; a cancel of the
+    /// run still stops it). Past it the tool's future is dropped and the
+    /// model is told `Tool NAME timed out after ... and was stopped.`, as
+    /// for any tool error. The tool hooks around it have the dispatcher's
+    /// `hook_timeout`.
+    pub fn tool_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.tool_timeout = Some(limit);
+        self
+    }
+
     /// How many tool calls a run may make (Agno's `tool_call_limit`;
     /// default none). A call past it is not run: the model is told so,
     /// in Agno's words, and may answer.
@@ -238,6 +249,7 @@ impl AgentBuilder {
             &id,
             self.tools,
             self.tool_call_limit,
+            self.tool_timeout,
             self.tool_hooks,
             self.post_tool_hooks,
         )?;

@@ -88,7 +88,10 @@ impl Run<'_> {
                 &mut calls_made,
                 TurnContext {
                     dispatcher: &inner.dispatcher,
-                    global: agent.runs_hooks_in_background(),
+                    options: hooks_core::ToolCallOptions {
+                        run_hooks_in_background: agent.runs_hooks_in_background(),
+                        timeout: inner.tools.timeout(),
+                    },
                     cx: &self.cx,
                 },
                 &self.events,

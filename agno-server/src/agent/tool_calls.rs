@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use hooks_core::{
     CheckError, Dispatcher, HookContext, HookRef, Message, MessageToolCall, Phase, ToolCall,
-    ToolExecution, ToolMetrics, ToolRef, ToolResult, run_tool_call,
+    ToolCallOptions, ToolExecution, ToolMetrics, ToolRef, ToolResult, run_tool_call,
 };
 use serde_json::{Map, Value};
 
@@ -29,6 +29,8 @@ pub(crate) struct AgentTools {
     definitions: Vec<ToolDefinition>,
     /// Agno's `tool_call_limit`: how many calls a run may make.
     limit: Option<usize>,
+    /// How long one tool may run.
+    timeout: Option<std::time::Duration>,
     /// The agent's tool hooks and post-tool hooks.
     tool_hooks: Vec<HookRef>,
     post_tool_hooks: Vec<HookRef>,
@@ -54,6 +56,7 @@ impl AgentTools {
         agent: &str,
         tools: Vec<ToolRef>,
         limit: Option<usize>,
+        timeout: Option<std::time::Duration>,
         tool_hooks: Vec<HookRef>,
         post_tool_hooks: Vec<HookRef>,
     ) -> Result<Self, AgentError> {
@@ -79,6 +82,7 @@ impl AgentTools {
             tools,
             definitions,
             limit,
+            timeout,
             tool_hooks,
             post_tool_hooks,
             own,
@@ -99,6 +103,11 @@ impl AgentTools {
     /// The run's call limit.
     pub(crate) fn limit(&self) -> Option<usize> {
         self.limit
+    }
+
+    /// How long one tool may run.
+    pub(crate) fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
     }
 
     /// The agent's own hooks of a tool phase.
@@ -153,12 +162,12 @@ struct Runnable {
     execution: ToolExecution,
 }
 
-/// What a turn runs on: the agent's dispatcher and its global
-/// `run_hooks_in_background`, the run.
+/// What a turn runs on: the agent's dispatcher, how it runs tool calls,
+/// the run.
 #[derive(Clone, Copy)]
 pub(super) struct TurnContext<'r> {
     pub(super) dispatcher: &'r Dispatcher,
-    pub(super) global: bool,
+    pub(super) options: ToolCallOptions,
     pub(super) cx: &'r HookContext,
 }
 
@@ -238,7 +247,7 @@ pub(super) async fn run_turn(
             let started_at = epoch_secs();
             let clock = Instant::now();
             let outcome =
-                run_tool_call(run.dispatcher, chain, tool, run.cx, run.global, call).await;
+                run_tool_call(run.dispatcher, chain, tool, run.cx, run.options, call).await;
             (outcome, started_at, clock.elapsed().as_secs_f64())
         })
     }))
