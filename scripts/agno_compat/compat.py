@@ -806,6 +806,25 @@ def postgres_checks(seed, work, fake_base):
                     "Fake answer to: agno pg second",
                     "Fake answer to: pg continue",
                 ], contents
+
+        server, base = start_seed(
+            seed, "unused.db", work, "seed-pg-tools",
+            DATABASE_URL=ours_url, AGNO_TOOLS="1", OPENAI_API_KEY="compat", OPENAI_BASE_URL=fake_base,
+        )
+        out = run(base, f"pg sum {TOOL_CALL}", session_id="pg-tools", user_id="ada")
+        server.stop()
+
+        @check("tools: agno's PostgresDb reads our run's tools and tool messages")
+        def _():
+            assert out["tools"][0]["tool_name"] == "add", out
+            with AgnoLog():
+                db = PostgresDb(db_url=ours_agno)
+                session = db.get_session(session_id="pg-tools", session_type=SessionType.AGENT)
+            run_out = session.runs[0]
+            assert run_out.tools[0].tool_name == "add" and run_out.tools[0].result == "5", run_out.tools
+            roles = [m.role for m in run_out.messages]
+            assert roles[-3:] == ["assistant", "tool", "assistant"], roles
+            assert run_out.messages[-2].tool_call_id == run_out.tools[0].tool_call_id, run_out.messages[-2]
     finally:
         drop_ours()
         drop_theirs()
