@@ -24,7 +24,8 @@
 //! scraper without the key. `AGNO_TRACING=1` stores every run's trace
 //! (Agno's `AgentOS(tracing=True)`). `AGNO_TOOLS=1` gives the agent a
 //! tool, `add(a, b)` (the compat script's runs with tools; the fake OpenAI
-//! server calls it when the message says `[call add {"a": 1, "b": 2}]`).
+//! server calls it when the message says `[call add {"a": 1, "b": 2}]`),
+//! and a durable audit of each call (`TOOL_AUDIT_LOG`, `TOOL_AUDIT_MS`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,8 +94,7 @@ async fn send_notification(
 mod knobs {
     //! What the fault scripts set from the environment.
 
-    use std::io::Write;
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::OnceLock;
     use std::time::Duration;
 
     /// `NOTIFY_MS`, default 3 000.
@@ -123,27 +123,80 @@ mod knobs {
                 "the mail server is down (NOTIFY_FAIL_FILE)",
             ));
         }
-        static RECEIPTS: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
-        let receipts = RECEIPTS.get_or_init(|| {
-            let path = std::env::var_os("NOTIFY_LOG")?;
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .ok()?;
-            Some(Mutex::new(file))
-        });
-        let Some(file) = receipts else {
-            return Ok(());
-        };
+        static RECEIPTS: super::receipts::Receipts = super::receipts::Receipts::new("NOTIFY_LOG");
         let (id, attempt) = job.map_or(("-".to_owned(), 0), |j| (j.id.clone(), j.attempt));
-        let line = format!("{run_id}\t{id}\t{attempt}\t{}\n", std::process::id());
-        tokio::task::block_in_place(|| {
-            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-            file.write_all(line.as_bytes())?;
-            file.sync_data()
-        })
+        RECEIPTS.append(&format!(
+            "{run_id}\t{id}\t{attempt}\t{}\n",
+            std::process::id()
+        ))
     }
+}
+
+mod receipts {
+    //! Receipts the fault scripts count: lines appended to the file an
+    //! environment variable names, each synced before the hook returns.
+
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+
+    /// The file `var` names (none: nothing is written).
+    pub(crate) struct Receipts {
+        var: &'static str,
+        file: OnceLock<Option<Mutex<std::fs::File>>>,
+    }
+
+    impl Receipts {
+        pub(crate) const fn new(var: &'static str) -> Self {
+            Self {
+                var,
+                file: OnceLock::new(),
+            }
+        }
+
+        /// Appends `line` and syncs it.
+        pub(crate) fn append(&self, line: &str) -> std::io::Result<()> {
+            let file = self.file.get_or_init(|| {
+                let path = std::env::var_os(self.var)?;
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .ok()?;
+                Some(Mutex::new(file))
+            });
+            let Some(file) = file else {
+                return Ok(());
+            };
+            tokio::task::block_in_place(|| {
+                let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+                file.write_all(line.as_bytes())?;
+                file.sync_data()
+            })
+        }
+    }
+}
+
+/// With `AGNO_TOOLS=1`, every tool call is audited after it ran: a
+/// background post-tool hook, durable like the seed's notification (it
+/// survives a SIGKILL). It waits `TOOL_AUDIT_MS` (default 0), then with
+/// `TOOL_AUDIT_LOG` appends `call_id<TAB>run_id<TAB>job_id<TAB>attempt`
+/// there, synced (`scripts/tool_audit_recovery.sh` counts them).
+#[hook(run_in_background = true)]
+async fn audit_tool_call(
+    call: &agno_server::ToolCall,
+    result: &agno_server::ToolResult,
+    run_id: &agno_server::RunId,
+    job: Option<&agno_server::Job>,
+) -> std::io::Result<()> {
+    static RECEIPTS: receipts::Receipts = receipts::Receipts::new("TOOL_AUDIT_LOG");
+    let ms = std::env::var("TOOL_AUDIT_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    let _ = result;
+    let (id, attempt) = job.map_or(("-".to_owned(), 0), |j| (j.id.clone(), j.attempt));
+    RECEIPTS.append(&format!("{}\t{}\t{id}\t{attempt}\n", call.id, run_id.0))
 }
 
 /// OpenAI when a key is set, else the offline echo model.
@@ -299,7 +352,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .durable_hooks(durable_hooks())
         .job_options(job_options()?);
     let agent = if std::env::var("AGNO_TOOLS").is_ok_and(|v| v == "1") {
-        builder.tools(add)
+        builder.tools(add).post_tool_hooks(audit_tool_call)
     } else {
         builder
     }

@@ -39,6 +39,7 @@ def main():
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--out", required=True)
     p.add_argument("--stop-file", help="stop early when this file exists")
+    p.add_argument("--message", default="Hello, how are you?", help="each run's message (then ` #N`)")
     args = p.parse_args()
 
     target = urllib.parse.urlparse(args.url)
@@ -60,7 +61,7 @@ def main():
                 except FileNotFoundError:
                     pass
             i += 1
-            body = form([("message", f"Hello, how are you? #{i}"), ("stream", "false"), ("session_id", session)])
+            body = form([("message", f"{args.message} #{i}"), ("stream", "false"), ("session_id", session)])
             with lock:
                 counts["tried"] += 1
             try:
