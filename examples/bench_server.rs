@@ -24,8 +24,9 @@
 //! scraper without the key. `AGNO_TRACING=1` stores every run's trace
 //! (Agno's `AgentOS(tracing=True)`). `AGNO_TOOLS=1` gives the agent a
 //! tool, `add(a, b)` (the compat script's runs with tools; the fake OpenAI
-//! server calls it when the message says `[call add {"a": 1, "b": 2}]`),
-//! and a durable audit of each call (`TOOL_AUDIT_LOG`, `TOOL_AUDIT_MS`).
+//! server calls it when the message says `[call add {"a": 1, "b": 2}]`);
+//! `AGNO_TOOL_AUDIT=1` adds a durable audit of each call
+//! (`TOOL_AUDIT_LOG`, `TOOL_AUDIT_MS`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,7 +177,7 @@ mod receipts {
     }
 }
 
-/// With `AGNO_TOOLS=1`, every tool call is audited after it ran: a
+/// With `AGNO_TOOL_AUDIT=1`, every tool call is audited after it ran: a
 /// background post-tool hook, durable like the seed's notification (it
 /// survives a SIGKILL). It waits `TOOL_AUDIT_MS` (default 0), then with
 /// `TOOL_AUDIT_LOG` appends `call_id<TAB>run_id<TAB>job_id<TAB>attempt`
@@ -351,8 +352,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .markdown(true)
         .durable_hooks(durable_hooks())
         .job_options(job_options()?);
-    let agent = if std::env::var("AGNO_TOOLS").is_ok_and(|v| v == "1") {
-        builder.tools(add).post_tool_hooks(audit_tool_call)
+    let on = |var: &str| std::env::var(var).is_ok_and(|v| v == "1");
+    let builder = if on("AGNO_TOOLS") {
+        builder.tools(add)
+    } else {
+        builder
+    };
+    let agent = if on("AGNO_TOOL_AUDIT") {
+        builder.post_tool_hooks(audit_tool_call)
     } else {
         builder
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A durable tool hook is never lost: drive runs that each call a tool (the
-# fake OpenAI server scripts `add`) at the seed example with AGNO_TOOLS=1,
+# fake OpenAI server scripts `add`) at the seed example with AGNO_TOOLS=1
+# and AGNO_TOOL_AUDIT=1,
 # whose durable post-tool hook `audit_tool_call` appends and fsyncs a
 # receipt per call; SIGKILL it mid-load, restart it on the same SQLite
 # file, wait until the queue is empty, and count by tool call id: every
@@ -29,7 +30,7 @@ FAKE="http://127.0.0.1:$FAKE_PORT/v1"
 MESSAGE='sum [call add {"a": 1, "b": 2}] [call add {"a": 3, "b": 4}]'
 
 start() {
-    start_seed "$1" "$DB" "$LOG" AGNO_TOOLS=1 SEED_SKIP_NOTIFICATION=1 \
+    start_seed "$1" "$DB" "$LOG" AGNO_TOOLS=1 AGNO_TOOL_AUDIT=1 SEED_SKIP_NOTIFICATION=1 \
         OPENAI_API_KEY=fake OPENAI_BASE_URL="$FAKE"
 }
 

@@ -1,6 +1,7 @@
 //! The dispatcher's own cost: inline hooks per phase (0, 1, 10, 100; sync
 //! and async; no arguments, references, owned), background dispatch (the
-//! caller's side, and spawn + completion of 100k), and registry lookup.
+//! caller's side, and spawn + completion of 100k), registry lookup, and a
+//! tool call through its hooks (none, an observer, a wrapper).
 //! Heap allocations are counted by the `allocations` bench, not here (a
 //! counting allocator would add its own cost to these timings).
 //!
@@ -12,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use common::{INLINE_KINDS, PHASE_SIZES, background_noop, context, phase};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hooks_core::{Dispatcher, DispatcherConfig, HookRef, hook_ref, registry};
+use hooks_core::{
+    Dispatcher, DispatcherConfig, HookRef, Next, ToolCall, ToolCallOptions, ToolError, ToolRef,
+    hook, hook_ref, registry, run_tool_call, tool,
+};
 use tokio::runtime::Runtime;
 
 fn multi_thread() -> Runtime {
@@ -176,5 +180,71 @@ fn lookup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, inline, background, lookup);
+/// Adds two numbers.
+#[tool]
+fn bench_add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+/// Looks at the call.
+#[hook]
+fn tool_observer(call: &ToolCall) {
+    std::hint::black_box(call);
+}
+
+/// Passes the call on and returns its result.
+#[hook]
+async fn tool_wrapper(call: ToolCall, next: Next) -> Result<String, ToolError> {
+    next.run(call).await
+}
+
+/// One tool call (`bench_add(1, 2)`, its arguments parsed, its result
+/// made text) through no hook, one observer, one wrapper: the tool hook's
+/// cost per call is the difference.
+fn tool_calls(c: &mut Criterion) {
+    let rt = multi_thread();
+    let dispatcher = Dispatcher::default();
+    let cx = context();
+    let tool: ToolRef = std::sync::Arc::new(bench_add);
+    let serde_json::Value::Object(arguments) = serde_json::json!({"a": 1, "b": 2}) else {
+        unreachable!()
+    };
+    let call = ToolCall {
+        id: "call_1".into(),
+        name: "bench_add".into(),
+        arguments,
+    };
+    let mut group = c.benchmark_group("tool_call");
+    let chains: [(&str, Vec<HookRef>); 3] = [
+        ("no_hooks", Vec::new()),
+        ("one_observer", vec![hook_ref(tool_observer)]),
+        ("one_wrapper", vec![hook_ref(tool_wrapper)]),
+    ];
+    for (name, hooks) in chains {
+        let hooks: std::sync::Arc<[HookRef]> = hooks.into();
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let outcome = run_tool_call(
+                            &dispatcher,
+                            hooks.clone(),
+                            tool.clone(),
+                            &cx,
+                            ToolCallOptions::default(),
+                            call.clone(),
+                        )
+                        .await;
+                        assert_eq!(outcome.result.as_deref(), Ok("3"));
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, inline, background, lookup, tool_calls);
 criterion_main!(benches);

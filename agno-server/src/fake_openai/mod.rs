@@ -509,11 +509,15 @@ async fn handle(
             None => Vec::new(),
         };
         input.extend(calls);
-        shared
+        let mut conversations = shared
             .conversations
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(reply.id().to_owned(), input);
+            .unwrap_or_else(PoisonError::into_inner);
+        // Bounded: a load test with tools keeps the most recent ones.
+        if conversations.len() >= MAX_CONVERSATIONS {
+            conversations.clear();
+        }
+        conversations.insert(reply.id().to_owned(), input);
     }
     if stream {
         sse_response(reply.sse(&request))
@@ -521,6 +525,9 @@ async fn handle(
         json_response(StatusCode::OK, reply.json())
     }
 }
+
+/// How many tool-calling responses the fake keeps for `previous_response_id`.
+const MAX_CONVERSATIONS: usize = 10_000;
 
 /// A Responses request with a `previous_response_id` the fake knows, its
 /// input put after that response's input and calls (what OpenAI does with

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# A run with one tool call, side by side in one run: Agno 3.1.10 serving
+# the seed with a tool (bench/agno/tool_agent.py: `add`, Agno's `@tool`)
+# and ours (the seed example with AGNO_TOOLS=1: the same tool, durable
+# hooks on a SQLite store), both pointed at the same fake OpenAI server,
+# which answers every run's message with a call to `add` and then the
+# answer (two model calls per run). wrk sends the seed's form with that
+# message. For each server and load: runs/s, p50/p99, and the server's
+# CPU per run (user + system ticks of its process, from /proc).
+#
+# usage: DURATION=10 CONCURRENCIES="1 64" bench/tools.sh
+# Installs Agno into target/agno-venv on first use (as agno_baseline.sh).
+source "$(dirname "$0")/../scripts/lib.sh"
+export BENCH_DIR="$ROOT/bench"
+DURATION=${DURATION:-10}
+VENV=${AGNO_VENV:-$CARGO_TARGET_DIR/agno-venv}
+export MESSAGE='sum [call add {"a": 2, "b": 3}]'
+HZ=$(getconf CLK_TCK)
+
+prepare_bench
+if [ ! -x "$VENV/bin/uvicorn" ]; then
+    python3 -m venv "$VENV" >&2
+    "$VENV/bin/pip" install -q -r "$BENCH_DIR/agno/requirements.txt" >&2
+fi
+WORK=$(mktemp -d)
+start_fake "$WORK/fake.log"
+FAKE="http://127.0.0.1:$FAKE_PORT/v1"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# load NAME PID URL: one row per concurrency.
+load() {
+    local name=$1 pid=$2 url=$3 c t0 t1 r
+    for c in ${CONCURRENCIES:-1 64}; do
+        t0=$(cpu_ticks "$pid")
+        r=$(wrk_json "$c" seed_form.lua "$url")
+        t1=$(cpu_ticks "$pid")
+        python3 - "$name" "$c" "$HZ" "$t0" "$t1" "$r" <<'PY'
+import json, sys
+name, c, hz, t0, t1, r = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), json.loads(sys.argv[6])
+ms = (t1 - t0) / hz * 1000 / r["requests"] if r["requests"] else 0
+print(f"| {name} | {c} | {r['rps']:.1f} | {r['p50_ms']} | {r['p99_ms']} | {ms:.3f} | {r['errors']} |")
+PY
+    done
+}
+
+# Ours first, then Agno (each alone on the machine with the fake).
+port=$(free_port)
+start_seed "$port" "$WORK/ours.db" "$WORK/ours.log" AGNO_TOOLS=1 OPENAI_API_KEY=bench OPENAI_BASE_URL="$FAKE"
+echo "| server | c | runs/s | p50 ms | p99 ms | CPU ms/run | errors |"
+echo "|---|---|---|---|---|---|---|"
+load ours "$SEED_PID" "http://127.0.0.1:$port/agents/background-task-agent/runs"
+kill -TERM "$SEED_PID"; wait "$SEED_PID" 2>/dev/null || true
+
+cp "$BENCH_DIR/agno/tool_agent.py" "$WORK/"
+mkdir -p "$WORK/tmp"
+port=$(free_port)
+(cd "$WORK" && env OPENAI_API_KEY=bench OPENAI_BASE_URL="$FAKE" \
+    "$VENV/bin/uvicorn" tool_agent:app --host 127.0.0.1 --port "$port" >"$WORK/agno.log" 2>&1) &
+AGNO_PID=$!
+STARTED_PIDS+=("$AGNO_PID")
+for _ in $(seq 1 600); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break
+    sleep 0.1
+done
+SERVER_PID=$(pgrep -P "$AGNO_PID" -f uvicorn || echo "$AGNO_PID")
+STARTED_PIDS+=("$SERVER_PID")
+load "Agno 3.1.10" "$SERVER_PID" "http://127.0.0.1:$port/agents/background-task-agent/runs"
+
+# Both answered with the tool's result (a run that did not call the tool
+# would not say it).
+python3 - "$WORK/ours.db" "$WORK/tmp/agent.db" <<'PY'
+import json, sqlite3, sys
+for name, path in (("ours", sys.argv[1]), ("Agno", sys.argv[2])):
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT run_data FROM agno_runs LIMIT 200").fetchall()
+    with_tool = sum(1 for (d,) in rows if "[tool results: 5]" in (json.loads(d).get("content") or ""))
+    print(f"{name}: {with_tool} of {len(rows)} sampled runs answered with the tool's result")
+PY
+echo "(work dir: $WORK)"
