@@ -3,17 +3,27 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::db::DbError;
 
 /// Settings every connection gets: a busy timeout (another process may hold
 /// the write lock for a moment), foreign keys on (so deleting a session
-/// deletes its runs) and `synchronous=NORMAL` (durable with WAL, fast).
+/// deletes its runs), `synchronous=NORMAL` (durable with WAL, fast), and
+/// the query planner stability guarantee.
+///
+/// The last one matters for CPU: without it SQLite (built with STAT4, as
+/// the bundled one is) plans some statements for the values bound to them,
+/// and prepares them again at every new value: the run insert, whose
+/// `max(run_index)` over `(session_id, run_index)` reads `?2`, was parsed
+/// and planned anew for every run, 31 % of the server's instructions per
+/// run (BENCHMARKS.md). With it a cached statement keeps its plan.
 fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
     conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 

@@ -220,6 +220,28 @@ fn write_session(
     Ok(())
 }
 
+/// The run's insert (or replace): a new run goes last in its session
+/// (`max(run_index) + 1`); a re-saved one keeps its place.
+pub(super) const INSERT_RUN: &str = "INSERT INTO agno_runs (
+             run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id,
+             parent_run_id, status, run_index, run_data, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8,
+                 (SELECT coalesce(max(run_index) + 1, 0) FROM agno_runs WHERE session_id = ?2),
+                 ?9, ?10, ?11)
+         ON CONFLICT (run_id) DO UPDATE SET
+             run_index = CASE WHEN agno_runs.session_id = excluded.session_id
+                              THEN agno_runs.run_index ELSE excluded.run_index END,
+             session_id = excluded.session_id,
+             run_type = excluded.run_type,
+             agent_id = excluded.agent_id,
+             team_id = excluded.team_id,
+             workflow_id = excluded.workflow_id,
+             user_id = excluded.user_id,
+             status = excluded.status,
+             run_data = excluded.run_data,
+             created_at = excluded.created_at,
+             updated_at = excluded.updated_at";
+
 /// Upserts the session, inserts or replaces the run (keeping its
 /// `run_index` when it stays in the same session, else appending it), and
 /// updates `session_data.session_metrics`. The caller holds a transaction.
@@ -265,28 +287,7 @@ pub(crate) fn save_run(
     )?;
     let (_, team_id, workflow_id) =
         component_columns(session.session_type, session.agent_id.as_deref());
-    conn.prepare_cached(
-        "INSERT INTO agno_runs (
-             run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id,
-             parent_run_id, status, run_index, run_data, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8,
-                 (SELECT coalesce(max(run_index) + 1, 0) FROM agno_runs WHERE session_id = ?2),
-                 ?9, ?10, ?11)
-         ON CONFLICT (run_id) DO UPDATE SET
-             run_index = CASE WHEN agno_runs.session_id = excluded.session_id
-                              THEN agno_runs.run_index ELSE excluded.run_index END,
-             session_id = excluded.session_id,
-             run_type = excluded.run_type,
-             agent_id = excluded.agent_id,
-             team_id = excluded.team_id,
-             workflow_id = excluded.workflow_id,
-             user_id = excluded.user_id,
-             status = excluded.status,
-             run_data = excluded.run_data,
-             created_at = excluded.created_at,
-             updated_at = excluded.updated_at",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_RUN)?.execute(params![
         run.run_id,
         session.session_id,
         session.session_type.as_str(),
@@ -549,6 +550,35 @@ mod tests {
         conn.pragma_update(None, "foreign_keys", true).unwrap();
         schema::migrate(&mut conn).unwrap();
         conn
+    }
+
+    /// With the store's connection settings a cached statement keeps its
+    /// plan: the run insert is prepared once, not at every run (see
+    /// `connection::configure`).
+    #[test]
+    fn the_run_insert_is_prepared_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::connection::open_writer(
+            &dir.path().join("a.db"),
+            std::time::Duration::from_secs(1),
+            1 << 20,
+        )
+        .unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let s = SessionRecord::new("s1", SessionType::Agent);
+        for i in 0..3 {
+            let run = RunOutput {
+                run_id: format!("r{i}"),
+                ..Default::default()
+            };
+            save_run(&conn, &s, &RunRow::new(&s, &run).unwrap(), 100).unwrap();
+        }
+        let statement = conn.prepare_cached(INSERT_RUN).unwrap();
+        assert_eq!(statement.get_status(rusqlite::StatementStatus::Run), 3);
+        assert_eq!(
+            statement.get_status(rusqlite::StatementStatus::RePrepare),
+            0
+        );
     }
 
     #[test]
