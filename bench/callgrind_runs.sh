@@ -3,8 +3,8 @@
 # SQLite store, the notification hook at NOTIFY_MS=0 so its job is done
 # within the count) under valgrind's callgrind, pointed at the fake
 # OpenAI server. Instrumentation is off during start-up and 100 warm-up
-# runs, then on for N runs (8 client threads, the form of the seed's
-# curl) and the jobs they leave; prints the instructions per run by part
+# runs, then on for N runs (8 client threads, each on its own kept-alive
+# connection, the seed's form) and the jobs they leave; prints the instructions per run by part
 # (bench/callgrind_breakdown.py). Repeatable on a noisy machine: counts,
 # not time.
 #
@@ -28,17 +28,22 @@ VG=$!
 STARTED_PIDS+=("$VG")
 for _ in $(seq 1 600); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.2; done
 drive() {
+    # Each client thread keeps its connection (as wrk does).
     python3 - "$PORT" "$1" "$2" <<'PY'
-import concurrent.futures, sys, urllib.request
-port, n, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-def one(i):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/agents/background-task-agent/runs",
-        data=f"message=Hello%2C+how+are+you%3F+{i}&stream=false".encode(),
-        headers={"content-type": "application/x-www-form-urlencoded"})
-    return urllib.request.urlopen(req).status
-with concurrent.futures.ThreadPoolExecutor(threads) as ex:
-    codes = list(ex.map(one, range(n)))
-assert codes.count(200) == n, codes
+import http.client, sys, threading
+port, n, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ok = [0] * threads
+def worker(t):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for i in range(t, n, threads):
+        conn.request("POST", "/agents/background-task-agent/runs",
+                     f"message=Hello%2C+how+are+you%3F+{i}&stream=false",
+                     {"content-type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse(); r.read()
+        ok[t] += r.status == 200
+ts = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+[t.start() for t in ts]; [t.join() for t in ts]
+assert sum(ok) == n, (sum(ok), n)
 PY
 }
 drive 100 1
