@@ -76,7 +76,7 @@ async fn secrets_stay_out_of_logs_and_error_bodies() {
     fake.shutdown().await;
 
     let logs = captured.text();
-    assert!(logs.contains("run requested"), "logs were captured");
+    assert!(logs.contains("run finished"), "logs were captured");
     assert!(
         logs.contains("model request failed"),
         "the failure is logged"

@@ -43,7 +43,10 @@ pub async fn create(
     form.request.identity = caller.identity(user_id.clone());
     form.request.user_id = user_id;
     let agent_id = agent.id();
-    tracing::info!(agent = ?agent_id, stream = form.stream, background = form.background, "run requested");
+    // One line per run at the default level, when it ends (an access
+    // log's worth); this one only for debugging (a line costs a run about
+    // 10 k instructions to format).
+    tracing::debug!(agent = ?agent_id, stream = form.stream, background = form.background, "run requested");
     if form.background {
         if form.stream {
             return Err(ApiError::bad_request(
@@ -68,7 +71,7 @@ pub async fn create(
         .runs
         .spawn(async move { agent.run(form.request).await }.in_current_span());
     let output = run.await.map_err(|e| ApiError::internal(&e))??;
-    tracing::info!(run_id = %output.run_id, status = %output.status.as_str(), "run finished");
+    tracing::info!(agent = ?output.agent_id, run_id = %output.run_id, status = %output.status.as_str(), "run finished");
     Ok(Json(output).into_response())
 }
 
