@@ -283,6 +283,27 @@ mod tests {
     }
 
     #[test]
+    fn a_job_that_fails_alone_leaves_nothing_written_and_no_transaction_open() {
+        let mut c = conn();
+        let (a, ra) = job(|c: &Connection| {
+            c.execute("INSERT INTO t (v) VALUES (1)", [])?;
+            c.execute("INSERT INTO t (v) VALUES (1)", [])?; // fails
+            Ok(())
+        });
+        commit_batch(&mut c, vec![a]);
+        assert!(ra.blocking_recv().unwrap().is_err());
+        assert!(c.is_autocommit(), "the failed write was rolled back");
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        // The connection writes on.
+        let (b, rb) = job(insert(2));
+        commit_batch(&mut c, vec![b]);
+        assert_eq!(rb.blocking_recv().unwrap().unwrap(), 2);
+    }
+
+    #[test]
     fn a_job_that_breaks_the_transaction_falls_back_to_one_by_one() {
         let mut c = conn();
         let (a, ra) = job(insert(1));
