@@ -1,4 +1,4 @@
-# bench/tools.sh's reference: the seed (background_hooks_decorator.py)
+# bench/vs_agno.sh's reference: the seed (background_hooks_decorator.py)
 # with one tool, `add`, as Agno declares tools (`@tool`). Everything else
 # is the seed's code verbatim.
 import asyncio

@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# A run with one tool call, side by side in one run: Agno 3.1.10 serving
-# the seed with a tool (bench/agno/tool_agent.py: `add`, Agno's `@tool`)
-# and ours (the seed example with AGNO_TOOLS=1: the same tool, durable
-# hooks on a SQLite store), both pointed at the same fake OpenAI server,
-# which answers every run's message with a call to `add` and then the
-# answer (two model calls per run). wrk sends the seed's form with that
-# message. For each server and load: runs/s, p50/p99, and the server's
-# CPU per run (user + system ticks of its process, from /proc).
+# Ours and Agno 3.1.10 side by side in one run, each alone on the machine
+# with the same fake OpenAI server: the seed (Agno: the seed's code,
+# bench/agno/background_hooks_decorator.py; ours: the seed example with
+# its defaults, durable hooks on a SQLite store), loaded by wrk with the
+# seed's form. For each server and load: runs/s, p50/p99, and the
+# server's CPU per run (user + system ticks of its process, from /proc).
 #
-# usage: DURATION=10 CONCURRENCIES="1 64" bench/tools.sh
+# TOOLS=1: a run with one tool call instead: the seed with a tool `add`
+# (Agno: bench/agno/tool_agent.py, `@tool`; ours: AGNO_TOOLS=1), the fake
+# answering every run with a call to `add`, then the answer (two model
+# calls per run); the script checks that both answered with its result.
+#
+# usage: DURATION=10 CONCURRENCIES="1 64" [TOOLS=1] bench/vs_agno.sh
 # Installs Agno into target/agno-venv on first use (as agno_baseline.sh).
 source "$(dirname "$0")/../scripts/lib.sh"
 export BENCH_DIR="$ROOT/bench"
 DURATION=${DURATION:-10}
 VENV=${AGNO_VENV:-$CARGO_TARGET_DIR/agno-venv}
-export MESSAGE='sum [call add {"a": 2, "b": 3}]'
+TOOLS=${TOOLS:-0}
+if [ "$TOOLS" = 1 ]; then
+    export MESSAGE='sum [call add {"a": 2, "b": 3}]'
+    AGNO_APP=tool_agent OURS_ENV=(AGNO_TOOLS=1)
+else
+    AGNO_APP=background_hooks_decorator OURS_ENV=()
+fi
 HZ=$(getconf CLK_TCK)
 
 prepare_bench
@@ -46,17 +55,17 @@ PY
 
 # Ours first, then Agno (each alone on the machine with the fake).
 port=$(free_port)
-start_seed "$port" "$WORK/ours.db" "$WORK/ours.log" AGNO_TOOLS=1 OPENAI_API_KEY=bench OPENAI_BASE_URL="$FAKE"
+start_seed "$port" "$WORK/ours.db" "$WORK/ours.log" "${OURS_ENV[@]}" OPENAI_API_KEY=bench OPENAI_BASE_URL="$FAKE"
 echo "| server | c | runs/s | p50 ms | p99 ms | CPU ms/run | errors |"
 echo "|---|---|---|---|---|---|---|"
 load ours "$SEED_PID" "http://127.0.0.1:$port/agents/background-task-agent/runs"
 kill -TERM "$SEED_PID"; wait "$SEED_PID" 2>/dev/null || true
 
-cp "$BENCH_DIR/agno/tool_agent.py" "$WORK/"
+cp "$BENCH_DIR/agno/$AGNO_APP.py" "$WORK/"
 mkdir -p "$WORK/tmp"
 port=$(free_port)
 (cd "$WORK" && env OPENAI_API_KEY=bench OPENAI_BASE_URL="$FAKE" \
-    "$VENV/bin/uvicorn" tool_agent:app --host 127.0.0.1 --port "$port" >"$WORK/agno.log" 2>&1) &
+    "$VENV/bin/uvicorn" "$AGNO_APP:app" --host 127.0.0.1 --port "$port" >"$WORK/agno.log" 2>&1) &
 AGNO_PID=$!
 STARTED_PIDS+=("$AGNO_PID")
 for _ in $(seq 1 600); do
@@ -67,9 +76,9 @@ SERVER_PID=$(pgrep -P "$AGNO_PID" -f uvicorn || echo "$AGNO_PID")
 STARTED_PIDS+=("$SERVER_PID")
 load "Agno 3.1.10" "$SERVER_PID" "http://127.0.0.1:$port/agents/background-task-agent/runs"
 
-# Both answered with the tool's result (a run that did not call the tool
-# would not say it).
-python3 - "$WORK/ours.db" "$WORK/tmp/agent.db" <<'PY'
+# With TOOLS=1, both answered with the tool's result (a run that did not
+# call the tool would not say it).
+[ "$TOOLS" = 1 ] && python3 - "$WORK/ours.db" "$WORK/tmp/agent.db" <<'PY'
 import json, sqlite3, sys
 for name, path in (("ours", sys.argv[1]), ("Agno", sys.argv[2])):
     con = sqlite3.connect(path)
