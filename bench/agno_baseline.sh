@@ -22,25 +22,8 @@ fi
 WORK=$(mktemp -d)
 start_fake "$WORK/fake.log"
 
-# The seed writes tmp/agent.db relative to where it runs.
-cp "$BENCH_DIR/agno/background_hooks_decorator.py" "$WORK/"
-mkdir -p "$WORK/tmp"
-port=$(free_port)
-# As the seed's `agent_os.serve(...)` runs it (one process, uvicorn's
-# default info log), without `reload=True` (a file watcher) and logging to
-# a file, as bench/load.sh does for ours.
-(cd "$WORK" && env OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$FAKE_PORT/v1" \
-    "$VENV/bin/uvicorn" background_hooks_decorator:app --host 127.0.0.1 --port "$port" \
-    >"$WORK/agno.log" 2>&1) &
-AGNO_PID=$!
-STARTED_PIDS+=("$AGNO_PID")
-for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break
-    sleep 0.1
-done
-# The uvicorn process itself (the subshell's child).
-SERVER_PID=$(pgrep -P "$AGNO_PID" -f uvicorn || echo "$AGNO_PID")
-STARTED_PIDS+=("$SERVER_PID")
+start_agno background_hooks_decorator "$WORK" "http://127.0.0.1:$FAKE_PORT/v1"
+SERVER_PID=$AGNO_SERVER_PID port=$AGNO_PORT
 idle=$(rss_kib "$SERVER_PID")
 versions=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.version(p)}" for p in ("agno", "openai", "fastapi", "uvicorn", "sqlalchemy")))' 2>/dev/null)
 py=$("$VENV/bin/python" --version)

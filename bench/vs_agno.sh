@@ -61,20 +61,8 @@ echo "|---|---|---|---|---|---|---|"
 load ours "$SEED_PID" "http://127.0.0.1:$port/agents/background-task-agent/runs"
 kill -TERM "$SEED_PID"; wait "$SEED_PID" 2>/dev/null || true
 
-cp "$BENCH_DIR/agno/$AGNO_APP.py" "$WORK/"
-mkdir -p "$WORK/tmp"
-port=$(free_port)
-(cd "$WORK" && env OPENAI_API_KEY=bench OPENAI_BASE_URL="$FAKE" \
-    "$VENV/bin/uvicorn" "$AGNO_APP:app" --host 127.0.0.1 --port "$port" >"$WORK/agno.log" 2>&1) &
-AGNO_PID=$!
-STARTED_PIDS+=("$AGNO_PID")
-for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break
-    sleep 0.1
-done
-SERVER_PID=$(pgrep -P "$AGNO_PID" -f uvicorn || echo "$AGNO_PID")
-STARTED_PIDS+=("$SERVER_PID")
-load "Agno 3.1.10" "$SERVER_PID" "http://127.0.0.1:$port/agents/background-task-agent/runs"
+start_agno "$AGNO_APP" "$WORK" "$FAKE"
+load "Agno 3.1.10" "$AGNO_SERVER_PID" "http://127.0.0.1:$AGNO_PORT/agents/background-task-agent/runs"
 
 # With TOOLS=1, both answered with the tool's result (a run that did not
 # call the tool would not say it).

@@ -77,18 +77,7 @@ done
 PORT=$(free_port)
 started=$(date +%s.%N)
 start "$PORT"
-python3 - "$PORT" <<'PY'
-import json, sys, time, urllib.request
-port = sys.argv[1]
-for _ in range(6000):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/queue/stats") as r:
-        counts = json.load(r)["counts"]
-    if counts["queued"] == 0 and counts["running"] == 0:
-        break
-    time.sleep(0.05)
-else:
-    sys.exit(f"the queue did not drain: {counts}")
-PY
+wait_queue_drained "$PORT" 300
 drained=$(date +%s.%N)
 kill -TERM "$SEED_PID"
 wait "$SEED_PID" 2>/dev/null || true

@@ -47,6 +47,24 @@ wait_health() {
     return 1
 }
 
+# wait_queue_drained PORT [SECONDS]: waits (default 300 s) until the
+# server's GET /queue/stats shows nothing queued or running; fails past it.
+wait_queue_drained() {
+    python3 - "$1" "${2:-300}" <<'PY'
+import json, sys, time, urllib.request
+port, limit = sys.argv[1], float(sys.argv[2])
+deadline = time.monotonic() + limit
+while True:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/queue/stats") as r:
+        counts = json.load(r)["counts"]
+    if counts["queued"] == 0 and counts["running"] == 0:
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"the queue did not drain: {counts}")
+    time.sleep(0.05)
+PY
+}
+
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -75,6 +93,29 @@ start_fake() {
     done
     echo "the fake OpenAI server on port $FAKE_PORT did not answer" >&2
     return 1
+}
+
+# start_agno APP WORK FAKE_URL: Agno's AgentOS serving bench/agno/APP.py
+# with uvicorn from WORK (the seed writes tmp/agent.db there), its model
+# pointed at FAKE_URL, as the seed's `agent_os.serve(...)` runs it (one
+# process, uvicorn's info log to WORK/agno.log) without `reload=True`;
+# waits for /health. Needs VENV and BENCH_DIR; sets AGNO_PORT and
+# AGNO_SERVER_PID (the uvicorn process itself).
+start_agno() {
+    local app=$1 work=$2 fake=$3 pid
+    cp "$BENCH_DIR/agno/$app.py" "$work/"
+    mkdir -p "$work/tmp"
+    AGNO_PORT=$(free_port)
+    (cd "$work" && env OPENAI_API_KEY=bench OPENAI_BASE_URL="$fake" \
+        "$VENV/bin/uvicorn" "$app:app" --host 127.0.0.1 --port "$AGNO_PORT" >"$work/agno.log" 2>&1) &
+    pid=$!
+    STARTED_PIDS+=("$pid")
+    for _ in $(seq 1 600); do
+        curl -sf -o /dev/null "http://127.0.0.1:$AGNO_PORT/health" && break
+        sleep 0.1
+    done
+    AGNO_SERVER_PID=$(pgrep -P "$pid" -f uvicorn || echo "$pid")
+    STARTED_PIDS+=("$AGNO_SERVER_PID")
 }
 
 # field JSON KEY: one value of a JSON object (wrk_json's line).

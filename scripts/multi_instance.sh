@@ -77,18 +77,7 @@ wait "$DRIVE_A" "$DRIVE_B"
 wait "$SUBMITTER" || true
 
 # B runs what A left once A's leases run out (30 s by default).
-python3 - "$PORT_B" <<'PY'
-import json, sys, time, urllib.request
-port = sys.argv[1]
-for _ in range(3000):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/queue/stats") as r:
-        counts = json.load(r)["counts"]
-    if counts["queued"] == 0 and counts["running"] == 0:
-        break
-    time.sleep(0.1)
-else:
-    sys.exit(f"the queue did not drain: {counts}")
-PY
+wait_queue_drained "$PORT_B" 300
 drained=$(date +%s.%N)
 kill -TERM "$PID_B"; wait "$PID_B" 2>/dev/null || true
 

@@ -31,6 +31,22 @@ fn model(fake: &FakeOpenAiHandle) -> OpenAIResponses {
         .base_url(fake.base_url())
 }
 
+/// An agent on `fake` with `tools` and the tool hooks `hooks`.
+fn with_tool_hooks(
+    id: &str,
+    fake: &FakeOpenAiHandle,
+    tools: impl agno_server::IntoToolList,
+    hooks: impl agno_server::IntoHookList<agno_server::hooks_core::ToolHooks>,
+) -> Agent {
+    Agent::builder()
+        .id(id)
+        .model(model(fake))
+        .tools(tools)
+        .tool_hooks(hooks)
+        .build()
+        .unwrap()
+}
+
 /// The tool results the model was sent, in its second request.
 fn results_sent(fake: &FakeOpenAiHandle) -> Vec<String> {
     let requests = fake.requests();
@@ -62,13 +78,7 @@ fn double_a(call: &mut ToolCall) {
 #[tokio::test]
 async fn a_hook_that_changes_the_arguments_changes_what_the_tool_gets() {
     let fake = fake().await;
-    let agent = Agent::builder()
-        .id("changes")
-        .model(model(&fake))
-        .tools(multiply)
-        .tool_hooks(double_a)
-        .build()
-        .unwrap();
+    let agent = with_tool_hooks("changes", &fake, multiply, double_a);
     let output = agent
         .run(r#"[call multiply {"a": 3, "b": 5}]"#)
         .await
@@ -121,13 +131,7 @@ async fn cache(call: ToolCall, next: Next) -> Result<String, HookError> {
 #[tokio::test]
 async fn a_wrapper_changes_the_call_and_the_result_or_answers_alone() {
     let fake = fake().await;
-    let agent = Agent::builder()
-        .id("wraps")
-        .model(model(&fake))
-        .tools((subtract, lookup))
-        .tool_hooks((swap_and_mark, cache))
-        .build()
-        .unwrap();
+    let agent = with_tool_hooks("wraps", &fake, (subtract, lookup), (swap_and_mark, cache));
     let output = agent
         .run(r#"[call subtract {"a": 10, "b": 3}]"#)
         .await
@@ -137,13 +141,7 @@ async fn a_wrapper_changes_the_call_and_the_result_or_answers_alone() {
     assert_eq!(results_sent(&fake), ["-7 (swapped)"]);
 
     let fake = self::fake().await;
-    let agent = Agent::builder()
-        .id("caches")
-        .model(model(&fake))
-        .tools(lookup)
-        .tool_hooks(cache)
-        .build()
-        .unwrap();
+    let agent = with_tool_hooks("caches", &fake, lookup, cache);
     agent
         .run(r#"[call lookup {"word": "cached"}] [call lookup {"word": "fresh"}]"#)
         .await
@@ -187,13 +185,7 @@ fn no_etc(call: &ToolCall) -> Result<(), CheckError> {
 #[tokio::test]
 async fn a_hook_refuses_a_call_or_fails_the_run() {
     let fake = fake().await;
-    let agent = Agent::builder()
-        .id("guards")
-        .model(model(&fake))
-        .tools(delete_file)
-        .tool_hooks((no_etc, only_tmp))
-        .build()
-        .unwrap();
+    let agent = with_tool_hooks("guards", &fake, delete_file, (no_etc, only_tmp));
     let output = agent
         .run(r#"[call delete_file {"path": "/home/me"}]"#)
         .await
@@ -230,13 +222,7 @@ async fn swallow(call: ToolCall, next: Next) -> Result<String, ToolError> {
 #[tokio::test]
 async fn a_wrapper_cannot_bypass_an_inner_check() {
     let fake = fake().await;
-    let agent = Agent::builder()
-        .id("bypass")
-        .model(model(&fake))
-        .tools(delete_file)
-        .tool_hooks((swallow, no_etc))
-        .build()
-        .unwrap();
+    let agent = with_tool_hooks("bypass", &fake, delete_file, (swallow, no_etc));
     let output = agent
         .run(r#"[call delete_file {"path": "/etc/passwd"}]"#)
         .await
@@ -426,13 +412,7 @@ fn shout(call: &mut ToolCall) {
 #[tokio::test]
 async fn a_blocking_hook_changes_the_call_from_the_blocking_pool() {
     let fake = fake().await;
-    let agent = Agent::builder()
-        .id("blocking-hook")
-        .model(model(&fake))
-        .tools(concat)
-        .tool_hooks(shout)
-        .build()
-        .unwrap();
+    let agent = with_tool_hooks("blocking-hook", &fake, concat, shout);
     agent
         .run(r#"[call concat {"a": "ab", "b": "cd"}]"#)
         .await
