@@ -419,3 +419,58 @@ async fn a_blocking_hook_changes_the_call_from_the_blocking_pool() {
         .unwrap();
     assert_eq!(results_sent(&fake), ["ABcd"]);
 }
+
+// --- a background observer in the chain, durable -----------------------
+
+static SEEN_IN_BACKGROUND: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static SEEN_DONE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+/// Looks at every call before it runs, in the background, as a job.
+#[hook(run_in_background = true, durable = true)]
+fn note_call(call: &ToolCall, job: &Job) {
+    SEEN_IN_BACKGROUND.lock().unwrap().push(format!(
+        "{} {} attempt={}",
+        call.name,
+        serde_json::Value::Object(call.arguments.clone()),
+        job.attempt
+    ));
+    SEEN_DONE.add_permits(1);
+}
+
+/// Reverses a word.
+#[tool]
+fn reverse(word: String) -> String {
+    word.chars().rev().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_tool_hook_runs_as_a_durable_job_and_the_call_goes_on() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::builder()
+        .id("background-tool-hook")
+        .model(model(&fake))
+        .db(SqliteDb::new(dir.path().join("bg.db")).unwrap())
+        .tools(reverse)
+        .tool_hooks(note_call)
+        .build()
+        .unwrap();
+    let output = agent
+        .run(r#"[call reverse {"word": "abc"}]"#)
+        .await
+        .unwrap();
+    assert_eq!(output.status, RunStatus::Completed);
+    assert_eq!(results_sent(&fake), ["cba"]);
+    tokio::time::timeout(Duration::from_secs(30), SEEN_DONE.acquire())
+        .await
+        .expect("the background tool hook ran")
+        .unwrap()
+        .forget();
+    agent.shutdown(Duration::from_secs(10)).await;
+    let seen = SEEN_IN_BACKGROUND.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].starts_with(r#"reverse {"word":"abc"} attempt="#),
+        "{seen:?}"
+    );
+}

@@ -113,7 +113,7 @@ pub enum HookError {
     MissingArgument {
         /// The argument's type.
         argument: &'static str,
-        /// `pre` or `post`.
+        /// The phase ([`Phase::as_str`](crate::Phase::as_str)).
         phase: &'static str,
     },
     /// The hook panicked.

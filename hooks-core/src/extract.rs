@@ -57,7 +57,8 @@ pub trait FromHookArgs<'a>: Sized {
     fn from_hook_args(args: &HookArgs<'a>) -> Result<Self, HookError>;
 }
 
-fn missing(argument: &'static str, args: &HookArgs<'_>) -> HookError {
+/// The error for an argument the phase of `args` does not have.
+pub(crate) fn missing(argument: &'static str, args: &HookArgs<'_>) -> HookError {
     HookError::MissingArgument {
         argument,
         phase: args.phase().as_str(),
@@ -290,9 +291,10 @@ impl<'a> FromHookArgsMut<'a> for &'a mut RunOutput {
     const DATA: &'static str = "RunOutput";
     #[inline]
     fn split(cx: &'a mut crate::HookContext) -> Result<(Self, HookArgs<'a>), HookError> {
+        let phase = cx.phase().as_str();
         cx.split_output_mut().ok_or(HookError::MissingArgument {
             argument: "&mut RunOutput",
-            phase: "pre",
+            phase,
         })
     }
 }

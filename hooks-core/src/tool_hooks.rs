@@ -30,6 +30,7 @@ use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::extract::missing;
 use crate::{
     CheckError, Dispatcher, FromHookArgs, FromHookArgsMut, HookArgs, HookContext, HookError,
     HookRef, Phase, PostToolHooksOnly, ToolCallsOnly, ToolError, ToolHooksOnly, ToolMeta, ToolRef,
@@ -329,13 +330,6 @@ async fn call_tool(link: &ToolLink, call: ToolCall) -> Result<String, ToolError>
     })
 }
 
-fn missing(argument: &'static str, args: &HookArgs<'_>) -> HookError {
-    HookError::MissingArgument {
-        argument,
-        phase: args.phase().as_str(),
-    }
-}
-
 impl<'a> FromHookArgs<'a> for &'a ToolCall {
     type Available = ToolCallsOnly;
     const DATA: Option<&'static str> = Some("ToolCall");
@@ -395,9 +389,10 @@ impl<'a> FromHookArgsMut<'a> for &'a mut ToolCall {
     const DATA: &'static str = "ToolCall";
     #[inline]
     fn split(cx: &'a mut HookContext) -> Result<(Self, HookArgs<'a>), HookError> {
+        let phase = cx.phase().as_str();
         cx.split_tool_call_mut().ok_or(HookError::MissingArgument {
             argument: "&mut ToolCall",
-            phase: "run",
+            phase,
         })
     }
 }
