@@ -100,6 +100,7 @@ async fn two_hundred_concurrent_saves_all_land() {
 /// process's). Once the first is gone, the file opens again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_store_on_one_file_is_refused() {
+    let _forks = FORKS.lock().await;
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("agent.db");
     let first = SqliteDb::new(&path).unwrap();
@@ -155,6 +156,14 @@ async fn open_in_child_process() {
 
 const CHILD_PATH: &str = "AGNO_DB_TEST_CHILD_PATH";
 
+/// Held by the tests of this binary that start a child process and by
+/// those that close a store and open its file again. A child inherits
+/// every open descriptor of the test process until it `exec`s (Rust opens
+/// them close-on-exec, which acts only then), a store's lock file among
+/// them: a store closed in that moment would still be locked by the
+/// child, and opening it again refused (seen once in CI).
+static FORKS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn write_three_sessions(path: &std::path::Path) {
     let db = SqliteDb::new(path).unwrap();
     for s in 0..3 {
@@ -186,6 +195,7 @@ async fn check_three_sessions(path: &std::path::Path) {
 
 #[tokio::test]
 async fn a_fresh_handle_sees_every_run() {
+    let _forks = FORKS.lock().await;
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("agent.db");
     write_three_sessions(&path).await;
@@ -194,6 +204,7 @@ async fn a_fresh_handle_sees_every_run() {
 
 #[tokio::test]
 async fn a_fresh_process_sees_every_run() {
+    let _forks = FORKS.lock().await;
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("agent.db");
     write_three_sessions(&path).await;
