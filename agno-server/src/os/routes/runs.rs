@@ -67,9 +67,11 @@ pub async fn create(
         let events = agent.run_stream_tracked(form.request, &state.runs);
         return Ok(sse::response(events).into_response());
     }
-    let run = state
-        .runs
-        .spawn(async move { agent.run(form.request).await }.in_current_span());
+    // Boxed: the task then holds a pointer, not the run's whole state
+    // machine (kilobytes, copied at every move into and within the task).
+    let run = state.runs.spawn(Box::pin(
+        async move { agent.run(form.request).await }.in_current_span(),
+    ));
     let output = run.await.map_err(|e| ApiError::internal(&e))??;
     tracing::info!(agent = ?output.agent_id, run_id = %output.run_id, status = %output.status.as_str(), "run finished");
     Ok(Json(output).into_response())
