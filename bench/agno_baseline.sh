@@ -12,13 +12,8 @@
 source "$(dirname "$0")/../scripts/lib.sh"
 export BENCH_DIR="$ROOT/bench"
 DURATION=${DURATION:-10}
-VENV=${AGNO_VENV:-$CARGO_TARGET_DIR/agno-venv}
 
-prepare_bench
-if [ ! -x "$VENV/bin/uvicorn" ]; then
-    python3 -m venv "$VENV" >&2
-    "$VENV/bin/pip" install -q -r "$BENCH_DIR/agno/requirements.txt" >&2
-fi
+prepare_agno
 WORK=$(mktemp -d)
 start_fake "$WORK/fake.log"
 

@@ -16,7 +16,6 @@
 source "$(dirname "$0")/../scripts/lib.sh"
 export BENCH_DIR="$ROOT/bench"
 DURATION=${DURATION:-10}
-VENV=${AGNO_VENV:-$CARGO_TARGET_DIR/agno-venv}
 TOOLS=${TOOLS:-0}
 if [ "$TOOLS" = 1 ]; then
     export MESSAGE='sum [call add {"a": 2, "b": 3}]'
@@ -26,11 +25,7 @@ else
 fi
 HZ=$(getconf CLK_TCK)
 
-prepare_bench
-if [ ! -x "$VENV/bin/uvicorn" ]; then
-    python3 -m venv "$VENV" >&2
-    "$VENV/bin/pip" install -q -r "$BENCH_DIR/agno/requirements.txt" >&2
-fi
+prepare_agno
 WORK=$(mktemp -d)
 start_fake "$WORK/fake.log"
 FAKE="http://127.0.0.1:$FAKE_PORT/v1"

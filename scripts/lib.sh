@@ -95,11 +95,23 @@ start_fake() {
     return 1
 }
 
+# prepare_agno: the load benchmarks' setup plus Agno 3.1.10 in a venv
+# (VENV, default target/agno-venv; bench/agno/requirements.txt from PyPI),
+# made on first use.
+prepare_agno() {
+    prepare_bench
+    VENV=${AGNO_VENV:-$CARGO_TARGET_DIR/agno-venv}
+    if [ ! -x "$VENV/bin/uvicorn" ]; then
+        python3 -m venv "$VENV" >&2
+        "$VENV/bin/pip" install -q -r "$ROOT/bench/agno/requirements.txt" >&2
+    fi
+}
+
 # start_agno APP WORK FAKE_URL: Agno's AgentOS serving bench/agno/APP.py
 # with uvicorn from WORK (the seed writes tmp/agent.db there), its model
 # pointed at FAKE_URL, as the seed's `agent_os.serve(...)` runs it (one
 # process, uvicorn's info log to WORK/agno.log) without `reload=True`;
-# waits for /health. Needs VENV and BENCH_DIR; sets AGNO_PORT and
+# waits for /health. Needs prepare_agno and BENCH_DIR; sets AGNO_PORT and
 # AGNO_SERVER_PID (the uvicorn process itself).
 start_agno() {
     local app=$1 work=$2 fake=$3 pid

@@ -98,6 +98,19 @@ pub(crate) struct Split<'a> {
     pub(crate) inner: ItemFn,
 }
 
+impl Split<'_> {
+    /// The unit struct the function becomes, with its docs and cfgs.
+    pub(crate) fn unit_struct(&self, vis: &syn::Visibility, ident: &syn::Ident) -> TokenStream {
+        let struct_attrs = &self.struct_attrs;
+        quote! {
+            #(#struct_attrs)*
+            #[allow(non_camel_case_types)]
+            #[derive(Debug, Clone, Copy, Default)]
+            #vis struct #ident;
+        }
+    }
+}
+
 pub(crate) fn split(func: &ItemFn) -> Split<'_> {
     let is = |a: &syn::Attribute, name: &str| a.path().is_ident(name);
     let mut inner = func.clone();
@@ -125,11 +138,11 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
         .map(|n| n.value.clone())
         .unwrap_or_else(|| ident.to_string());
 
+    let split = split(func);
+    let unit_struct = split.unit_struct(vis, ident);
     let Split {
-        struct_attrs,
-        cfg_attrs,
-        inner,
-    } = split(func);
+        cfg_attrs, inner, ..
+    } = split;
 
     let is_async = sig.is_async;
     let background = attr.background();
@@ -325,10 +338,7 @@ fn generate(func: &ItemFn, attr: &HookAttr, sig: &Signature) -> TokenStream {
 
     let line = quote_spanned!(ident.span()=> ::core::line!());
     quote! {
-        #(#struct_attrs)*
-        #[allow(non_camel_case_types)]
-        #[derive(Debug, Clone, Copy, Default)]
-        #vis struct #ident;
+        #unit_struct
 
         #(#cfg_attrs)*
         impl #ident {

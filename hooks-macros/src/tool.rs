@@ -320,11 +320,11 @@ fn generate(func: &ItemFn, attr: &ToolAttr, args: &[ToolArg]) -> TokenStream {
     let hooks = list(&attr.hooks, "hooks", "ToolHooks");
     let post_hooks = list(&attr.post_hooks, "post_hooks", "PostToolHooks");
 
+    let split = split(func);
+    let unit_struct = split.unit_struct(vis, ident);
     let Split {
-        struct_attrs,
-        cfg_attrs,
-        inner,
-    } = split(func);
+        cfg_attrs, inner, ..
+    } = split;
 
     let specs = args.iter().filter_map(|arg| match arg {
         ToolArg::Param(name, ty) => {
@@ -382,10 +382,7 @@ fn generate(func: &ItemFn, attr: &ToolAttr, args: &[ToolArg]) -> TokenStream {
     let line = quote_spanned!(ident.span()=> ::core::line!());
 
     quote! {
-        #(#struct_attrs)*
-        #[allow(non_camel_case_types)]
-        #[derive(Debug, Clone, Copy, Default)]
-        #vis struct #ident;
+        #unit_struct
 
         #(#cfg_attrs)*
         impl #ident {
